@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class DatastoresConfig(AppConfig):
+    name = "datastores"
+    verbose_name = "Datastores"

@@ -1,0 +1,107 @@
+"""The forms: one datastore form for every storage type and authentication type."""
+
+from __future__ import annotations
+
+from django import forms
+
+from .models import Datastore, Workspace, validate_datastore_name, validate_workspace_name
+from .storage import BACKENDS, backend_for, storage_type_choices
+from .storage.fields import SecretField
+
+
+class DatastoreForm(forms.Form):
+    """Registers a datastore, or (given `datastore`) updates its authentication.
+
+    The storage type and the authentication type decide the fields: the form
+    reads them from its data (or initial values) and adds that backend's fields,
+    so an htmx swap re-renders the fields block from the chosen types.
+    """
+
+    name = forms.CharField(
+        label="Datastore name",
+        max_length=255,
+        validators=[validate_datastore_name],
+        help_text="Letters, digits and underscores, starting with a letter.",
+    )
+    storage_type = forms.ChoiceField(label="Storage type", choices=storage_type_choices)
+    auth_type = forms.ChoiceField(label="Authentication type")
+    overwrite = forms.BooleanField(
+        label="Overwrite",
+        required=False,
+        help_text="Replace an existing datastore with the same name.",
+    )
+
+    def __init__(self, *args, datastore: Datastore | None = None, swap_url: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.datastore = datastore
+        for name in ("storage_type", "auth_type"):
+            # Changing either type re-renders the fields block from the same URL, keeping what was typed.
+            self.fields[name].widget.attrs.update(
+                {"hx-get": swap_url, "hx-include": "#datastore-form", "hx-target": "#datastore-fields", "hx-swap": "outerHTML"}
+            )
+        storage_type = self._chosen("storage_type")
+        if storage_type not in BACKENDS:
+            storage_type = next(iter(BACKENDS))
+        self.backend = backend_for(storage_type)
+        auth_type = self._chosen("auth_type")
+        if auth_type not in self.backend.auth_types:
+            auth_type = self.backend.auth_types[0]
+        self.initial.update(storage_type=storage_type, auth_type=auth_type)
+        self.chosen_storage_type, self.chosen_auth_type = storage_type, auth_type
+        self.fields["auth_type"].choices = [(choice.value, choice.label) for choice in self.backend.auth_types]
+
+        backend_fields = self.backend.form_fields(auth_type)
+        if datastore is not None:
+            for name in ("name", "storage_type"):
+                self.fields[name].disabled = True
+            del self.fields["overwrite"]
+            for form_field in backend_fields.values():
+                if isinstance(form_field, SecretField):
+                    form_field.required = False
+                    form_field.help_text = "Leave blank to keep the stored secret."
+            backend_fields.pop("create_if_not_exists", None)
+        overwrite = self.fields.pop("overwrite", None)
+        self.fields.update(backend_fields)
+        if overwrite is not None:
+            self.fields["overwrite"] = overwrite
+        self.backend_field_names = list(backend_fields)
+
+    def _chosen(self, name: str) -> str:
+        if self.is_bound and not self.fields[name].disabled:
+            return self.data.get(self.add_prefix(name), "")
+        return str(self.initial.get(name, ""))
+
+    @property
+    def auth_type_label(self) -> str:
+        return dict(self.fields["auth_type"].choices)[self.chosen_auth_type]
+
+    @property
+    def secret_field_names(self) -> list[str]:
+        return [name for name in self.backend_field_names if isinstance(self.fields[name], SecretField)]
+
+    def connection_fields(self):
+        advanced = self.backend.advanced_fields
+        return [self[name] for name in self.backend.connection_fields if name in self.fields and name not in advanced]
+
+    def advanced_fields(self):
+        return [self[name] for name in self.backend.advanced_fields if name in self.fields]
+
+    def credential_fields(self):
+        names = self.backend.auth_method(self.chosen_auth_type).fields
+        return [self[name] for name in names]
+
+    def option_fields(self):
+        return [self[name] for name in self.backend.options if name in self.fields]
+
+    def backend_values(self) -> dict:
+        return {name: self.cleaned_data.get(name) for name in self.backend_field_names}
+
+
+class WorkspaceForm(forms.ModelForm):
+    name = forms.CharField(label="Workspace name", max_length=33, validators=[validate_workspace_name])
+
+    class Meta:
+        model = Workspace
+        fields = ["name", "description"]
+        labels = {"description": "Description"}
+        widgets = {"description": forms.Textarea(attrs={"rows": 3})}

@@ -1,0 +1,31 @@
+import os
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+
+from datastores.models import Workspace
+from datastores.services import workspace_create
+from datastores.storage import ServiceCheckFailed
+
+
+class Command(BaseCommand):
+    help = "Create (or keep) the demo workspace and the demo admin, and print the login. For local use only."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--workspace", default="demo")
+        parser.add_argument("--username", default="admin")
+
+    def handle(self, *args, workspace, username, **options):
+        password = os.environ.get("DEMO_ADMIN_PASSWORD")
+        if not password:
+            raise CommandError("Set DEMO_ADMIN_PASSWORD (scripts/run generates one in var/local.env).")
+        user, _created = get_user_model().objects.get_or_create(username=username, defaults={"is_staff": True})
+        user.is_staff = user.is_superuser = True
+        user.set_password(password)
+        user.save()
+        if not Workspace.objects.filter(name=workspace).exists():
+            try:
+                workspace_create(name=workspace, description="Demo workspace on the local Azurite.", created_by=user)
+            except ServiceCheckFailed as failure:
+                raise CommandError(f"Could not create the demo workspace: {failure.message}") from None
+        self.stdout.write(self.style.SUCCESS(f"Demo workspace: {workspace}. Sign in as {username} / {password}"))

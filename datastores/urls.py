@@ -1,0 +1,18 @@
+from django.urls import path
+
+from . import views
+
+datastore = "workspaces/<str:workspace_name>/datastores/<str:name>/"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("workspaces/", views.workspace_list, name="workspace_list"),
+    path("workspaces/<str:workspace_name>/datastores/", views.datastore_list, name="datastore_list"),
+    path("workspaces/<str:workspace_name>/new-datastore/", views.datastore_form, name="datastore_new"),
+    path(datastore, views.datastore_detail, name="datastore_detail"),
+    path(datastore + "authentication/", views.datastore_form, name="datastore_edit_auth"),
+    path(datastore + "test-connection/", views.datastore_test_connection, name="datastore_test_connection"),
+    path(datastore + "default/", views.datastore_set_default, name="datastore_set_default"),
+    path(datastore + "unregister/", views.datastore_unregister, name="datastore_unregister"),
+]

@@ -1,0 +1,189 @@
+"""Thin views: parse the request, call a service or selector, render a page or a partial."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django_htmx.http import HttpResponseClientRedirect
+from django_htmx.middleware import HtmxDetails
+
+from . import selectors, services
+from .forms import DatastoreForm, WorkspaceForm
+from .models import Workspace
+from .storage import ServiceCheckFailed, StoredSettingsInvalid
+
+
+class HtmxHttpRequest(HttpRequest):
+    htmx: HtmxDetails
+
+
+def _workspace(request: HtmxHttpRequest, workspace_name: str) -> Workspace:
+    workspace = get_object_or_404(Workspace, name=workspace_name)
+    request.session[selectors.SESSION_WORKSPACE_KEY] = workspace.pk
+    return workspace
+
+
+@login_not_required
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    Workspace.objects.exists()  # the database answers
+    return JsonResponse({"status": "ok"})
+
+
+@require_GET
+def home(request: HtmxHttpRequest) -> HttpResponse:
+    workspace = selectors.workspace_current(request)
+    if workspace is None:
+        return redirect("workspace_list")
+    return redirect("datastore_list", workspace_name=workspace.name)
+
+
+@require_http_methods(["GET", "POST"])
+def workspace_list(request: HtmxHttpRequest) -> HttpResponse:
+    form = WorkspaceForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            workspace = services.workspace_create(
+                name=form.cleaned_data["name"], description=form.cleaned_data["description"], created_by=request.user
+            )
+        except ServiceCheckFailed as failure:
+            form.add_error(None, f"The workspace storage account could not be used: {failure.message}")
+        else:
+            messages.success(request, f"Workspace {workspace.name} created with workspaceblobstore and workspacefilestore.")
+            return redirect("datastore_list", workspace_name=workspace.name)
+    return render(request, "workspaces/workspace_list.html", {"workspaces": selectors.workspace_list(), "form": form})
+
+
+@require_GET
+def datastore_list(request: HtmxHttpRequest, workspace_name: str) -> HttpResponse:
+    workspace = _workspace(request, workspace_name)
+    search = request.GET.get("q", "").strip()
+    context = {"workspace": workspace, "datastores": selectors.datastore_list(workspace, search=search), "search": search}
+    template = "datastores/datastore_list.html"
+    if request.htmx and request.htmx.target == "datastore-table":
+        template += "#table"
+    return render(request, template, context)
+
+
+@require_http_methods(["GET", "POST"])
+def datastore_form(request: HtmxHttpRequest, workspace_name: str, name: str | None = None) -> HttpResponse:
+    """Registers a new datastore, or (with `name`) updates its authentication."""
+    workspace = _workspace(request, workspace_name)
+    datastore = selectors.datastore_get(workspace, name) if name else None
+    initial = (
+        {"name": datastore.name, "storage_type": datastore.storage_type, "auth_type": datastore.auth_type, **datastore.connection_settings}
+        if datastore
+        else {}
+    )
+    swap_url = request.path
+    refreshing = request.method == "GET" and request.htmx or "_refresh" in request.POST
+    if request.method == "POST" and not refreshing:
+        form = DatastoreForm(request.POST, initial=initial, datastore=datastore, swap_url=swap_url)
+        if form.is_valid() and _save_datastore(request, form, workspace, datastore):
+            target = form.cleaned_data.get("name") or datastore.name
+            return redirect("datastore_detail", workspace_name=workspace.name, name=target)
+    else:
+        # A swap re-renders the fields from the chosen types, keeping what was typed (never secrets).
+        typed = request.GET if request.method == "GET" else request.POST
+        form = DatastoreForm(
+            initial={**initial, **typed.dict()} if refreshing else initial, datastore=datastore, swap_url=swap_url
+        )
+    context = {"workspace": workspace, "datastore": datastore, "form": form}
+    template = "datastores/datastore_form.html"
+    if request.htmx and request.method == "GET":
+        template += "#fields"
+    return render(request, template, context)
+
+
+def _save_datastore(request, form: DatastoreForm, workspace: Workspace, datastore) -> bool:
+    try:
+        if datastore is None:
+            services.datastore_register(
+                workspace=workspace,
+                name=form.cleaned_data["name"],
+                storage_type=form.chosen_storage_type,
+                auth_type=form.chosen_auth_type,
+                values=form.backend_values(),
+                overwrite=form.cleaned_data["overwrite"],
+                created_by=request.user,
+            )
+            messages.success(request, f"Datastore {form.cleaned_data['name']} registered.")
+        else:
+            services.datastore_update_auth(datastore=datastore, auth_type=form.chosen_auth_type, values=form.backend_values())
+            messages.success(request, f"Authentication of {datastore.name} updated.")
+        return True
+    except services.DatastoreNameTaken:
+        form.add_error(
+            "name", "A datastore with this name already exists in this workspace. Tick Overwrite to replace it."
+        )
+    except ServiceCheckFailed as failure:
+        form.add_error(failure.field if failure.field in form.fields else None, failure.message)
+    return False
+
+
+@require_GET
+def datastore_detail(request: HtmxHttpRequest, workspace_name: str, name: str) -> HttpResponse:
+    workspace = _workspace(request, workspace_name)
+    datastore = selectors.datastore_get(workspace, name)
+    settings_rows = [
+        (form_field.label, datastore.connection_settings.get(field_name))
+        for field_name, form_field in datastore.backend.form_fields(datastore.auth_type).items()
+        if field_name in datastore.connection_settings
+    ]
+    context = {
+        "workspace": workspace,
+        "datastore": datastore,
+        "settings_rows": settings_rows,
+        "secret_labels": [
+            datastore.backend.form_fields(datastore.auth_type)[secret].label
+            for secret in datastore.backend.secret_names(datastore.auth_type)
+        ],
+        "snippet": datastore.backend.script_snippet(datastore.name, datastore.connection_settings),
+    }
+    return render(request, "datastores/datastore_detail.html", context)
+
+
+@require_POST
+def datastore_test_connection(request: HtmxHttpRequest, workspace_name: str, name: str) -> HttpResponse:
+    workspace = _workspace(request, workspace_name)
+    datastore = selectors.datastore_get(workspace, name)
+    try:
+        datastore.backend.check_connection(datastore.connection())
+        result = {"ok": True, "message": "Connection succeeded: the stored credentials reach the data."}
+    except ServiceCheckFailed as failure:
+        result = {"ok": False, "message": failure.message}
+    except StoredSettingsInvalid as invalid:
+        result = {"ok": False, "message": str(invalid)}
+    return render(request, "datastores/datastore_detail.html#test-result", {"result": result})
+
+
+@require_POST
+def datastore_set_default(request: HtmxHttpRequest, workspace_name: str, name: str) -> HttpResponse:
+    workspace = _workspace(request, workspace_name)
+    datastore = selectors.datastore_get(workspace, name)
+    services.datastore_set_default(datastore)
+    messages.success(request, f"{datastore.name} is now the default datastore of {workspace.name}.")
+    next_url = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
+        next_url = reverse("datastore_list", args=[workspace.name])
+    return redirect(next_url)
+
+
+@require_http_methods(["GET", "POST"])
+def datastore_unregister(request: HtmxHttpRequest, workspace_name: str, name: str) -> HttpResponse:
+    workspace = _workspace(request, workspace_name)
+    datastore = selectors.datastore_get(workspace, name)
+    if request.method == "POST":
+        successor = services.datastore_unregister(datastore)
+        text = f"Datastore {name} unregistered. Its data was not touched."
+        if successor:
+            text += f" {successor.name} is now the default datastore."
+        messages.success(request, text)
+        response_url = reverse("datastore_list", args=[workspace.name])
+        return HttpResponseClientRedirect(response_url) if request.htmx else redirect(response_url)
+    return render(request, "datastores/datastore_unregister.html", {"workspace": workspace, "datastore": datastore})

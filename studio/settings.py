@@ -1,0 +1,182 @@
+"""Settings for Datastore Studio, read from the environment (12-factor).
+
+Every variable is documented in `.env.example`. An optional `.env` file at the
+project root is read first; real environment variables win over it.
+"""
+
+from pathlib import Path
+
+import environ
+from cryptography.fernet import Fernet
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+DEBUG = env.bool("DEBUG", default=False)
+
+
+def _secret_key() -> str:
+    """A strong SECRET_KEY, or a refusal to start when DEBUG is off."""
+    key = env.str("SECRET_KEY", default="")
+    weak = len(key) < 50 or len(set(key)) < 5 or key.startswith("django-insecure-")
+    if weak and not DEBUG:
+        raise ImproperlyConfigured(
+            "SECRET_KEY is missing or weak (it needs at least 50 characters and 5 distinct ones). "
+            "Set it in the environment, e.g. from: "
+            "python -c 'import secrets; print(secrets.token_urlsafe(64))'"
+        )
+    return key or "django-insecure-local-development-only"
+
+
+def _encryption_keys() -> list[str]:
+    """The Fernet keys that protect stored secrets: the first encrypts, all decrypt."""
+    raw = env.list("DATASTORE_ENCRYPTION_KEYS", default=[])
+    keys = [key.strip() for key in raw if key.strip()]
+    if not keys:
+        raise ImproperlyConfigured(
+            "DATASTORE_ENCRYPTION_KEYS is not set. Datastore secrets are never stored in plaintext; "
+            "generate a key with: python -c "
+            "'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
+        )
+    for position, key in enumerate(keys, start=1):
+        try:
+            Fernet(key)
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"DATASTORE_ENCRYPTION_KEYS: key number {position} is not a valid Fernet key "
+                "(32 url-safe base64-encoded bytes)."
+            ) from None
+    return keys
+
+
+SECRET_KEY = _secret_key()
+DATASTORE_ENCRYPTION_KEYS = _encryption_keys()
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+# Hosts a datastore may point at beyond Azure's own suffixes (e.g. a local Azurite).
+DATASTORE_ALLOWED_HOSTS = [
+    host.strip().lower()
+    for host in env.list("DATASTORE_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])
+]
+
+# The storage account behind each new workspace's workspaceblobstore and workspacefilestore.
+LOCAL_AZURITE_CONNECTION_STRING = (
+    "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;"
+    "AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;"
+    "BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;"
+)
+WORKSPACE_STORAGE_CONNECTION_STRING = env.str(
+    "WORKSPACE_STORAGE_CONNECTION_STRING", default=LOCAL_AZURITE_CONNECTION_STRING if DEBUG else ""
+)
+if not WORKSPACE_STORAGE_CONNECTION_STRING:
+    raise ImproperlyConfigured(
+        "WORKSPACE_STORAGE_CONNECTION_STRING is not set: new workspaces need a storage account "
+        "for their workspaceblobstore and workspacefilestore."
+    )
+
+# Seconds allowed for any one call to a storage service or database.
+STORAGE_TIMEOUT_SECONDS = env.int("STORAGE_TIMEOUT_SECONDS", default=20)
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "datastores",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "studio.urls"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "datastores.context_processors.current_workspace",
+            ],
+        },
+    },
+]
+
+WSGI_APPLICATION = "studio.wsgi.application"
+
+(BASE_DIR / "var").mkdir(exist_ok=True)
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'var' / 'studio.sqlite3'}")}
+DATABASES["default"].setdefault("CONN_MAX_AGE", 60)
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"
+    },
+}
+
+# Uploads stream through the server: never buffer a file in memory beyond a chunk.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 0
+DATA_UPLOAD_MAX_NUMBER_FILES = 10_000
+
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+if not DEBUG:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    # Only a test run over plain http on 127.0.0.1 turns these off.
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=True)
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # The Azure SDK logs request headers at DEBUG; keep it quiet so nothing sensitive leaks.
+    "loggers": {"azure": {"level": "WARNING"}},
+}

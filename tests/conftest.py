@@ -1,0 +1,114 @@
+"""Shared fixtures. The servers themselves (Azurite, PostgreSQL) are started by
+scripts/test, which passes their addresses in STUDIO_TEST_* variables."""
+
+from __future__ import annotations
+
+import os
+import secrets as token_source
+import uuid
+
+import pytest
+from azure.storage.blob import BlobServiceClient
+from django.test import Client
+
+AZURITE_ACCOUNT = "devstoreaccount1"
+AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+# Every secret a test hands to the studio; no response or log line may contain one.
+SECRETS_USED: set[str] = set()
+
+
+def remember_secret(value: str) -> str:
+    SECRETS_USED.add(value)
+    return value
+
+
+def _required_env(name: str) -> str:
+    value = os.environ.get(name)
+    if not value:
+        pytest.fail(f"{name} is not set: run the suite with scripts/test, which starts the servers.")
+    return value
+
+
+@pytest.fixture(scope="session")
+def azurite_url() -> str:
+    return _required_env("STUDIO_TEST_AZURITE_URL")
+
+
+@pytest.fixture(scope="session")
+def azurite_endpoint(azurite_url) -> str:
+    """'127.0.0.1:PORT': the endpoint a user types for the local Azurite."""
+    return azurite_url.split("://")[1].split("/")[0]
+
+
+@pytest.fixture(scope="session")
+def blob_service(azurite_url) -> BlobServiceClient:
+    """The SDK straight against Azurite, to check what storage really holds."""
+    remember_secret(AZURITE_KEY)
+    return BlobServiceClient(azurite_url, credential={"account_name": AZURITE_ACCOUNT, "account_key": AZURITE_KEY})
+
+
+@pytest.fixture
+def container_name(blob_service) -> str:
+    name = f"test-{uuid.uuid4().hex[:12]}"
+    blob_service.create_container(name)
+    return name
+
+
+@pytest.fixture
+def user(django_user_model):
+    return django_user_model.objects.create_user(username="ada", password=token_source.token_urlsafe(16))
+
+
+@pytest.fixture
+def workspace(db, azurite_url, user):
+    from datastores.services import workspace_create
+
+    return workspace_create(name=f"ws-{uuid.uuid4().hex[:8]}", created_by=user)
+
+
+class RecordingClient(Client):
+    """A test client that keeps every response body, to prove no secret is ever sent back."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.bodies: list[str] = []
+
+    def request(self, **request):
+        response = super().request(**request)
+        if not getattr(response, "streaming", False):
+            self.bodies.append(response.content.decode(errors="replace"))
+        return response
+
+
+@pytest.fixture
+def client(user, caplog) -> RecordingClient:
+    """A signed-in client. At teardown: no secret appears in any response or log line."""
+    recording = RecordingClient()
+    recording.force_login(user)
+    yield recording
+    leaks = [
+        secret
+        for secret in SECRETS_USED
+        for text in [*recording.bodies, caplog.text]
+        if secret and secret in text
+    ]
+    assert not leaks, "a secret was sent back in a response or written to a log"
+
+
+@pytest.fixture
+def anonymous_client() -> Client:
+    return Client()
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {**browser_type_launch_args, "executable_path": "/usr/bin/chromium", "args": CHROMIUM_ARGS}

@@ -1,0 +1,96 @@
+"""Workspaces, their two automatic datastores, the default-datastore rule and access."""
+
+import pytest
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+
+from datastores.models import Datastore, Workspace
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_new_workspace_gets_workspaceblobstore_as_default_and_workspacefilestore(workspace, blob_service):
+    stores = {datastore.name: datastore for datastore in workspace.datastores.all()}
+    assert set(stores) == {"workspaceblobstore", "workspacefilestore"}
+    assert stores["workspaceblobstore"].is_default and not stores["workspacefilestore"].is_default
+    assert stores["workspaceblobstore"].storage_type == "AzureBlob"
+    assert stores["workspacefilestore"].storage_type == "AzureFile"
+    container = stores["workspaceblobstore"].connection_settings["container_name"]
+    assert blob_service.get_container_client(container).exists()  # created in Azurite for real
+
+
+def test_workspacefilestore_says_the_local_emulator_has_no_azure_files(client, workspace):
+    response = client.get(reverse("datastore_detail", args=[workspace.name, "workspacefilestore"]))
+    assert "offers no Azure Files" in response.content.decode()
+
+
+def test_creating_a_workspace_from_the_page_registers_both_stores(client, azurite_url):
+    response = client.post(reverse("workspace_list"), {"name": "research", "description": "Team data"}, follow=True)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "workspaceblobstore" in page and "workspacefilestore" in page
+    assert Workspace.objects.get(name="research").datastores.get(is_default=True).name == "workspaceblobstore"
+
+
+def test_a_bad_workspace_name_is_refused_with_a_message(client):
+    response = client.post(reverse("workspace_list"), {"name": "-no good-"})
+    assert "A workspace name has 3 to 33 letters" in response.content.decode()
+    assert not Workspace.objects.exists()
+
+
+def test_the_database_allows_only_one_default_datastore_per_workspace(workspace):
+    filestore = workspace.datastores.get(name="workspacefilestore")
+    filestore.is_default = True
+    with pytest.raises(IntegrityError), transaction.atomic():
+        filestore.save()
+
+
+def test_the_database_refuses_an_unknown_storage_type(workspace):
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Datastore.objects.create(workspace=workspace, name="odd", storage_type="FloppyDisk", auth_type="none")
+
+
+@pytest.mark.parametrize("bad_name", ["1starts_with_digit", "has-hyphen", "has space", "_underscore_first", ""])
+def test_datastore_names_follow_azure_ml_rules(client, workspace, bad_name):
+    response = client.post(
+        reverse("datastore_new", args=[workspace.name]),
+        {"name": bad_name, "storage_type": "DBFS", "auth_type": "none"},
+    )
+    assert response.status_code == 200
+    assert not workspace.datastores.filter(name=bad_name).exists()
+    page = response.content.decode()
+    assert "letters, digits and underscores only" in page or "This field is required" in page
+
+
+@pytest.mark.parametrize(
+    "url_name, args",
+    [
+        ("home", []),
+        ("workspace_list", []),
+        ("datastore_list", ["any"]),
+        ("datastore_new", ["any"]),
+        ("datastore_detail", ["any", "store"]),
+    ],
+)
+def test_every_page_needs_a_login(anonymous_client, url_name, args):
+    url = reverse(url_name, args=args)
+    response = anonymous_client.get(url)
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+def test_healthz_answers_without_a_login(anonymous_client):
+    response = anonymous_client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+def test_the_demo_bootstrap_prints_the_login_and_is_idempotent(azurite_url, monkeypatch, capsys):
+    from django.core.management import call_command
+
+    monkeypatch.setenv("DEMO_ADMIN_PASSWORD", "demo-pass-1234")
+    call_command("bootstrap_demo")
+    call_command("bootstrap_demo")
+    assert "Sign in as admin / demo-pass-1234" in capsys.readouterr().out
+    assert Workspace.objects.filter(name="demo").count() == 1
+    assert Workspace.objects.get(name="demo").datastores.count() == 2
