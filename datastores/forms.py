@@ -37,7 +37,14 @@ class DatastoreForm(forms.Form):
         for name in ("storage_type", "auth_type"):
             # Changing either type re-renders the fields block from the same URL, keeping what was typed.
             self.fields[name].widget.attrs.update(
-                {"hx-get": swap_url, "hx-include": "#datastore-form", "hx-target": "#datastore-fields", "hx-swap": "outerHTML"}
+                {
+                    "hx-get": swap_url,
+                    "hx-include": "#datastore-form",
+                    "hx-target": "#datastore-fields",
+                    "hx-swap": "outerHTML",
+                    # A quick second change aborts the first swap: the latest choice wins.
+                    "hx-sync": "#datastore-form:replace",
+                }
             )
         storage_type = self._chosen("storage_type")
         if storage_type not in BACKENDS:

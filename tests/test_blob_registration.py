@@ -13,7 +13,7 @@ from django.urls import reverse
 from datastores.models import Datastore
 
 from .conftest import AZURITE_ACCOUNT, AZURITE_KEY, remember_secret
-from .html import field_block
+from .pages import field_block
 
 pytestmark = pytest.mark.django_db
 WRONG_KEY = "V3JvbmdLZXlXcm9uZ0tleVdyb25nS2V5V3JvbmdLZXlXcm9uZ0tleVdyb25nS2V5"

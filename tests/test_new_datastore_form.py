@@ -14,7 +14,7 @@ from django.urls import reverse
 from datastores.models import Datastore
 
 from .conftest import remember_secret
-from .html import field_block, tied_labels, untied_labels
+from .pages import field_block, tied_labels, untied_labels
 
 pytestmark = pytest.mark.django_db
 

@@ -26,7 +26,7 @@ class _LabelParser(HTMLParser):
     def handle_endtag(self, tag):
         if tag == "label" and self._label_for is not None:
             text = re.sub(r"\s+", " ", "".join(self._label_text)).strip()
-            self.labels.append((re.sub(r" \(optional\)$", "", text), self._label_for))
+            self.labels.append((text, self._label_for))
             self._label_for = None
 
     def handle_data(self, data):
