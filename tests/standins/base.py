@@ -13,6 +13,36 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
+class StandinHandler(BaseHTTPRequestHandler):
+    """Keep-alive (as the SDKs' connection pools expect), quiet, and every verb goes to dispatch()."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format, *args):  # keep test output quiet
+        pass
+
+    def dispatch(self) -> None:
+        raise NotImplementedError
+
+    def do_GET(self):
+        self.dispatch()
+
+    def do_HEAD(self):
+        self.dispatch()
+
+    def do_PUT(self):
+        self.dispatch()
+
+    def do_POST(self):
+        self.dispatch()
+
+    def do_PATCH(self):
+        self.dispatch()
+
+    def do_DELETE(self):
+        self.dispatch()
+
+
 class StandinServer:
     """Runs a request handler class on 127.0.0.1 in a background thread.
 
@@ -42,7 +72,7 @@ class StandinServer:
         self.httpd.standin = self  # handlers reach shared state via self.server.standin
         if self.ssl_context is not None:
             self.httpd.socket = self.ssl_context.wrap_socket(self.httpd.socket, server_side=True)
-        self.thread = threading.Thread(target=self.httpd.serve_forever, name=type(self).__name__, daemon=True)
+        self.thread = threading.Thread(target=lambda: self.httpd.serve_forever(poll_interval=0.05), name=type(self).__name__, daemon=True)
         self.thread.start()
         return self
 

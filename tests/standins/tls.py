@@ -1,0 +1,50 @@
+"""A throwaway certificate authority for the HTTPS stand-ins.
+
+The Azure stand-ins (token endpoint, ADLS Gen2, ADLS Gen1) must speak HTTPS:
+msal and the storage SDKs refuse token credentials over plain HTTP. trustme
+makes a CA and a server certificate for 127.0.0.1 and localhost; tests trust
+that CA by pointing SSL_CERT_FILE and REQUESTS_CA_BUNDLE at `ca_bundle_path`
+(with pytest's monkeypatch.setenv). Product code is never told about it.
+
+One CA per process is enough, so the result is cached.
+"""
+
+from __future__ import annotations
+
+import atexit
+import functools
+import os
+import ssl
+import tempfile
+
+import trustme
+
+
+@functools.cache
+def server_tls() -> tuple[ssl.SSLContext, str]:
+    """Return (server SSLContext for 127.0.0.1/localhost, path of the CA bundle PEM)."""
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1", "localhost")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    cert.configure_cert(context)
+
+    fd, ca_path = tempfile.mkstemp(prefix="standin-ca-", suffix=".pem")
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(ca.cert_pem.bytes())
+    atexit.register(_remove_quietly, ca_path)
+    return context, ca_path
+
+
+def server_ssl_context() -> ssl.SSLContext:
+    return server_tls()[0]
+
+
+def ca_bundle_path() -> str:
+    return server_tls()[1]
+
+
+def _remove_quietly(path: str) -> None:
+    try:
+        os.remove(path)
+    except OSError:
+        pass
