@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import views
 
@@ -15,4 +15,5 @@ urlpatterns = [
     path(datastore + "test-connection/", views.datastore_test_connection, name="datastore_test_connection"),
     path(datastore + "default/", views.datastore_set_default, name="datastore_set_default"),
     path(datastore + "unregister/", views.datastore_unregister, name="datastore_unregister"),
+    path(datastore + "tables/", include("datastores.sql_urls")),
 ]

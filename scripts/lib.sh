@@ -2,7 +2,7 @@
 # and the local servers (Azurite, PostgreSQL, MariaDB). Source it; don't run it.
 
 STARTED_PIDS=()
-PG_DATA=""
+PG_DATAS=()
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
@@ -87,28 +87,51 @@ start_azurite() {
 }
 
 start_postgres() {
-  # start_postgres PORT DIR: a throwaway cluster owned by postgres (initdb refuses root).
-  local port=$1 dir=$2 bin
+  # start_postgres PORT DIR [--ssl]: a throwaway cluster owned by postgres (initdb refuses root).
+  # With --ssl it serves TLS with a self-signed certificate (and still accepts plain connections).
+  local port=$1 dir=$2 ssl=${3:-} bin ssl_args=""
   bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
   mkdir -p "$dir"
   chmod 711 "$(dirname "$dir")"  # mktemp -d folders are 700; the postgres user must reach in
   if [ "$(id -u)" = 0 ]; then chown postgres "$dir"; run_pg() { runuser -u postgres -- "$@"; }; else run_pg() { "$@"; }; fi
   run_pg "$bin/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 --no-sync >/dev/null
+  if [ "$ssl" = --ssl ]; then
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
+      -keyout "$dir/data/server.key" -out "$dir/data/server.crt" 2>/dev/null
+    chmod 600 "$dir/data/server.key"
+    [ "$(id -u)" = 0 ] && chown postgres "$dir/data/server.key" "$dir/data/server.crt"
+    ssl_args="-c ssl=on"
+  fi
   run_pg "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -w \
-    -o "-p $port -c listen_addresses=127.0.0.1 -k $dir -c fsync=off" start >/dev/null
-  PG_DATA="$dir/data"
+    -o "-p $port -c listen_addresses=127.0.0.1 -k $dir -c fsync=off $ssl_args" start >/dev/null
+  PG_DATAS+=("$dir/data")
   PG_BIN="$bin"
+}
+
+start_mariadb() {
+  # start_mariadb PORT DIR: a throwaway MariaDB; root logs in over TCP with the password "root".
+  local port=$1 dir=$2
+  mkdir -p "$dir"
+  mariadb-install-db --no-defaults --user="$(id -un)" --datadir="$dir/data" \
+    --auth-root-authentication-method=normal --skip-test-db >/dev/null 2>&1
+  mariadbd --no-defaults --user="$(id -un)" --datadir="$dir/data" --bind-address=127.0.0.1 --port="$port" \
+    --socket="$dir/sock" --pid-file="$dir/pid" --skip-name-resolve --skip-log-bin >"$dir/log" 2>&1 &
+  STARTED_PIDS+=($!)
+  wait_for_port "$port" MariaDB
+  mariadb --no-defaults --socket="$dir/sock" -uroot \
+    -e "CREATE USER IF NOT EXISTS 'root'@'127.0.0.1'; ALTER USER 'root'@'127.0.0.1' IDENTIFIED BY 'root'; GRANT ALL ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION;"
 }
 
 stop_services() {
   local pid
   for pid in "${STARTED_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${STARTED_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-  if [ -n "$PG_DATA" ]; then
+  local data
+  for data in "${PG_DATAS[@]}"; do
     if [ "$(id -u)" = 0 ]; then
-      runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$PG_DATA" -m fast stop >/dev/null 2>&1 || true
+      runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$data" -m fast stop >/dev/null 2>&1 || true
     else
-      "$PG_BIN/pg_ctl" -D "$PG_DATA" -m fast stop >/dev/null 2>&1 || true
+      "$PG_BIN/pg_ctl" -D "$data" -m fast stop >/dev/null 2>&1 || true
     fi
-  fi
+  done
 }

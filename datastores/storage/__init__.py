@@ -5,7 +5,17 @@ listing it here.
 """
 
 from .adls import GEN1_BACKEND, GEN2_BACKEND
-from .base import Connection, Entry, FolderPage, ServiceCheckFailed, StorageBackend, StoredSettingsInvalid
+from .base import (
+    Connection,
+    Download,
+    Entry,
+    FolderPage,
+    ServiceCheckFailed,
+    StorageBackend,
+    StorageError,
+    StoredSettingsInvalid,
+    UploadOutcome,
+)
 from .blob import BACKEND as BLOB_BACKEND
 from .dbfs import BACKEND as DBFS_BACKEND
 from .fileshare import BACKEND as FILESHARE_BACKEND
@@ -38,11 +48,14 @@ def storage_type_choices() -> list[tuple[str, str]]:
 __all__ = [
     "BACKENDS",
     "Connection",
+    "Download",
     "Entry",
     "FolderPage",
     "ServiceCheckFailed",
     "StorageBackend",
+    "StorageError",
     "StoredSettingsInvalid",
+    "UploadOutcome",
     "backend_for",
     "storage_type_choices",
 ]

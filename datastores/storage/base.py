@@ -9,7 +9,8 @@ service (validation now; browsing and transfer as they are built).
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+import enum
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -20,7 +21,7 @@ from ..choices import AuthType
 from .fields import SecretField
 
 
-class ServiceCheckFailed(Exception):
+class StorageError(Exception):
     """The service refused or could not be reached; the message says what to fix.
 
     `field` names the form field at fault, when one is.
@@ -31,6 +32,10 @@ class ServiceCheckFailed(Exception):
         super().__init__(message)
         self.message = message
         self.field = field
+
+
+class ServiceCheckFailed(StorageError):
+    """A check of the credentials against the service failed."""
 
 
 class StoredSettingsInvalid(Exception):
@@ -74,6 +79,21 @@ class Entry:
 class FolderPage:
     entries: list[Entry] = field(default_factory=list)
     continuation: str | None = None
+
+
+@dataclass
+class Download:
+    """A file being read from storage, chunk by chunk."""
+
+    name: str
+    size: int | None
+    content_type: str
+    chunks: Iterator[bytes]
+
+
+class UploadOutcome(enum.StrEnum):
+    UPLOADED = "uploaded"
+    SKIPPED = "skipped"  # it existed and overwrite was off
 
 
 class StorageBackend:
@@ -185,3 +205,34 @@ class StorageBackend:
             "Tick \"Skip validation\" to register it without a check.",
             field="skip_validation" if "skip_validation" in self.options else None,
         )
+
+    # --- browsing and transfer (types whose data are files) ---------------------------
+    # Paths are relative to the datastore's root, "/"-separated, without leading or
+    # trailing slashes, already checked by paths.clean_path. "" is the root.
+
+    @property
+    def browsable(self) -> bool:
+        return type(self).list_folder is not StorageBackend.list_folder
+
+    def list_folder(
+        self, connection: Connection, folder: str, *, name_prefix: str = "", continuation: str | None = None, page_size: int = 200
+    ) -> FolderPage:
+        """One page of a folder: subfolders first, then files. Never lists more than one page."""
+        raise NotImplementedError
+
+    def walk_files(self, connection: Connection, folder: str) -> Iterator[Entry]:
+        """Every file below a folder, recursively, lazily (for folder downloads)."""
+        raise NotImplementedError
+
+    def download(self, connection: Connection, path: str) -> Download:
+        raise NotImplementedError
+
+    def upload(
+        self, connection: Connection, path: str, chunks: Iterable[bytes], *, overwrite: bool, content_type: str = ""
+    ) -> UploadOutcome:
+        """Write a file from chunks. SKIPPED when it exists and overwrite is off, decided by the
+        service (a conditional request), not by an earlier look. A failed upload leaves nothing visible."""
+        raise NotImplementedError
+
+    def delete(self, connection: Connection, path: str) -> None:
+        raise NotImplementedError
