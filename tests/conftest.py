@@ -3,6 +3,7 @@ scripts/test, which passes their addresses in STUDIO_TEST_* variables."""
 
 from __future__ import annotations
 
+import base64
 import os
 import secrets as token_source
 import uuid
@@ -60,6 +61,29 @@ def blob_service(azurite_url) -> BlobServiceClient:
 def container_name(blob_service) -> str:
     name = f"test-{uuid.uuid4().hex[:12]}"
     blob_service.create_container(name)
+    return name
+
+
+FILESHARE_ACCOUNT = "studiofiles"
+FILESHARE_KEY = base64.b64encode(b"file-share-stand-in-key-" * 3).decode()
+
+
+@pytest.fixture(scope="session")
+def fileshare_standin():
+    """The Azure Files stand-in (no emulator exists), checking SharedKey and SAS signatures."""
+    from .standins.fileshare import FileShareStandin
+
+    remember_secret(FILESHARE_KEY)
+    with FileShareStandin(FILESHARE_ACCOUNT, FILESHARE_KEY) as standin:
+        yield standin
+
+
+@pytest.fixture
+def share_name(fileshare_standin) -> str:
+    from azure.storage.fileshare import ShareServiceClient
+
+    name = f"share-{uuid.uuid4().hex[:12]}"
+    ShareServiceClient(fileshare_standin.account_url, credential=fileshare_standin.credential).create_share(name)
     return name
 
 

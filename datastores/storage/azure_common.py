@@ -22,7 +22,7 @@ from django.conf import settings
 
 from ..choices import AuthType
 from ..hosts import is_custom_host
-from .base import Connection, ServiceCheckFailed
+from .base import Connection, Entry, ServiceCheckFailed, StorageError
 
 AUTH_FAILURE_CODES = {"AuthenticationFailed", "AuthorizationFailure", "InvalidAuthenticationInfo"}
 PERMISSION_CODES = {"AuthorizationPermissionMismatch", "AuthorizationResourceTypeMismatch"}
@@ -121,3 +121,26 @@ def check_by_listing(
         raise explain_storage_error(
             error, connection, service=service, resource=resource, resource_field=resource_field
         ) from None
+
+
+def explain_transfer_error(error: Exception, connection: Connection, *, service: str, resource: str, resource_field: str) -> StorageError:
+    """The same explanations as a check, for browsing and transfer (no form field to point at)."""
+    explained = explain_storage_error(error, connection, service=service, resource=resource, resource_field=resource_field)
+    return StorageError(explained.message)
+
+
+def blocks_of(chunks, size: int):
+    """Regroup an iterable of byte chunks into blocks of `size` bytes (the last one shorter)."""
+    pending = bytearray()
+    for chunk in chunks:
+        pending += chunk
+        while len(pending) >= size:
+            yield bytes(pending[:size])
+            del pending[:size]
+    if pending:
+        yield bytes(pending)
+
+
+def folder_entry(folder_path: str) -> Entry:
+    folder_path = folder_path.rstrip("/")
+    return Entry(name=folder_path.rpartition("/")[2], path=folder_path, is_folder=True)

@@ -228,10 +228,18 @@ class StorageBackend:
         raise NotImplementedError
 
     def upload(
-        self, connection: Connection, path: str, chunks: Iterable[bytes], *, overwrite: bool, content_type: str = ""
+        self,
+        connection: Connection,
+        path: str,
+        chunks: Iterable[bytes],
+        *,
+        overwrite: bool,
+        content_type: str = "",
+        size: int | None = None,
     ) -> UploadOutcome:
         """Write a file from chunks. SKIPPED when it exists and overwrite is off, decided by the
-        service (a conditional request), not by an earlier look. A failed upload leaves nothing visible."""
+        service (a conditional request), not by an earlier look. A failed upload leaves nothing visible.
+        `size`, when known, lets services that allocate a file up front (Azure Files) do so."""
         raise NotImplementedError
 
     def delete(self, connection: Connection, path: str) -> None:

@@ -2,15 +2,36 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import base64
+from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from azure.storage.blob import BlobServiceClient
+from azure.core.exceptions import (
+    AzureError,
+    HttpResponseError,
+    ResourceExistsError,
+    ResourceModifiedError,
+    ResourceNotFoundError,
+)
+from azure.storage.blob import BlobBlock, BlobPrefix, BlobProperties, BlobServiceClient, ContainerClient, ContentSettings
 
 from ..choices import AuthType
-from . import fields
-from .azure_common import account_url, check_by_listing, client_options, storage_credential
-from .base import AuthMethod, Connection, StorageBackend
+from . import fields, paths
+from .azure_common import (
+    account_url,
+    blocks_of,
+    check_by_listing,
+    client_options,
+    explain_transfer_error,
+    folder_entry,
+    storage_credential,
+)
+from .base import AuthMethod, Connection, Download, Entry, FolderPage, StorageBackend, StorageError, UploadOutcome
+from .paths import guess_content_type
+
+BLOCK_SIZE = 8 * 1024 * 1024
+TRANSFER_CONCURRENCY = 4
 
 
 class BlobBackend(StorageBackend):
@@ -63,6 +84,104 @@ class BlobBackend(StorageBackend):
             resource="container",
             resource_field="container_name",
         )
+
+    # --- browsing and transfer ---------------------------------------------------------
+
+    def container_client(self, connection: Connection) -> ContainerClient:
+        return self.service_client(connection).get_container_client(connection["container_name"])
+
+    def _explain(self, error: AzureError, connection: Connection) -> StorageError:
+        return explain_transfer_error(error, connection, service="blob", resource="container", resource_field="container_name")
+
+    def list_folder(self, connection, folder, *, name_prefix="", continuation=None, page_size=200) -> FolderPage:
+        prefix = f"{folder}/{name_prefix}" if folder else name_prefix
+        pages = self.container_client(connection).walk_blobs(
+            name_starts_with=prefix or None, delimiter="/", results_per_page=page_size
+        ).by_page(continuation_token=continuation)
+        try:
+            page = list(next(pages, []))
+        except AzureError as error:
+            raise self._explain(error, connection) from None
+        folders = [folder_entry(item.name) for item in page if isinstance(item, BlobPrefix)]
+        files = [self._file_entry(item) for item in page if not isinstance(item, BlobPrefix)]
+        return FolderPage(entries=folders + files, continuation=pages.continuation_token or None)
+
+    @staticmethod
+    def _file_entry(blob: BlobProperties) -> Entry:
+        return Entry(
+            name=paths.name_of(blob.name),
+            path=blob.name,
+            is_folder=False,
+            size=blob.size,
+            last_modified=blob.last_modified,
+            content_type=blob.content_settings.content_type or "",
+        )
+
+    def walk_files(self, connection, folder) -> Iterator[Entry]:
+        blobs = self.container_client(connection).list_blobs(name_starts_with=f"{folder}/" if folder else None)
+        try:
+            for blob in blobs:
+                yield self._file_entry(blob)
+        except AzureError as error:
+            raise self._explain(error, connection) from None
+
+    def download(self, connection, path) -> Download:
+        try:
+            stream = self.container_client(connection).download_blob(path, max_concurrency=TRANSFER_CONCURRENCY)
+        except ResourceNotFoundError:
+            raise StorageError(f"There is no file {path!r} in this datastore.") from None
+        except AzureError as error:
+            raise self._explain(error, connection) from None
+        return Download(
+            name=paths.name_of(path),
+            size=stream.size,
+            content_type=stream.properties.content_settings.content_type or "application/octet-stream",
+            chunks=iter(stream.chunks()),
+        )
+
+    def upload(self, connection, path, chunks, *, overwrite, content_type="", size=None) -> UploadOutcome:
+        """Stage blocks (several at once), then commit them in one call.
+
+        Nothing is visible until the commit, so a failed upload leaves nothing behind;
+        with overwrite off the commit is conditional (If-None-Match: *), so a racing
+        upload of the same name is never silently replaced.
+        """
+        blob = self.container_client(connection).get_blob_client(path)
+        block_ids: list[str] = []
+        try:
+            with ThreadPoolExecutor(max_workers=TRANSFER_CONCURRENCY) as pool:
+                in_flight = []
+                for number, block in enumerate(blocks_of(chunks, BLOCK_SIZE)):
+                    block_id = base64.b64encode(f"{number:08d}".encode()).decode()
+                    block_ids.append(block_id)
+                    in_flight.append(pool.submit(blob.stage_block, block_id, block))
+                    if len(in_flight) >= TRANSFER_CONCURRENCY:
+                        in_flight.pop(0).result()
+                for future in in_flight:
+                    future.result()
+            conditions = {} if overwrite else {"if_none_match": "*"}
+            blob.commit_block_list(
+                [BlobBlock(block_id) for block_id in block_ids],
+                content_settings=ContentSettings(content_type=content_type or guess_content_type(path)),
+                **conditions,
+            )
+        except (ResourceExistsError, ResourceModifiedError):
+            return UploadOutcome.SKIPPED
+        except HttpResponseError as error:
+            if error.status_code in (409, 412) and not overwrite:
+                return UploadOutcome.SKIPPED
+            raise self._explain(error, connection) from None
+        except AzureError as error:
+            raise self._explain(error, connection) from None
+        return UploadOutcome.UPLOADED
+
+    def delete(self, connection, path) -> None:
+        try:
+            self.container_client(connection).delete_blob(path)
+        except ResourceNotFoundError:
+            raise StorageError(f"There is no file {path!r} in this datastore.") from None
+        except AzureError as error:
+            raise self._explain(error, connection) from None
 
 
 BACKEND = BlobBackend()

@@ -2,17 +2,31 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import uuid
+from collections.abc import Iterator, Mapping
 from typing import Any
 
-from azure.storage.fileshare import ShareServiceClient
+from azure.core.exceptions import AzureError, ResourceExistsError, ResourceNotFoundError
+from azure.storage.fileshare import ContentSettings, ShareClient, ShareServiceClient
 
 from ..choices import AuthType
-from . import fields
-from .azure_common import account_url, check_by_listing, client_options, storage_credential
-from .base import AuthMethod, Connection, StorageBackend
+from . import fields, paths
+from .azure_common import (
+    account_url,
+    blocks_of,
+    check_by_listing,
+    client_options,
+    explain_transfer_error,
+    folder_entry,
+    storage_credential,
+)
+from .base import AuthMethod, Connection, Download, Entry, FolderPage, StorageBackend, StorageError, UploadOutcome
+from .paths import guess_content_type
 
 AZURITE_ACCOUNT = "devstoreaccount1"
+UPLOAD_PREFIX = ".studio-upload-"
+RANGE_SIZE = 4 * 1024 * 1024  # the most one Put Range takes
+TRANSFER_CONCURRENCY = 4
 
 
 class FileShareBackend(StorageBackend):
@@ -65,6 +79,130 @@ class FileShareBackend(StorageBackend):
             resource="file share",
             resource_field="file_share_name",
         )
+
+    # --- browsing and transfer ---------------------------------------------------------
+    # Uploads go to a hidden temporary name in the target folder and are renamed into
+    # place at the end: a failed upload is deleted, and a rename without replace lets the
+    # service refuse an existing name, so a racing upload is never silently replaced.
+
+    def share_client(self, connection: Connection) -> ShareClient:
+        return self.service_client(connection).get_share_client(connection["file_share_name"])
+
+    def _explain(self, error: AzureError, connection: Connection) -> StorageError:
+        return explain_transfer_error(error, connection, service="file", resource="file share", resource_field="file_share_name")
+
+    def list_folder(self, connection, folder, *, name_prefix="", continuation=None, page_size=200) -> FolderPage:
+        directory = self.share_client(connection).get_directory_client(folder)
+        pages = directory.list_directories_and_files(
+            name_starts_with=name_prefix or None, results_per_page=page_size, include=["timestamps"]
+        ).by_page(continuation_token=continuation)
+        try:
+            page = [item for item in next(pages, []) if not item.name.startswith(UPLOAD_PREFIX)]
+        except ResourceNotFoundError as error:
+            if folder and getattr(error, "error_code", "") != "ShareNotFound":
+                raise StorageError(f"There is no folder {folder!r} in this datastore.") from None
+            raise self._explain(error, connection) from None
+        except AzureError as error:
+            raise self._explain(error, connection) from None
+        folders = [folder_entry(paths.join(folder, item.name)) for item in page if item.is_directory]
+        files = [self._file_entry(folder, item) for item in page if not item.is_directory]
+        return FolderPage(entries=folders + files, continuation=pages.continuation_token or None)
+
+    @staticmethod
+    def _file_entry(folder: str, item) -> Entry:
+        return Entry(
+            name=item.name,
+            path=paths.join(folder, item.name),
+            is_folder=False,
+            size=item.size,
+            last_modified=item.last_modified,
+            content_type=guess_content_type(item.name),
+        )
+
+    def walk_files(self, connection, folder) -> Iterator[Entry]:
+        share = self.share_client(connection)
+        pending = [folder]
+        try:
+            while pending:
+                current = pending.pop(0)
+                for item in share.get_directory_client(current).list_directories_and_files(include=["timestamps"]):
+                    if item.name.startswith(UPLOAD_PREFIX):
+                        continue
+                    if item.is_directory:
+                        pending.append(paths.join(current, item.name))
+                    else:
+                        yield self._file_entry(current, item)
+        except AzureError as error:
+            raise self._explain(error, connection) from None
+
+    def download(self, connection, path) -> Download:
+        try:
+            stream = self.share_client(connection).get_file_client(path).download_file(max_concurrency=TRANSFER_CONCURRENCY)
+        except ResourceNotFoundError:
+            raise StorageError(f"There is no file {path!r} in this datastore.") from None
+        except AzureError as error:
+            raise self._explain(error, connection) from None
+        return Download(
+            name=paths.name_of(path),
+            size=stream.size,
+            content_type=stream.properties.content_settings.content_type or guess_content_type(path),
+            chunks=iter(stream.chunks()),
+        )
+
+    def upload(self, connection, path, chunks, *, overwrite, content_type="", size=None) -> UploadOutcome:
+        if size is None:
+            raise StorageError("Azure Files needs the file's size before the upload starts.")
+        share = self.share_client(connection)
+        folder = paths.parent(path)
+        temporary = share.get_file_client(paths.join(folder, f"{UPLOAD_PREFIX}{uuid.uuid4().hex}"))
+        try:
+            self._ensure_folders(share, folder)
+            temporary.create_file(size, content_settings=ContentSettings(content_type=content_type or guess_content_type(path)))
+            offset = 0
+            for block in blocks_of(chunks, RANGE_SIZE):
+                temporary.upload_range(block, offset=offset, length=len(block))
+                offset += len(block)
+            if offset != size:
+                raise StorageError(f"The upload of {path!r} stopped after {offset} of {size} bytes; nothing was saved.")
+            temporary.rename_file(path, overwrite=overwrite)
+        except ResourceExistsError:
+            self._discard(temporary)
+            if overwrite:
+                raise
+            return UploadOutcome.SKIPPED
+        except AzureError as error:
+            self._discard(temporary)
+            raise self._explain(error, connection) from None
+        except BaseException:
+            self._discard(temporary)
+            raise
+        return UploadOutcome.UPLOADED
+
+    @staticmethod
+    def _ensure_folders(share: ShareClient, folder: str) -> None:
+        """Azure Files has real directories: create each missing one on the way down."""
+        current = ""
+        for name in folder.split("/") if folder else []:
+            current = paths.join(current, name)
+            try:
+                share.get_directory_client(current).create_directory()
+            except ResourceExistsError:
+                pass
+
+    @staticmethod
+    def _discard(temporary) -> None:
+        try:
+            temporary.delete_file()
+        except AzureError:
+            pass  # it was never created, or the service is gone; an orphan stays hidden from listings
+
+    def delete(self, connection, path) -> None:
+        try:
+            self.share_client(connection).get_file_client(path).delete_file()
+        except ResourceNotFoundError:
+            raise StorageError(f"There is no file {path!r} in this datastore.") from None
+        except AzureError as error:
+            raise self._explain(error, connection) from None
 
 
 BACKEND = FileShareBackend()

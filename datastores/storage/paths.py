@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import mimetypes
 import unicodedata
 from pathlib import Path, PurePosixPath
 
@@ -56,3 +57,7 @@ def local_target(root: Path, storage_name: str) -> Path | None:
     root = root.resolve()
     target = root.joinpath(*parts).resolve()
     return target if target.is_relative_to(root) and target != root else None
+
+
+def guess_content_type(path: str) -> str:
+    return mimetypes.guess_type(name_of(path))[0] or "application/octet-stream"

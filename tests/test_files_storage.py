@@ -1,0 +1,181 @@
+"""Browsing and transfer in the storage modules of Azure Blob Storage (against the real
+Azurite) and Azure File Share (against the local stand-in server, since no emulator of
+Azure Files exists), with an account key and with a SAS token."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from azure.storage.blob import ContainerSasPermissions, generate_container_sas
+from azure.storage.fileshare import ShareSasPermissions, generate_share_sas
+
+from datastores.choices import AuthType
+from datastores.storage import Connection, StorageError, UploadOutcome, backend_for
+
+from .conftest import AZURITE_ACCOUNT, AZURITE_KEY, FILESHARE_ACCOUNT, FILESHARE_KEY, remember_secret
+
+ALL_PERMISSIONS = {"read": True, "write": True, "delete": True, "list": True, "create": True}
+
+
+def connect(backend, auth: str, raw: dict) -> Connection:
+    return Connection(backend.storage_type, AuthType(auth), backend.clean_values(auth, raw))
+
+
+def blob_connection(azurite_endpoint, container, *, sas=None):
+    backend = backend_for("AzureBlob")
+    auth = "sas_token" if sas else "account_key"
+    raw = {"account_name": AZURITE_ACCOUNT, "container_name": container, "protocol": "http", "endpoint": azurite_endpoint}
+    raw.update({"sas_token": sas} if sas else {"account_key": AZURITE_KEY})
+    return backend, connect(backend, auth, raw)
+
+
+def share_connection(standin, share, *, sas=None):
+    backend = backend_for("AzureFile")
+    auth = "sas_token" if sas else "account_key"
+    endpoint = standin.base_url.removeprefix("http://")
+    raw = {"account_name": FILESHARE_ACCOUNT, "file_share_name": share, "protocol": "http", "endpoint": endpoint}
+    raw.update({"sas_token": sas} if sas else {"account_key": FILESHARE_KEY})
+    return backend, connect(backend, auth, raw)
+
+
+def blob_sas(container, expiry_hours=1, **permissions):
+    return remember_secret(generate_container_sas(
+        AZURITE_ACCOUNT, container, account_key=AZURITE_KEY,
+        permission=ContainerSasPermissions(**(permissions or ALL_PERMISSIONS)),
+        expiry=datetime.now(UTC) + timedelta(hours=expiry_hours),
+    ))
+
+
+def share_sas(share, expiry_hours=1, **permissions):
+    return remember_secret(generate_share_sas(
+        FILESHARE_ACCOUNT, share, account_key=FILESHARE_KEY,
+        permission=ShareSasPermissions(**(permissions or ALL_PERMISSIONS)),
+        expiry=datetime.now(UTC) + timedelta(hours=expiry_hours),
+    ))
+
+
+@pytest.fixture(params=["blob-key", "blob-sas", "share-key", "share-sas"])
+def store(request, azurite_endpoint, fileshare_standin):
+    """A backend and a connection to an empty container or share."""
+    kind, auth = request.param.split("-")
+    if kind == "blob":
+        container = request.getfixturevalue("container_name")
+        return blob_connection(azurite_endpoint, container, sas=blob_sas(container) if auth == "sas" else None)
+    share = request.getfixturevalue("share_name")
+    return share_connection(fileshare_standin, share, sas=share_sas(share) if auth == "sas" else None)
+
+
+def put(backend, connection, path, data: bytes, *, overwrite=False):
+    return backend.upload(connection, path, [data], overwrite=overwrite, size=len(data))
+
+
+def read(backend, connection, path) -> bytes:
+    return b"".join(backend.download(connection, path).chunks)
+
+
+def test_a_listing_follows_continuations_page_by_page_with_folders_first(store):
+    backend, connection = store
+    for name in ["b.txt", "a.txt", "d.txt", "c.txt", "e.txt", "sub1/x.txt", "sub2/y.txt"]:
+        put(backend, connection, f"top/{name}", name.encode())
+    seen, continuation, pages = [], None, 0
+    while True:
+        page = backend.list_folder(connection, "top", continuation=continuation, page_size=3)
+        pages += 1
+        kinds = [entry.is_folder for entry in page.entries]
+        assert kinds == sorted(kinds, reverse=True)  # folders first within a page
+        assert len(page.entries) <= 3
+        seen += [(entry.name, entry.is_folder) for entry in page.entries]
+        continuation = page.continuation
+        if not continuation:
+            break
+    assert pages >= 3
+    assert sorted(seen) == sorted([("a.txt", False), ("b.txt", False), ("c.txt", False), ("d.txt", False),
+                                   ("e.txt", False), ("sub1", True), ("sub2", True)])
+
+
+def test_a_listing_shows_sizes_and_filters_by_name_prefix(store):
+    backend, connection = store
+    put(backend, connection, "reports/2024.csv", b"x" * 1234)
+    put(backend, connection, "reports/2025.csv", b"y" * 10)
+    put(backend, connection, "reports/notes.md", b"z")
+    page = backend.list_folder(connection, "reports", name_prefix="20")
+    assert {(entry.name, entry.size) for entry in page.entries} == {("2024.csv", 1234), ("2025.csv", 10)}
+    assert all(entry.last_modified for entry in page.entries)
+
+
+def test_upload_with_overwrite_off_skips_an_existing_file_and_keeps_its_bytes(store):
+    backend, connection = store
+    assert put(backend, connection, "data/one.bin", b"original") == UploadOutcome.UPLOADED
+    assert put(backend, connection, "data/one.bin", b"replacement") == UploadOutcome.SKIPPED
+    assert read(backend, connection, "data/one.bin") == b"original"
+
+
+def test_upload_with_overwrite_on_replaces_the_file(store):
+    backend, connection = store
+    put(backend, connection, "data/one.bin", b"original")
+    assert put(backend, connection, "data/one.bin", b"replacement", overwrite=True) == UploadOutcome.UPLOADED
+    assert read(backend, connection, "data/one.bin") == b"replacement"
+
+
+def test_a_large_file_round_trips_in_many_blocks(store):
+    backend, connection = store
+    data = os.urandom(9 * 1024 * 1024 + 17)
+    chunks = [data[i : i + 1024 * 1024] for i in range(0, len(data), 1024 * 1024)]
+    assert backend.upload(connection, "big/file.bin", chunks, overwrite=False, size=len(data)) == UploadOutcome.UPLOADED
+    download = backend.download(connection, "big/file.bin")
+    assert download.size == len(data)
+    assert b"".join(download.chunks) == data
+
+
+def test_an_upload_that_fails_midway_leaves_nothing_visible(store):
+    backend, connection = store
+
+    def broken_chunks():
+        yield b"a" * (5 * 1024 * 1024)
+        raise ConnectionResetError("the browser went away")
+
+    with pytest.raises(ConnectionResetError):
+        backend.upload(connection, "half/file.bin", broken_chunks(), overwrite=False, size=10 * 1024 * 1024)
+    assert list(backend.walk_files(connection, "")) == []  # no partial file, nor a temporary one
+    assert backend.list_folder(connection, "half").entries == []
+
+
+def test_walk_files_finds_every_file_below_a_folder(store):
+    backend, connection = store
+    for path in ["root.txt", "f/a.txt", "f/g/b.txt", "f/g/h/c.txt", "other/d.txt"]:
+        put(backend, connection, path, path.encode())
+    assert sorted(entry.path for entry in backend.walk_files(connection, "f")) == ["f/a.txt", "f/g/b.txt", "f/g/h/c.txt"]
+
+
+def test_delete_removes_the_file(store):
+    backend, connection = store
+    put(backend, connection, "gone.txt", b"bye")
+    backend.delete(connection, "gone.txt")
+    assert backend.list_folder(connection, "").entries == []
+    with pytest.raises(StorageError, match="There is no file 'gone.txt'"):
+        backend.download(connection, "gone.txt")
+
+
+def test_a_deleted_container_is_reported_plainly(azurite_endpoint, blob_service, container_name):
+    backend, connection = blob_connection(azurite_endpoint, container_name)
+    blob_service.delete_container(container_name)
+    with pytest.raises(StorageError, match="container .* was not found"):
+        backend.list_folder(connection, "")
+
+
+def test_a_sas_token_without_write_permission_cannot_upload(azurite_endpoint, container_name):
+    backend, connection = blob_connection(azurite_endpoint, container_name, sas=blob_sas(container_name, read=True, list=True))
+    with pytest.raises(StorageError, match="lacks a permission"):
+        put(backend, connection, "x.txt", b"x")
+
+
+def test_a_wrong_share_key_is_reported_as_authentication_failed(fileshare_standin, share_name):
+    backend = backend_for("AzureFile")
+    raw = {"account_name": FILESHARE_ACCOUNT, "file_share_name": share_name, "protocol": "http",
+           "endpoint": fileshare_standin.base_url.removeprefix("http://"),
+           "account_key": remember_secret("V3JvbmdLZXlXcm9uZ0tleVdyb25nS2V5V3JvbmdLZXlXcm9uZ0tleVdyb25nS2V5")}
+    connection = connect(backend, "account_key", raw)
+    with pytest.raises(StorageError, match="Authentication failed"):
+        backend.list_folder(connection, "")
