@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from . import views
+from . import file_views, views
 
 datastore = "workspaces/<str:workspace_name>/datastores/<str:name>/"
 
@@ -15,5 +15,9 @@ urlpatterns = [
     path(datastore + "test-connection/", views.datastore_test_connection, name="datastore_test_connection"),
     path(datastore + "default/", views.datastore_set_default, name="datastore_set_default"),
     path(datastore + "unregister/", views.datastore_unregister, name="datastore_unregister"),
+    path(datastore + "browse/", file_views.datastore_browse, name="datastore_browse"),
+    path(datastore + "files/<path:file_path>", file_views.datastore_file, name="datastore_file"),
+    path(datastore + "folder.zip", file_views.datastore_folder_zip, name="datastore_folder_zip"),
+    path(datastore + "delete-file/", file_views.datastore_delete_file, name="datastore_delete_file"),
     path(datastore + "tables/", include("datastores.sql_urls")),
 ]

@@ -86,6 +86,11 @@ class FileShareBackend(StorageBackend):
     # service refuse an existing name, so a racing upload is never silently replaced.
 
     def share_client(self, connection: Connection) -> ShareClient:
+        if not self.has_file_service(connection.values):
+            raise StorageError(
+                "The local Azurite emulator offers no Azure Files, so this share cannot be reached here. "
+                "Point the datastore at a real storage account to browse it."
+            )
         return self.service_client(connection).get_share_client(connection["file_share_name"])
 
     def _explain(self, error: AzureError, connection: Connection) -> StorageError:

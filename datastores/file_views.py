@@ -1,0 +1,177 @@
+"""Pages of datastores whose data are files: browse a folder, upload, download, delete.
+
+Uploads are one PUT per file with the raw bytes as the body, read in chunks and
+streamed to storage, so the server never holds a whole file in memory or on disk.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterator
+from urllib.parse import urlencode
+
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import content_disposition_header
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from zipstream import ZipStream
+
+from . import selectors
+from .storage import StorageError, StoredSettingsInvalid
+from .storage.paths import BadPath, clean_path, join, name_of, parent
+from .views import HtmxHttpRequest, _workspace
+
+BODY_CHUNK_SIZE = 4 * 1024 * 1024
+PAGE_SIZE = 100
+
+
+class UploadInterrupted(Exception):
+    """The browser sent fewer bytes than it announced."""
+
+
+def _browsable_datastore(request: HtmxHttpRequest, workspace_name: str, name: str):
+    workspace = _workspace(request, workspace_name)
+    datastore = selectors.datastore_get(workspace, name)
+    if not datastore.backend.browsable:
+        raise Http404("This datastore has no files to browse.")
+    return workspace, datastore
+
+
+def breadcrumbs(folder: str) -> list[tuple[str, str]]:
+    """(label, folder path) from the root down to `folder`."""
+    crumbs, current = [("Root", "")], ""
+    for segment in folder.split("/") if folder else []:
+        current = join(current, segment)
+        crumbs.append((segment, current))
+    return crumbs
+
+
+@require_GET
+def datastore_browse(request: HtmxHttpRequest, workspace_name: str, name: str) -> HttpResponse:
+    workspace, datastore = _browsable_datastore(request, workspace_name, name)
+    context = {"workspace": workspace, "datastore": datastore, "error": "", "page": None}
+    try:
+        folder = clean_path(request.GET.get("path", ""))
+    except BadPath as bad:
+        folder, context["error"] = "", str(bad)
+    name_prefix = request.GET.get("prefix", "").strip()
+    continuation = request.GET.get("continuation") or None
+    context.update(folder=folder, name_prefix=name_prefix, crumbs=breadcrumbs(folder), parent_folder=parent(folder))
+    if not context["error"]:
+        try:
+            context["page"] = datastore.backend.list_folder(
+                datastore.connection(), folder, name_prefix=name_prefix, continuation=continuation, page_size=PAGE_SIZE
+            )
+        except (StorageError, StoredSettingsInvalid) as failure:
+            context["error"] = getattr(failure, "message", str(failure))
+    template = "datastores/datastore_browse.html"
+    if request.htmx and continuation:
+        template += "#more-rows"
+    elif request.htmx and request.htmx.target == "listing":
+        template += "#listing"
+    return render(request, template, context)
+
+
+def _safe_filename(filename: str) -> str:
+    """A download name with no control characters (CR/LF would break the header)."""
+    cleaned = "".join("_" if unicodedata.category(char).startswith("C") else char for char in filename)
+    return cleaned.strip() or "download"
+
+
+@require_http_methods(["GET", "PUT"])
+def datastore_file(request: HtmxHttpRequest, workspace_name: str, name: str, file_path: str) -> HttpResponse:
+    """GET streams a file down; PUT streams the request body up into it."""
+    _workspace_obj, datastore = _browsable_datastore(request, workspace_name, name)
+    try:
+        path = clean_path(file_path)
+    except BadPath as bad:
+        return JsonResponse({"outcome": "failed", "path": file_path, "message": str(bad)}, status=400)
+    if not path:
+        return JsonResponse({"outcome": "failed", "path": file_path, "message": "Name the file."}, status=400)
+    if request.method == "PUT":
+        return _upload(request, datastore, path)
+    try:
+        download = datastore.backend.download(datastore.connection(), path)
+    except StorageError as failure:
+        return render(request, "datastores/file_error.html", {"datastore": datastore, "message": failure.message}, status=404)
+    response = StreamingHttpResponse(download.chunks, content_type=download.content_type)
+    response["Content-Disposition"] = content_disposition_header(True, _safe_filename(download.name))
+    if download.size is not None:
+        response["Content-Length"] = str(download.size)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
+
+
+def _request_chunks(request: HttpRequest, size: int) -> Iterator[bytes]:
+    remaining = size
+    while remaining > 0:
+        chunk = request.read(min(BODY_CHUNK_SIZE, remaining))
+        if not chunk:
+            raise UploadInterrupted(f"The upload stopped after {size - remaining} of {size} bytes.")
+        remaining -= len(chunk)
+        yield chunk
+
+
+def _upload(request: HttpRequest, datastore, path: str) -> JsonResponse:
+    try:
+        size = int(request.META.get("CONTENT_LENGTH") or "")
+    except ValueError:
+        return JsonResponse({"outcome": "failed", "path": path, "message": "The upload has no Content-Length."}, status=411)
+    content_type = request.META.get("CONTENT_TYPE", "")
+    try:
+        outcome = datastore.backend.upload(
+            datastore.connection(),
+            path,
+            _request_chunks(request, size),
+            overwrite=request.GET.get("overwrite") == "1",
+            content_type="" if content_type in ("", "application/octet-stream") else content_type,
+            size=size,
+        )
+    except UploadInterrupted as interrupted:
+        return JsonResponse({"outcome": "failed", "path": path, "message": f"{interrupted} Nothing was saved."}, status=400)
+    except StorageError as failure:
+        return JsonResponse({"outcome": "failed", "path": path, "message": failure.message}, status=502)
+    return JsonResponse({"outcome": str(outcome), "path": path})
+
+
+def _zip_chunks(datastore, folder: str) -> Iterator[bytes]:
+    backend, connection = datastore.backend, datastore.connection()
+    archive = ZipStream(sized=False)
+
+    def file_chunks(path: str) -> Iterator[bytes]:
+        yield from backend.download(connection, path).chunks
+
+    for entry in backend.walk_files(connection, folder):
+        archive.add(file_chunks(entry.path), entry.path[len(folder) + 1 :] if folder else entry.path)
+        yield from archive.all_files()
+    yield from archive.footer()
+
+
+@require_GET
+def datastore_folder_zip(request: HtmxHttpRequest, workspace_name: str, name: str) -> HttpResponse:
+    """A folder as a zip, built and streamed on the fly: memory stays bounded whatever its size."""
+    _workspace_obj, datastore = _browsable_datastore(request, workspace_name, name)
+    try:
+        folder = clean_path(request.GET.get("path", ""))
+    except BadPath as bad:
+        return render(request, "datastores/file_error.html", {"datastore": datastore, "message": str(bad)}, status=400)
+    archive_name = f"{name_of(folder) or datastore.name}.zip"
+    response = StreamingHttpResponse(_zip_chunks(datastore, folder), content_type="application/zip")
+    response["Content-Disposition"] = content_disposition_header(True, _safe_filename(archive_name))
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@require_POST
+def datastore_delete_file(request: HtmxHttpRequest, workspace_name: str, name: str) -> HttpResponse:
+    workspace, datastore = _browsable_datastore(request, workspace_name, name)
+    try:
+        path = clean_path(request.POST.get("path", ""))
+        datastore.backend.delete(datastore.connection(), path)
+    except (BadPath, StorageError) as failure:
+        message = getattr(failure, "message", str(failure))
+        return render(request, "datastores/file_error.html", {"datastore": datastore, "message": message}, status=400)
+    url = reverse("datastore_browse", args=[workspace.name, datastore.name])
+    return redirect(f"{url}?{urlencode({'path': parent(path)})}")
