@@ -1,0 +1,112 @@
+"""A person browses, uploads, downloads and deletes files in real headless Chromium:
+Blob Storage against the real Azurite, File Share against the local stand-in server
+(no Azure Files emulator exists). Storage is checked with the SDKs directly."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import zipfile
+
+import pytest
+from azure.storage.fileshare import ShareServiceClient
+from playwright.sync_api import Page, expect
+
+from .conftest import AZURITE_ACCOUNT, AZURITE_KEY, FILESHARE_ACCOUNT, FILESHARE_KEY
+from .test_browser_datastores import choose, signed_in  # noqa: F401 (fixture)
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+FILES = {"train.csv": b"x,y\n" + b"1,2\n" * 5000, "notes/readme.txt": b"hello", "notes/deep/model.bin": bytes(range(256)) * 4000}
+
+
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@pytest.fixture
+def local_folder(tmp_path):
+    root = tmp_path / "dataset"
+    for relative, data in FILES.items():
+        (root / relative).parent.mkdir(parents=True, exist_ok=True)
+        (root / relative).write_bytes(data)
+    return root
+
+
+@pytest.fixture(params=["blob", "share"])
+def target(request, azurite_endpoint, blob_service):
+    """How to register the datastore in the form, and how to read what storage holds."""
+    if request.param == "blob":
+        container = request.getfixturevalue("container_name")
+        fields = {"Storage type": "Azure Blob Storage", "Account name": AZURITE_ACCOUNT, "Container name": container,
+                  "Endpoint": azurite_endpoint, "Account key": AZURITE_KEY}
+        client = blob_service.get_container_client(container)
+        return fields, lambda path: client.download_blob(path).readall(), lambda: sorted(b.name for b in client.list_blobs())
+    standin = request.getfixturevalue("fileshare_standin")
+    share = request.getfixturevalue("share_name")
+    fields = {"Storage type": "Azure File Share", "Account name": FILESHARE_ACCOUNT, "File share name": share,
+              "Endpoint": standin.base_url.removeprefix("http://"), "Account key": FILESHARE_KEY}
+    client = ShareServiceClient(standin.account_url, credential=standin.credential).get_share_client(share)
+
+    def names():
+        found, pending = [], [""]
+        while pending:
+            folder = pending.pop()
+            for item in client.get_directory_client(folder).list_directories_and_files():
+                path = f"{folder}/{item.name}" if folder else item.name
+                (pending.append(path) if item.is_directory else found.append(path))
+        return sorted(found)
+
+    return fields, lambda path: client.get_file_client(path).download_file().readall(), names
+
+
+def register(page: Page, live_server, workspace, fields: dict) -> None:
+    page.goto(f"{live_server.url}/workspaces/{workspace.name}/new-datastore/")
+    page.get_by_label("Datastore name").fill("files")
+    choose(page, "Storage type", fields["Storage type"])
+    for label, value in fields.items():
+        if label != "Storage type":
+            page.get_by_label(label, exact=True).fill(value)
+    page.get_by_label("Protocol").select_option("http")
+    page.get_by_role("button", name="Register datastore").click()
+    expect(page.get_by_role("heading", name="files")).to_be_visible()
+
+
+def test_a_person_uploads_a_folder_browses_downloads_and_deletes(page: Page, live_server, signed_in, target, local_folder):
+    fields, stored_bytes, stored_names = target
+    register(page, live_server, signed_in, fields)
+    page.get_by_role("link", name="Browse", exact=True).click()
+    expect(page.get_by_text("This folder is empty.")).to_be_visible()
+
+    page.get_by_label("Target path").fill("incoming")
+    page.set_input_files("#upload-folder", local_folder)
+    expect(page.locator("progress.overall")).to_be_visible()
+    expect(page.get_by_text("3 uploaded, 0 skipped, 0 failed.")).to_be_visible()
+    assert stored_names() == sorted(f"incoming/dataset/{name}" for name in FILES)
+    assert stored_bytes("incoming/dataset/notes/deep/model.bin") == FILES["notes/deep/model.bin"]
+
+    page.get_by_label("Target path").fill("incoming")
+    page.set_input_files("#upload-folder", local_folder)
+    expect(page.get_by_text("0 uploaded, 3 skipped, 0 failed.")).to_be_visible()
+    expect(page.get_by_text("Skipped (already there; tick Overwrite to replace)")).to_contain_text("incoming/dataset/train.csv")
+
+    page.get_by_role("link", name="incoming/").click()
+    page.get_by_role("link", name="dataset/").click()
+    expect(page.get_by_role("navigation", name="Folder")).to_have_text(re.compile(r"Root\s*/\s*incoming\s*/\s*dataset"))
+    row = page.get_by_role("row").filter(has_text="train.csv")
+    with page.expect_download() as download_info:
+        row.get_by_role("link", name="Download").click()
+    assert sha(open(download_info.value.path(), "rb").read()) == sha(FILES["train.csv"])
+
+    with page.expect_download() as zip_info:
+        page.get_by_role("link", name="Download folder as zip").click()
+    archive = zipfile.ZipFile(io.BytesIO(open(zip_info.value.path(), "rb").read()))
+    assert {info.filename: sha(archive.read(info)) for info in archive.infolist()} == {
+        name: sha(data) for name, data in FILES.items()
+    }
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("row").filter(has_text="train.csv").get_by_role("button", name="Delete").click()
+    expect(page.get_by_role("row").filter(has_text="train.csv")).to_have_count(0)
+    assert "incoming/dataset/train.csv" not in stored_names()
