@@ -107,7 +107,10 @@ def datastore_file(request: HtmxHttpRequest, workspace_name: str, name: str, fil
 def _request_chunks(request: HttpRequest, size: int) -> Iterator[bytes]:
     remaining = size
     while remaining > 0:
-        chunk = request.read(min(BODY_CHUNK_SIZE, remaining))
+        try:
+            chunk = request.read(min(BODY_CHUNK_SIZE, remaining))
+        except OSError:
+            chunk = b""  # the connection broke
         if not chunk:
             raise UploadInterrupted(f"The upload stopped after {size - remaining} of {size} bytes.")
         remaining -= len(chunk)

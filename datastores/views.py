@@ -24,7 +24,8 @@ class HtmxHttpRequest(HttpRequest):
 
 def _workspace(request: HtmxHttpRequest, workspace_name: str) -> Workspace:
     workspace = get_object_or_404(Workspace, name=workspace_name)
-    request.session[selectors.SESSION_WORKSPACE_KEY] = workspace.pk
+    if request.session.get(selectors.SESSION_WORKSPACE_KEY) != workspace.pk:
+        request.session[selectors.SESSION_WORKSPACE_KEY] = workspace.pk  # written only on a switch
     return workspace
 
 
