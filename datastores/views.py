@@ -81,19 +81,16 @@ def datastore_form(request: HtmxHttpRequest, workspace_name: str, name: str | No
         if datastore
         else {}
     )
-    swap_url = request.path
-    refreshing = request.method == "GET" and request.htmx or "_refresh" in request.POST
-    if request.method == "POST" and not refreshing:
-        form = DatastoreForm(request.POST, initial=initial, datastore=datastore, swap_url=swap_url)
+    if request.method == "POST" and "_refresh" not in request.POST:
+        form = DatastoreForm(request.POST, initial=initial, datastore=datastore, swap_url=request.path)
         if form.is_valid() and _save_datastore(request, form, workspace, datastore):
             target = form.cleaned_data.get("name") or datastore.name
             return redirect("datastore_detail", workspace_name=workspace.name, name=target)
     else:
-        # A swap re-renders the fields from the chosen types, keeping what was typed (never secrets).
-        typed = request.GET if request.method == "GET" else request.POST
-        form = DatastoreForm(
-            initial={**initial, **typed.dict()} if refreshing else initial, datastore=datastore, swap_url=swap_url
-        )
+        # A swap (or the no-JavaScript refresh) renders the fields of the chosen types afresh,
+        # keeping what was typed; secrets are never rendered back.
+        typed = request.POST if request.method == "POST" else request.GET
+        form = DatastoreForm(initial={**initial, **typed.dict()}, datastore=datastore, swap_url=request.path)
     context = {"workspace": workspace, "datastore": datastore, "form": form}
     template = "datastores/datastore_form.html"
     if request.htmx and request.method == "GET":
