@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -22,9 +21,9 @@ from .azure_common import (
 )
 from .base import AuthMethod, Connection, Download, Entry, FolderPage, StorageBackend, StorageError, UploadOutcome
 from .paths import guess_content_type
+from .staging import is_staging_name, staging_path
 
 AZURITE_ACCOUNT = "devstoreaccount1"
-UPLOAD_PREFIX = ".studio-upload-"
 RANGE_SIZE = 4 * 1024 * 1024  # the most one Put Range takes
 TRANSFER_CONCURRENCY = 4
 
@@ -102,7 +101,7 @@ class FileShareBackend(StorageBackend):
             name_starts_with=name_prefix or None, results_per_page=page_size, include=["timestamps"]
         ).by_page(continuation_token=continuation)
         try:
-            page = [item for item in next(pages, []) if not item.name.startswith(UPLOAD_PREFIX)]
+            page = [item for item in next(pages, []) if not is_staging_name(item.name)]
         except ResourceNotFoundError as error:
             if folder and getattr(error, "error_code", "") != "ShareNotFound":
                 raise StorageError(f"There is no folder {folder!r} in this datastore.") from None
@@ -131,7 +130,7 @@ class FileShareBackend(StorageBackend):
             while pending:
                 current = pending.pop(0)
                 for item in share.get_directory_client(current).list_directories_and_files(include=["timestamps"]):
-                    if item.name.startswith(UPLOAD_PREFIX):
+                    if is_staging_name(item.name):
                         continue
                     if item.is_directory:
                         pending.append(paths.join(current, item.name))
@@ -159,7 +158,7 @@ class FileShareBackend(StorageBackend):
             raise StorageError("Azure Files needs the file's size before the upload starts.")
         share = self.share_client(connection)
         folder = paths.parent(path)
-        temporary = share.get_file_client(paths.join(folder, f"{UPLOAD_PREFIX}{uuid.uuid4().hex}"))
+        temporary = share.get_file_client(staging_path(path))
         try:
             self._ensure_folders(share, folder)
             temporary.create_file(size, content_settings=ContentSettings(content_type=content_type or guess_content_type(path)))

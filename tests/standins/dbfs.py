@@ -12,13 +12,18 @@ studio makes with `requests`:
     POST /api/2.0/dbfs/close {"handle"}
     POST /api/2.0/dbfs/mkdirs {"path"}
     POST /api/2.0/dbfs/delete {"path", "recursive"}
+    POST /api/2.0/dbfs/move {"source_path", "destination_path"}
 
 Requests need `Authorization: Bearer <personal access token>`. As the real
 workspace does, a missing credential gets 401 and a token it does not know
 gets 403 "Invalid access token.", both as {"error_code": <status>, "message"}.
 API errors use {"error_code": "RESOURCE_DOES_NOT_EXIST", "message": ...}.
-A file written through a handle appears when the handle is closed.
-Deleting a path that does not exist answers {} (no error).
+A file written through a handle appears when the handle is closed. The DBFS
+docs do not say when it appears, and on a mount over ADLS Gen2 it may be there
+(growing) from `create` on: `writes_visible_before_close = True` makes the
+stand-in behave that way. Deleting a path that does not exist answers {} (no
+error). `move` refuses an existing destination with RESOURCE_ALREADY_EXISTS
+and a missing source with RESOURCE_DOES_NOT_EXIST, as documented.
 """
 
 from __future__ import annotations
@@ -124,7 +129,7 @@ class DbfsStandin(StandinServer):
     routes = {
         ("GET", "list"): "list", ("GET", "get-status"): "get_status", ("GET", "read"): "read",
         ("POST", "create"): "create", ("POST", "add-block"): "add_block", ("POST", "close"): "close",
-        ("POST", "mkdirs"): "mkdirs", ("POST", "delete"): "delete",
+        ("POST", "mkdirs"): "mkdirs", ("POST", "delete"): "delete", ("POST", "move"): "move",
     }
 
     def __init__(self, *, tokens: tuple[str, ...] = (), ssl_context=None):
@@ -133,6 +138,7 @@ class DbfsStandin(StandinServer):
         self.tokens = {self.token, *tokens}
         self.entries: dict[str, Entry] = {"/": Entry(is_dir=True, modified_ms=now_ms())}
         self.handles: dict[int, Handle] = {}
+        self.writes_visible_before_close = False
         self.requests: list[str] = []
         self.lock = threading.Lock()
 
@@ -177,6 +183,9 @@ class DbfsStandin(StandinServer):
                             f"A file or directory already exists at the input path {path}.")
         handle = secrets.randbelow(2**53)
         self.handles[handle] = Handle(path, bytearray())
+        if self.writes_visible_before_close:
+            self.make_dirs(posixpath.dirname(path))
+            self.entries[path] = Entry(is_dir=False, data=b"", modified_ms=now_ms())
         return {"handle": handle}
 
     def add_block(self, params):
@@ -188,6 +197,8 @@ class DbfsStandin(StandinServer):
         if len(data) > MAX_BLOCK:
             raise DbfsError(400, "MAX_BLOCK_SIZE_EXCEEDED", f"The block of data exceeds {MAX_BLOCK} bytes.")
         handle.buffer += data
+        if self.writes_visible_before_close and handle.path in self.entries:
+            self.entries[handle.path].data = bytes(handle.buffer)
         return {}
 
     def close(self, params):
@@ -195,6 +206,18 @@ class DbfsStandin(StandinServer):
         self.make_dirs(posixpath.dirname(handle.path))
         self.entries[handle.path] = Entry(is_dir=False, data=bytes(handle.buffer), modified_ms=now_ms())
         del self.handles[int(params["handle"])]
+        return {}
+
+    def move(self, params):
+        source, destination = absolute(params.get("source_path")), absolute(params.get("destination_path"))
+        if source not in self.entries or source == "/":
+            raise not_found(source)
+        if destination in self.entries:
+            raise DbfsError(400, "RESOURCE_ALREADY_EXISTS",
+                            f"A file or directory already exists at the input path {destination}.")
+        self.make_dirs(posixpath.dirname(destination))
+        for name in [n for n in self.entries if n == source or n.startswith(source + "/")]:
+            self.entries[destination + name[len(source):]] = self.entries.pop(name)
         return {}
 
     def mkdirs(self, params):
