@@ -40,7 +40,7 @@ EXPECTED_LABELS = {
         "Account name", "File share name", "Protocol", "Endpoint", "SAS token", "Create if not exists", "Skip validation",
     ],
     ("AzureDataLake", "service_principal"): [
-        "Store name", "Subscription ID", "Resource group", *SERVICE_PRINCIPAL, "Validate now",
+        "Store name", "Endpoint", "Subscription ID", "Resource group", *SERVICE_PRINCIPAL, "Validate now",
     ],
     ("AzureDataLakeGen2", "service_principal"): [
         "Account name", "Filesystem", "Protocol", "Endpoint", *SERVICE_PRINCIPAL, "Validate now",
@@ -57,7 +57,7 @@ EXPECTED_LABELS = {
     ("AzureMySql", "sql_authentication"): [
         "Server name", "Database name", "Port", "Endpoint", "User ID", "Password", "Skip validation",
     ],
-    ("DBFS", "none"): ["Workspace URL", "Personal access token"],
+    ("DBFS", "none"): ["Workspace URL", "Personal access token", "Validate now"],
 }
 AUTH_LABELS = {
     "account_key": "Account key",
@@ -89,8 +89,9 @@ def test_the_swap_renders_the_fields_of_each_type_and_auth_type(client, workspac
 @pytest.mark.parametrize("storage_type, auth_type", list(EXPECTED_LABELS))
 def test_the_full_page_shows_every_control_with_a_tied_label(client, workspace, storage_type, auth_type):
     page = client.get(new_url(workspace), {"storage_type": storage_type, "auth_type": auth_type}).content.decode()
-    assert tied_labels(page)[:3] == ["Datastore name", "Storage type", "Authentication type"]
-    assert "Overwrite" in tied_labels(page)
+    assert tied_labels(page) == [
+        "Datastore name", "Storage type", "Authentication type", *EXPECTED_LABELS[(storage_type, auth_type)], "Overwrite"
+    ]
     assert untied_labels(page) == []
     assert "Register datastore" in page
 
@@ -236,14 +237,17 @@ def test_registering_an_existing_name_needs_overwrite(client, workspace):
     assert replaced.connection_settings["account_name"] == "myaccount"
 
 
-def test_a_type_the_studio_cannot_check_yet_asks_for_skip_validation(client, workspace):
+def test_azure_sql_is_checked_on_register_unless_skip_validation(client, workspace):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
     data = {
         "name": "sqldb", "storage_type": "AzureSqlDatabase", "auth_type": "sql_authentication",
-        "server_name": "myserver", "database_name": "sales", "port": "1433", "endpoint": "database.windows.net",
+        "server_name": "myserver", "database_name": "sales", "port": str(port), "endpoint": "127.0.0.1",
         "user_id": "reader", "password": remember_secret("Pa55word-for-sql"),
     }
     page = client.post(new_url(workspace), data).content.decode()
-    assert "cannot validate Azure SQL Database yet" in field_block(page, "skip_validation")
+    assert f"Could not reach 127.0.0.1:{port}" in field_block(page, "server_name")
     assert client.post(new_url(workspace), {**data, "skip_validation": "on"}).status_code == 302
     assert Datastore.objects.get(name="sqldb").connection()["password"] == "Pa55word-for-sql"
 

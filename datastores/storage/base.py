@@ -108,6 +108,8 @@ class StorageBackend:
     advanced_fields: tuple[str, ...] = ()
     # Fields that say where a secret is sent; changing one requires re-typing the secret.
     reach_fields: tuple[str, ...] = ()
+    # SQL types have a Tables tab (schemas, tables, previews, read-only queries).
+    has_tables: bool = False
     # ADLS validates on first use (as Azure ML does) unless the user asks now.
     validation_deferred: bool = False
     # Shown on the form and on the datastore's page (e.g. a retirement notice).
