@@ -1,6 +1,7 @@
 """A person browses, uploads, downloads and deletes files in real headless Chromium:
-Blob Storage against the real Azurite, File Share against the local stand-in server
-(no Azure Files emulator exists). Storage is checked with the SDKs directly."""
+Blob Storage against the real Azurite; File Share, and ADLS Gen2 with its Entra ID token
+endpoint, against local stand-in servers (no emulator exists for them). What storage
+holds is checked directly, with the SDK or in the stand-in."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from azure.storage.fileshare import ShareServiceClient
 from playwright.sync_api import Page, expect
 
 from .conftest import AZURITE_ACCOUNT, AZURITE_KEY, FILESHARE_ACCOUNT, FILESHARE_KEY
+from .test_adls_dbfs_fixtures import aad, gen2, trust_standin_ca  # noqa: F401 (fixtures)
 from .test_browser_datastores import choose, signed_in  # noqa: F401 (fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -34,19 +36,27 @@ def local_folder(tmp_path):
     return root
 
 
-@pytest.fixture(params=["blob", "share"])
+@pytest.fixture(params=["blob", "share", "adls-gen2"])
 def target(request, azurite_endpoint, blob_service):
     """How to register the datastore in the form, and how to read what storage holds."""
+    if request.param == "adls-gen2":
+        lake = request.getfixturevalue("gen2")
+        values = lake.values()
+        fields = {"Storage type": "Azure Data Lake Storage Gen2", "Account name": values["account_name"],
+                  "Filesystem": values["filesystem"], "Protocol": "https", "Endpoint": values["endpoint"],
+                  "Tenant ID": values["tenant_id"], "Client ID": values["client_id"],
+                  "Client secret": values["client_secret"], "Authority URL": values["authority_url"], "Validate now": True}
+        return fields, lake.read, lambda: sorted(path for path, node in lake.files.items() if not node.is_dir)
     if request.param == "blob":
         container = request.getfixturevalue("container_name")
         fields = {"Storage type": "Azure Blob Storage", "Account name": AZURITE_ACCOUNT, "Container name": container,
-                  "Endpoint": azurite_endpoint, "Account key": AZURITE_KEY}
+                  "Protocol": "http", "Endpoint": azurite_endpoint, "Account key": AZURITE_KEY}
         client = blob_service.get_container_client(container)
         return fields, lambda path: client.download_blob(path).readall(), lambda: sorted(b.name for b in client.list_blobs())
     standin = request.getfixturevalue("fileshare_standin")
     share = request.getfixturevalue("share_name")
     fields = {"Storage type": "Azure File Share", "Account name": FILESHARE_ACCOUNT, "File share name": share,
-              "Endpoint": standin.base_url.removeprefix("http://"), "Account key": FILESHARE_KEY}
+              "Protocol": "http", "Endpoint": standin.base_url.removeprefix("http://"), "Account key": FILESHARE_KEY}
     client = ShareServiceClient(standin.account_url, credential=standin.credential).get_share_client(share)
 
     def names():
@@ -66,9 +76,12 @@ def register(page: Page, live_server, workspace, fields: dict) -> None:
     page.get_by_label("Datastore name").fill("files")
     choose(page, "Storage type", fields["Storage type"])
     for label, value in fields.items():
-        if label != "Storage type":
+        if label == "Protocol":
+            page.get_by_label(label).select_option(value)
+        elif value is True:
+            page.get_by_label(label, exact=True).check()
+        elif label != "Storage type":
             page.get_by_label(label, exact=True).fill(value)
-    page.get_by_label("Protocol").select_option("http")
     page.get_by_role("button", name="Register datastore").click()
     expect(page.get_by_role("heading", name="files")).to_be_visible()
 
