@@ -178,3 +178,21 @@ def datastore_delete_file(request: HtmxHttpRequest, workspace_name: str, name: s
         return render(request, "datastores/file_error.html", {"datastore": datastore, "message": message}, status=400)
     url = reverse("datastore_browse", args=[workspace.name, datastore.name])
     return redirect(f"{url}?{urlencode({'path': parent(path)})}")
+
+
+@require_POST
+def datastore_new_folder(request: HtmxHttpRequest, workspace_name: str, name: str) -> HttpResponse:
+    workspace, datastore = _browsable_datastore(request, workspace_name, name)
+    if not datastore.backend.has_real_folders:
+        raise Http404("Folders of this storage type exist only through the files in them.")
+    try:
+        parent_folder = clean_path(request.POST.get("path", ""))
+        folder = clean_path(join(parent_folder, request.POST.get("folder_name", "").strip()))
+        if folder == parent_folder:
+            raise BadPath("Name the new folder.")
+        datastore.backend.create_folder(datastore.connection(), folder)
+    except (BadPath, StorageError) as failure:
+        message = getattr(failure, "message", str(failure))
+        return render(request, "datastores/file_error.html", {"datastore": datastore, "message": message}, status=400)
+    url = reverse("datastore_browse", args=[workspace.name, datastore.name])
+    return redirect(f"{url}?{urlencode({'path': folder})}")

@@ -19,5 +19,6 @@ urlpatterns = [
     path(datastore + "files/<path:file_path>", file_views.datastore_file, name="datastore_file"),
     path(datastore + "folder.zip", file_views.datastore_folder_zip, name="datastore_folder_zip"),
     path(datastore + "delete-file/", file_views.datastore_delete_file, name="datastore_delete_file"),
+    path(datastore + "new-folder/", file_views.datastore_new_folder, name="datastore_new_folder"),
     path(datastore + "tables/", include("datastores.sql_urls")),
 ]

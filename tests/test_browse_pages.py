@@ -16,6 +16,7 @@ from datastores.services import datastore_register
 from datastores.storage import backend_for
 
 from .conftest import AZURITE_ACCOUNT, AZURITE_KEY, FILESHARE_ACCOUNT, FILESHARE_KEY
+from .test_adls_dbfs_fixtures import aad, gen2, trust_standin_ca  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.django_db
 
@@ -194,3 +195,40 @@ def test_a_datastore_without_files_has_no_browse_page(client, workspace):
                  "database_name": "d", "port": "3306", "endpoint": "mysql.database.azure.com", "user_id": "u",
                  "password": "p", "skip_validation": "on"})
     assert client.get(reverse("datastore_browse", args=[workspace.name, "db"])).status_code == 404
+
+
+@pytest.mark.parametrize("datastore", ["AzureFile"], indirect=True)
+def test_a_new_folder_is_created_in_azure_files_and_opened(client, datastore):
+    page = client.get(url(datastore, "datastore_browse"), {"path": ""}).content.decode()
+    assert '<label for="new-folder-name">New folder</label>' in page
+    response = client.post(url(datastore, "datastore_new_folder"), {"path": "", "folder_name": "reports"})
+    assert response.status_code == 302 and response["Location"].endswith("?path=reports")
+    entries = datastore.backend.list_folder(datastore.connection(), "").entries
+    assert [(entry.name, entry.is_folder) for entry in entries] == [("reports", True)]
+
+
+@pytest.mark.parametrize("datastore", ["AzureFile"], indirect=True)
+def test_a_new_folder_name_with_dot_dot_is_refused(client, datastore):
+    response = client.post(url(datastore, "datastore_new_folder"), {"path": "", "folder_name": "../up"})
+    assert response.status_code == 400
+    assert "cannot contain empty, '.' or '..' folders" in response.content.decode().replace("&#x27;", "'")
+    assert datastore.backend.list_folder(datastore.connection(), "").entries == []
+
+
+@pytest.mark.parametrize("datastore", ["AzureBlob"], indirect=True)
+def test_blob_storage_offers_no_new_folder_since_its_folders_are_only_prefixes(client, datastore):
+    page = client.get(url(datastore, "datastore_browse")).content.decode()
+    assert "New folder" not in page
+    assert client.post(url(datastore, "datastore_new_folder"), {"folder_name": "x"}).status_code == 404
+
+
+def test_a_data_lake_folder_is_created_through_the_page(client, workspace, gen2):
+    """ADLS Gen2 against its stand-in (no emulator exists): directories are real there."""
+    from datastores.services import datastore_register as register
+
+    values = gen2.backend.clean_values("service_principal", gen2.values())
+    datastore = register(workspace=workspace, name="lake", storage_type="AzureDataLakeGen2",
+                         auth_type="service_principal", values=values)
+    response = client.post(url(datastore, "datastore_new_folder"), {"path": "", "folder_name": "curated"})
+    assert response.status_code == 302
+    assert gen2.files["curated"].is_dir

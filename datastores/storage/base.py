@@ -246,3 +246,11 @@ class StorageBackend:
 
     def delete(self, connection: Connection, path: str) -> None:
         raise NotImplementedError
+
+    @property
+    def has_real_folders(self) -> bool:
+        """Folders exist on their own (ADLS, DBFS), so the pages offer "New folder"."""
+        return type(self).create_folder is not StorageBackend.create_folder
+
+    def create_folder(self, connection: Connection, path: str) -> None:
+        raise NotImplementedError

@@ -182,6 +182,12 @@ class FileShareBackend(StorageBackend):
             raise
         return UploadOutcome.UPLOADED
 
+    def create_folder(self, connection, path) -> None:
+        try:
+            self._ensure_folders(self.share_client(connection), path)
+        except AzureError as error:
+            raise self._explain(error, connection) from None
+
     @staticmethod
     def _ensure_folders(share: ShareClient, folder: str) -> None:
         """Azure Files has real directories: create each missing one on the way down."""
