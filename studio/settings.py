@@ -184,5 +184,10 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     # The Azure SDK logs request headers at DEBUG; keep it quiet so nothing sensitive leaks.
-    "loggers": {"azure": {"level": "WARNING"}},
+    "loggers": {
+        # Django's own loggers print once, through this handler rather than also through root.
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "azure": {"level": "WARNING"},
+    },
 }
