@@ -130,15 +130,25 @@ def explain_transfer_error(error: Exception, connection: Connection, *, service:
 
 
 def blocks_of(chunks, size: int):
-    """Regroup an iterable of byte chunks into blocks of `size` bytes (the last one shorter)."""
-    pending = bytearray()
+    """Regroup an iterable of byte chunks into blocks of `size` bytes (the last one shorter).
+
+    Each byte is copied once, by the join (a chunk that is exactly one block is passed on as it is):
+    a multi-gigabyte upload runs through here, and every copy costs CPU and fresh memory."""
+    parts: list[memoryview] = []
+    held = 0
     for chunk in chunks:
-        pending += chunk
-        while len(pending) >= size:
-            yield bytes(pending[:size])
-            del pending[:size]
-    if pending:
-        yield bytes(pending)
+        view = memoryview(chunk)
+        while view:
+            take = min(size - held, len(view))
+            parts.append(view[:take])
+            held += take
+            view = view[take:]
+            if held == size:
+                whole = len(parts) == 1 and parts[0].nbytes == len(chunk) and isinstance(chunk, bytes)
+                yield chunk if whole else b"".join(parts)
+                parts, held = [], 0
+    if held:
+        yield b"".join(parts)
 
 
 def folder_entry(folder_path: str) -> Entry:
