@@ -22,7 +22,6 @@ from .storage import StorageError, StoredSettingsInvalid
 from .storage.paths import BadPath, clean_path, join, name_of, parent
 from .views import HtmxHttpRequest, _workspace
 
-BODY_CHUNK_SIZE = 4 * 1024 * 1024
 PAGE_SIZE = 100
 
 
@@ -104,11 +103,11 @@ def datastore_file(request: HtmxHttpRequest, workspace_name: str, name: str, fil
     return response
 
 
-def _request_chunks(request: HttpRequest, size: int) -> Iterator[bytes]:
+def _request_chunks(request: HttpRequest, size: int, chunk_size: int) -> Iterator[bytes]:
     remaining = size
     while remaining > 0:
         try:
-            chunk = request.read(min(BODY_CHUNK_SIZE, remaining))
+            chunk = request.read(min(chunk_size, remaining))
         except OSError:
             chunk = b""  # the connection broke
         if not chunk:
@@ -127,7 +126,7 @@ def _upload(request: HttpRequest, datastore, path: str) -> JsonResponse:
         outcome = datastore.backend.upload(
             datastore.connection(),
             path,
-            _request_chunks(request, size),
+            _request_chunks(request, size, datastore.backend.upload_block_size),
             overwrite=request.GET.get("overwrite") == "1",
             content_type="" if content_type in ("", "application/octet-stream") else content_type,
             size=size,

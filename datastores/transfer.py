@@ -31,7 +31,6 @@ from .models import Datastore, Workspace
 from .storage import StorageBackend, StorageError, StoredSettingsInvalid, UploadOutcome
 from .storage import paths
 
-CHUNK_SIZE = 4 * 1024 * 1024
 TEMPORARY_PREFIX = ".studio-download-"
 # With overwrite off, a file at least this big is looked up before it is sent, so a second run
 # does not send gigabytes only to be told they exist. The upload stays conditional all the same.
@@ -236,7 +235,7 @@ def upload_directory(
                     outcome = backend.upload(
                         connection,
                         storage_path,
-                        counted(_read_chunks(file)),
+                        counted(_read_chunks(file, backend.upload_block_size)),
                         overwrite=overwrite,
                         content_type=paths.guess_content_type(storage_path),
                         size=os.fstat(file.fileno()).st_size,
@@ -286,8 +285,8 @@ def _local_files(source: Path, result: TransferResult) -> list[tuple[Path, int]]
     return found
 
 
-def _read_chunks(file) -> Iterator[bytes]:
-    while chunk := file.read(CHUNK_SIZE):
+def _read_chunks(file, chunk_size: int) -> Iterator[bytes]:
+    while chunk := file.read(chunk_size):
         yield chunk
 
 

@@ -8,11 +8,13 @@ import os
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from azure.core.exceptions import ResourceModifiedError
 from azure.storage.blob import ContainerSasPermissions, generate_container_sas
 from azure.storage.fileshare import ShareSasPermissions, generate_share_sas
 
 from datastores.choices import AuthType
 from datastores.storage import Connection, StorageError, UploadOutcome, backend_for
+from datastores.storage.blob import BLOCK_SIZE
 
 from .conftest import AZURITE_ACCOUNT, AZURITE_KEY, FILESHARE_ACCOUNT, FILESHARE_KEY, remember_secret
 
@@ -121,12 +123,24 @@ def test_upload_with_overwrite_on_replaces_the_file(store):
 
 def test_a_large_file_round_trips_in_many_blocks(store):
     backend, connection = store
-    data = os.urandom(9 * 1024 * 1024 + 17)
+    data = os.urandom(6 * BLOCK_SIZE + 17)  # more blocks than are ever in flight at once
     chunks = [data[i : i + 1024 * 1024] for i in range(0, len(data), 1024 * 1024)]
     assert backend.upload(connection, "big/file.bin", chunks, overwrite=False, size=len(data)) == UploadOutcome.UPLOADED
     download = backend.download(connection, "big/file.bin")
     assert download.size == len(data)
     assert b"".join(download.chunks) == data
+
+
+def test_a_blob_replaced_while_it_downloads_breaks_the_download_instead_of_mixing_versions(
+    azurite_endpoint, container_name
+):
+    backend, connection = blob_connection(azurite_endpoint, container_name)
+    put(backend, connection, "data/moving.bin", b"1" * (3 * BLOCK_SIZE))
+    chunks = backend.download(connection, "data/moving.bin").chunks
+    assert next(chunks) == b"1" * BLOCK_SIZE  # the first block, and the ETag the rest must match
+    put(backend, connection, "data/moving.bin", b"2" * (3 * BLOCK_SIZE), overwrite=True)
+    with pytest.raises(ResourceModifiedError):
+        b"".join(chunks)
 
 
 def test_an_upload_that_fails_midway_leaves_nothing_visible(store):
@@ -147,6 +161,14 @@ def test_walk_files_finds_every_file_below_a_folder(store):
     for path in ["root.txt", "f/a.txt", "f/g/b.txt", "f/g/h/c.txt", "other/d.txt"]:
         put(backend, connection, path, path.encode())
     assert sorted(entry.path for entry in backend.walk_files(connection, "f")) == ["f/a.txt", "f/g/b.txt", "f/g/h/c.txt"]
+
+
+def test_walking_a_folder_that_does_not_exist_says_which_folder(azurite_endpoint, fileshare_standin, share_name):
+    """Azure Files against the local stand-in (no emulator exists): folders are real there."""
+    backend, connection = share_connection(fileshare_standin, share_name)
+    put(backend, connection, "here/a.txt", b"a")
+    with pytest.raises(StorageError, match="There is no folder 'gone' in this datastore"):
+        list(backend.walk_files(connection, "gone"))
 
 
 def test_delete_removes_the_file(store):

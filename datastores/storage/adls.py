@@ -222,6 +222,7 @@ def delete_if_there(file: Any) -> None:
 
 class DataLakeGen2Backend(StorageBackend):
     storage_type = "AzureDataLakeGen2"
+    upload_block_size = TRANSFER_BLOCK
     label = "Azure Data Lake Storage Gen2"
     connection_fields = {
         "account_name": fields.account_name_field(),
@@ -394,7 +395,7 @@ class DataLakeGen2Backend(StorageBackend):
             with removed_on_failure(lambda: delete_if_there(staged)):
                 staged.create_file(content_settings=settings_)
                 offset = 0
-                for block in blocks_of(chunks, TRANSFER_BLOCK):
+                for block in blocks_of(chunks, self.upload_block_size):
                     staged.append_data(block, offset=offset, length=len(block))
                     offset += len(block)
                 staged.flush_data(offset, content_settings=settings_)
@@ -475,6 +476,7 @@ def from_gen1(error: BaseException) -> bool:
 
 class DataLakeGen1Backend(StorageBackend):
     storage_type = "AzureDataLake"
+    upload_block_size = TRANSFER_BLOCK
     label = "Azure Data Lake Storage Gen1"
     connection_fields = {
         "store_name": forms.CharField(
@@ -711,7 +713,7 @@ class DataLakeGen1Backend(StorageBackend):
             with removed_on_failure(lambda: self.remove(rest, staged)):
                 self.call(rest, "CREATE", staged, overwrite="false", write="true", syncFlag="DATA", data=None, **write)
                 offset = 0
-                for block in blocks_of(chunks, TRANSFER_BLOCK):
+                for block in blocks_of(chunks, self.upload_block_size):
                     self.call(rest, "APPEND", staged, append="true", offset=offset, syncFlag="DATA", data=block, **write)
                     offset += len(block)
                 self.call(rest, "APPEND", staged, append="true", offset=offset, syncFlag="CLOSE", data=b"", **write)

@@ -114,6 +114,9 @@ class StorageBackend:
     validation_deferred: bool = False
     # Shown on the form and on the datastore's page (e.g. a retirement notice).
     notice: str = ""
+    # Bytes one upload request carries. upload() takes chunks of any size, but chunks of
+    # exactly this size pass through without being copied into blocks.
+    upload_block_size: int = 4 * 1024 * 1024
 
     # --- declarations -------------------------------------------------------------
 

@@ -117,6 +117,7 @@ def absolute(path: str) -> str:
 
 class DbfsBackend(StorageBackend):
     storage_type = "DBFS"
+    upload_block_size = BLOCK
     label = "Databricks File System"
     connection_fields = {
         "workspace_url": forms.CharField(
@@ -322,7 +323,7 @@ class DbfsBackend(StorageBackend):
             staged = staging_path(path)
             with removed_on_failure(lambda: api.post("delete", path=absolute(staged), recursive=False)):
                 handle = api.post("create", path=absolute(staged), overwrite=False)["handle"]
-                for block in blocks_of(chunks, BLOCK):
+                for block in blocks_of(chunks, self.upload_block_size):
                     api.post("add-block", handle=handle, data=base64.b64encode(block).decode())
                 api.post("close", handle=handle)
                 return self.put_in_place(api, staged, path, overwrite=overwrite)

@@ -30,6 +30,7 @@ TRANSFER_CONCURRENCY = 4
 
 class FileShareBackend(StorageBackend):
     storage_type = "AzureFile"
+    upload_block_size = RANGE_SIZE
     label = "Azure File Share"
     connection_fields = {
         "account_name": fields.account_name_field(),
@@ -95,6 +96,12 @@ class FileShareBackend(StorageBackend):
     def _explain(self, error: AzureError, connection: Connection) -> StorageError:
         return explain_transfer_error(error, connection, service="file", resource="file share", resource_field="file_share_name")
 
+    def _explain_listing(self, error: AzureError, connection: Connection, folder: str) -> StorageError:
+        """A missing folder is named as such; a missing share gets the usual explanation."""
+        if isinstance(error, ResourceNotFoundError) and folder and getattr(error, "error_code", "") != "ShareNotFound":
+            return StorageError(f"There is no folder {folder!r} in this datastore.")
+        return self._explain(error, connection)
+
     def list_folder(self, connection, folder, *, name_prefix="", continuation=None, page_size=200) -> FolderPage:
         directory = self.share_client(connection).get_directory_client(folder)
         pages = directory.list_directories_and_files(
@@ -102,12 +109,8 @@ class FileShareBackend(StorageBackend):
         ).by_page(continuation_token=continuation)
         try:
             page = [item for item in next(pages, []) if not is_staging_name(item.name)]
-        except ResourceNotFoundError as error:
-            if folder and getattr(error, "error_code", "") != "ShareNotFound":
-                raise StorageError(f"There is no folder {folder!r} in this datastore.") from None
-            raise self._explain(error, connection) from None
         except AzureError as error:
-            raise self._explain(error, connection) from None
+            raise self._explain_listing(error, connection, folder) from None
         folders = [folder_entry(paths.join(folder, item.name)) for item in page if item.is_directory]
         files = [self._file_entry(folder, item) for item in page if not item.is_directory]
         return FolderPage(entries=folders + files, continuation=pages.continuation_token or None)
@@ -126,9 +129,9 @@ class FileShareBackend(StorageBackend):
     def walk_files(self, connection, folder) -> Iterator[Entry]:
         share = self.share_client(connection)
         pending = [folder]
-        try:
-            while pending:
-                current = pending.pop(0)
+        while pending:
+            current = pending.pop(0)
+            try:
                 for item in share.get_directory_client(current).list_directories_and_files(include=["timestamps"]):
                     if is_staging_name(item.name):
                         continue
@@ -136,8 +139,8 @@ class FileShareBackend(StorageBackend):
                         pending.append(paths.join(current, item.name))
                     else:
                         yield self._file_entry(current, item)
-        except AzureError as error:
-            raise self._explain(error, connection) from None
+            except AzureError as error:
+                raise self._explain_listing(error, connection, current) from None
 
     def download(self, connection, path) -> Download:
         try:
@@ -163,7 +166,7 @@ class FileShareBackend(StorageBackend):
             self._ensure_folders(share, folder)
             temporary.create_file(size, content_settings=ContentSettings(content_type=content_type or guess_content_type(path)))
             offset = 0
-            for block in blocks_of(chunks, RANGE_SIZE):
+            for block in blocks_of(chunks, self.upload_block_size):
                 temporary.upload_range(block, offset=offset, length=len(block))
                 offset += len(block)
             if offset != size:
