@@ -232,3 +232,27 @@ def test_a_data_lake_folder_is_created_through_the_page(client, workspace, gen2)
     response = client.post(url(datastore, "datastore_new_folder"), {"path": "", "folder_name": "curated"})
     assert response.status_code == 302
     assert gen2.files["curated"].is_dir
+
+
+def test_a_data_lake_filter_that_matches_nothing_on_the_first_pages_offers_to_look_further(
+    client, workspace, gen2, monkeypatch
+):
+    """ADLS Gen2 against its stand-in (no emulator exists): the service pages by itself, so a
+    name prefix can leave a page empty while more entries remain; the page must not say "none"."""
+    from datastores.services import datastore_register as register
+    from datastores.storage import adls
+
+    monkeypatch.setattr(adls, "MAX_PAGES_SCANNED", 1)
+    for number in range(120):
+        gen2.put(f"logs/a{number:03d}.txt", b"x")
+    gen2.put("logs/zz-match.txt", b"x")
+    values = gen2.backend.clean_values("service_principal", gen2.values())
+    datastore = register(workspace=workspace, name="lake", storage_type="AzureDataLakeGen2",
+                         auth_type="service_principal", values=values)
+    first = client.get(url(datastore, "datastore_browse"), {"path": "logs", "prefix": "zz"}).content.decode()
+    assert "zz-match.txt" not in first
+    assert "there are more to look at" in first and "Look further" in first
+    further = first.split('href="?path=logs&amp;prefix=zz&amp;continuation=')[1].split('"')[0]
+    second = client.get(url(datastore, "datastore_browse"),
+                        {"path": "logs", "prefix": "zz", "continuation": unquote(further)}).content.decode()
+    assert "zz-match.txt" in second and "Look further" not in second

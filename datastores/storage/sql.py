@@ -123,8 +123,28 @@ class Cell:
         return " ".join(name for name, on in (("null", self.is_null), ("number", self.is_number)) if on)
 
 
+class RowsGrid:
+    """Rows shown as a grid: cells as text, and headers right-aligned over columns of numbers."""
+
+    rows: list[tuple]
+
+    @property
+    def column_names(self) -> list[str]:
+        raise NotImplementedError
+
+    @property
+    def cells(self) -> list[list[Cell]]:
+        return display_rows(self.rows)
+
+    @property
+    def headers(self) -> list[tuple[str, bool]]:
+        """(column name, right-aligned)."""
+        numbers = number_columns(self.rows) or [False] * len(self.column_names)
+        return list(zip(self.column_names, numbers))
+
+
 @dataclass(frozen=True)
-class RowsPage:
+class RowsPage(RowsGrid):
     """One page of a table's rows, with the table's columns."""
 
     columns: list[ColumnInfo]
@@ -142,18 +162,12 @@ class RowsPage:
         return self.first_row_number + len(self.rows) - 1
 
     @property
-    def cells(self) -> list[list[Cell]]:
-        return display_rows(self.rows)
-
-    @property
-    def headers(self) -> list[tuple[str, bool]]:
-        """(column name, right-aligned)."""
-        numbers = number_columns(self.rows) or [False] * len(self.columns)
-        return [(column.name, is_number) for column, is_number in zip(self.columns, numbers)]
+    def column_names(self) -> list[str]:
+        return [column.name for column in self.columns]
 
 
 @dataclass(frozen=True)
-class QueryResult:
+class QueryResult(RowsGrid):
     columns: list[str]  # empty when the statement returns no rows
     rows: list[tuple]
     row_limit: int
@@ -171,14 +185,8 @@ class QueryResult:
         return f"{self.elapsed_seconds:.2f} s"
 
     @property
-    def cells(self) -> list[list[Cell]]:
-        return display_rows(self.rows)
-
-    @property
-    def headers(self) -> list[tuple[str, bool]]:
-        """(column name, right-aligned)."""
-        numbers = number_columns(self.rows) or [False] * len(self.columns)
-        return list(zip(self.columns, numbers))
+    def column_names(self) -> list[str]:
+        return self.columns
 
 
 class QueryFailed(StorageError):
