@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterator
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
@@ -64,6 +64,10 @@ def datastore_browse(request: HtmxHttpRequest, workspace_name: str, name: str) -
             )
         except (StorageError, StoredSettingsInvalid) as failure:
             context["error"] = getattr(failure, "message", str(failure))
+    if context["page"] and context["page"].continuation:
+        # The query of the next page, as Django's urlencode filter writes it (folders keep their "/").
+        next_page = {"path": folder, "prefix": name_prefix, "continuation": context["page"].continuation}
+        context["next_page_query"] = urlencode(next_page, safe="/", quote_via=quote)
     template = "datastores/datastore_browse.html"
     if request.htmx and continuation:
         template += "#more-rows"
