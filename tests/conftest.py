@@ -1,4 +1,4 @@
-"""Shared fixtures. The servers themselves (Azurite, PostgreSQL) are started by
+"""Shared fixtures. The servers themselves (Azurite, PostgreSQL, MariaDB) are started by
 scripts/test, which passes their addresses in STUDIO_TEST_* variables."""
 
 from __future__ import annotations
@@ -85,6 +85,37 @@ def share_name(fileshare_standin) -> str:
     name = f"share-{uuid.uuid4().hex[:12]}"
     ShareServiceClient(fileshare_standin.account_url, credential=fileshare_standin.credential).create_share(name)
     return name
+
+
+@pytest.fixture(scope="session")
+def pg():
+    """A database with the sales tables on the plain PostgreSQL server (see tests/sql_servers.py)."""
+    from .sql_servers import PG_SALES_SETUP, create_database, drop_database, server_url
+
+    database = create_database(server_url("STUDIO_TEST_POSTGRES_URL"), setup=PG_SALES_SETUP)
+    yield database
+    drop_database(database)
+
+
+@pytest.fixture(scope="session")
+def pg_tls():
+    """A database with one table on the PostgreSQL server that offers TLS."""
+    from .sql_servers import create_database, drop_database, server_url
+
+    database = create_database(server_url("STUDIO_TEST_POSTGRES_TLS_URL"), setup="CREATE TABLE t (x int)")
+    yield database
+    drop_database(database)
+
+
+@pytest.fixture(scope="session")
+def maria():
+    """A database with the sales tables on the MariaDB server, standing in for Azure Database for MySQL."""
+    from .sql_servers import create_maria_database, drop_maria_database, server_url
+
+    url = server_url("STUDIO_TEST_MYSQL_URL")
+    database = create_maria_database(url)
+    yield database
+    drop_maria_database(url, database)
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from .test_browser_datastores import choose, signed_in  # noqa: F401 (a fixture)
-from .test_sql_postgres import create_database, drop_database, server_url
+from .sql_servers import create_database, drop_database, server_url
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -63,8 +63,10 @@ def test_a_person_registers_postgresql_opens_a_table_runs_a_query_and_downloads_
     expect(page.get_by_role("heading", name="pg_fruit")).to_be_visible()
     assert fruit_db.password not in page.content()
 
-    page.goto(f"{live_server.url}/workspaces/{workspace}/datastores/pg_fruit/tables/")
+    tabs = page.get_by_role("navigation", name="Datastore")
+    tabs.get_by_role("link", name="Tables").click()
     expect(page.get_by_role("heading", name="Tables")).to_be_visible()
+    expect(tabs.get_by_role("link", name="Tables")).to_have_attribute("aria-current", "page")
     expect(page.get_by_role("row").filter(has_text="fruit")).to_contain_text("≈ 152")
     snapshot(page, "1-tables")
 
@@ -72,6 +74,7 @@ def test_a_person_registers_postgresql_opens_a_table_runs_a_query_and_downloads_
     expect(page.get_by_role("heading", name="fruit", exact=True)).to_be_visible()
     expect(page.get_by_text("Rows 1–100")).to_be_visible()
     expect(page.get_by_role("cell", name="fruit 001")).to_be_visible()
+    expect(tabs.get_by_role("link", name="Tables")).to_have_attribute("aria-current", "page")  # the tabs stay
     snapshot(page, "2-table")
     page.evaluate("window.stillTheSamePage = true")
     page.get_by_role("link", name="Next 100").click()
@@ -96,6 +99,7 @@ def test_a_person_registers_postgresql_opens_a_table_runs_a_query_and_downloads_
     expect(result).to_contain_text("cherry")
     expect(result.get_by_role("columnheader", name="price")).to_be_visible()
     expect(result).to_contain_text("11 rows")
+    expect(tabs.get_by_role("link", name="Tables")).to_have_attribute("aria-current", "page")
     snapshot(page, "3-query")
 
     with page.expect_download() as query_download:
