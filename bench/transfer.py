@@ -25,6 +25,7 @@ import argparse
 import io
 import os
 import secrets
+import shlex
 import shutil
 import signal
 import socket
@@ -55,7 +56,6 @@ RATIO_TARGET = 0.9
 RSS_TARGET_MIB = 64
 USERNAME = "bench"
 PY_SPY = os.environ.get("PY_SPY") or shutil.which("py-spy") or "py-spy"
-AZURITE = ROOT / "node_modules" / ".bin" / "azurite-blob"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -163,9 +163,10 @@ def watch_worker(pid: int, measurement: Measurement):
 class Azurite:
     """An in-memory Azurite on a fixed port, restarted empty before every transfer."""
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, command: str):
         self.url = url
         self.port = urlsplit(url).port
+        self.command = shlex.split(command)  # scripts/lib.sh azurite_command, with --in-memory
         self.process: subprocess.Popen | None = None
 
     @property
@@ -176,9 +177,7 @@ class Azurite:
         """Restart Azurite empty, create `container` if given, and put (file, blob name) there if given."""
         self.stop()
         self.process = subprocess.Popen(
-            [str(AZURITE), "--blobHost", "127.0.0.1", "--blobPort", str(self.port), "--inMemoryPersistence",
-             "--skipApiVersionCheck", "--loose", "--disableTelemetry", "--silent"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            self.command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
         deadline = time.monotonic() + 30
         while True:
@@ -605,10 +604,10 @@ def main() -> int:
     parser.add_argument("--work-dir", help="where the test file and the studio database go (default: a temp folder)")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (gunicorn.log is in it)")
     args = parser.parse_args()
-    azurite_url = os.environ.get("STUDIO_TEST_AZURITE_URL")
-    if not azurite_url:
-        parser.error("STUDIO_TEST_AZURITE_URL is not set: run bench/run-transfer, which sets the environment")
-    azurite = Azurite(azurite_url)
+    azurite_url, azurite_command = os.environ.get("STUDIO_TEST_AZURITE_URL"), os.environ.get("BENCH_AZURITE_COMMAND")
+    if not (azurite_url and azurite_command):
+        parser.error("STUDIO_TEST_AZURITE_URL or BENCH_AZURITE_COMMAND is not set: run bench/run-transfer, which sets them")
+    azurite = Azurite(azurite_url, azurite_command)
     load_before = load_average()
     if args.work_dir:
         work = Path(args.work_dir)

@@ -72,16 +72,20 @@ wait_for_port() {
   done
 }
 
+azurite_command() {
+  # azurite_command PORT DATA_DIR|--in-memory: the command line of Azurite's blob service as every
+  # script here runs it (bench/run-transfer hands it to bench/transfer.py, which restarts Azurite).
+  local port=$1 location=$2
+  echo node_modules/.bin/azurite-blob --blobHost 127.0.0.1 --blobPort "$port" \
+    --skipApiVersionCheck --loose --disableTelemetry --silent
+  if [ "$location" = --in-memory ]; then echo --inMemoryPersistence; else echo --location "$location"; fi
+}
+
 start_azurite() {
   # start_azurite PORT DATA_DIR|--in-memory
-  local port=$1 location=$2 storage_args
-  if [ "$location" = --in-memory ]; then
-    storage_args=(--inMemoryPersistence)
-  else
-    mkdir -p "$location"; storage_args=(--location "$location")
-  fi
-  node_modules/.bin/azurite-blob --blobHost 127.0.0.1 --blobPort "$port" "${storage_args[@]}" \
-    --skipApiVersionCheck --loose --disableTelemetry --silent >/dev/null &
+  local port=$1 location=$2
+  [ "$location" = --in-memory ] || mkdir -p "$location"
+  $(azurite_command "$port" "$location") >/dev/null &
   STARTED_PIDS+=($!)
   wait_for_port "$port" Azurite
 }
