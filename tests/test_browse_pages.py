@@ -3,7 +3,9 @@ stand-in server: no Azure Files emulator exists) datastores, through the studio'
 
 from __future__ import annotations
 
+import hashlib
 import io
+import os
 import socket
 import zipfile
 from urllib.parse import unquote, urlsplit
@@ -57,6 +59,13 @@ def test_uploading_a_file_puts_its_bytes_in_storage(client, datastore):
     response = put(client, datastore, "inbox/report.csv", b"a,b\n1,2\n")
     assert response.json() == {"outcome": "uploaded", "path": "inbox/report.csv"}
     assert stored(datastore, "inbox/report.csv") == b"a,b\n1,2\n"
+
+
+def test_a_file_of_several_blocks_is_stored_byte_for_byte(client, datastore):
+    """The view reads the body in 1 MiB pieces and joins them into the backend's blocks."""
+    data = os.urandom(2 * datastore.backend.upload_block_size + 1024 * 1024 + 5)
+    assert put(client, datastore, "big/blocks.bin", data).json()["outcome"] == "uploaded"
+    assert hashlib.sha256(stored(datastore, "big/blocks.bin")).digest() == hashlib.sha256(data).digest()
 
 
 def test_a_second_upload_with_overwrite_off_is_skipped_and_on_replaces(client, datastore):
