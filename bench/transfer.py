@@ -3,8 +3,9 @@
 Run it through bench/run-transfer, which sets the environment scripts/test sets. Every
 transfer below runs against a fresh in-memory Azurite started for it on the same port (a
 download's blob is put there first, untimed): Azurite's speed depends on what it has stored
-and freed before, so no transfer is helped or hurt by the ones before it. For a file of
---size-mib MiB it measures:
+and freed before, so no transfer is helped or hurt by the ones before it. Azurite runs on a
+CPU of its own, the studio and the client on the others (--shared-cpus to mix them). For a file
+of --size-mib MiB it measures:
 
 (a) upload and download MB/s through the studio (gunicorn as a subprocess):
     PUT  /workspaces/<ws>/datastores/workspaceblobstore/files/<path>?overwrite=1  (raw body)
@@ -163,10 +164,11 @@ def watch_worker(pid: int, measurement: Measurement):
 class Azurite:
     """An in-memory Azurite on a fixed port, restarted empty before every transfer."""
 
-    def __init__(self, url: str, command: str):
+    def __init__(self, url: str, command: str, cpus: set[int] | None = None):
         self.url = url
         self.port = urlsplit(url).port
         self.command = shlex.split(command)  # scripts/lib.sh azurite_command, with --in-memory
+        self.cpus = cpus  # the CPUs Azurite runs on; None: any
         self.process: subprocess.Popen | None = None
 
     @property
@@ -176,8 +178,11 @@ class Azurite:
     def fresh(self, container: str | None = None, *, holding: tuple[Path, str] | None = None) -> None:
         """Restart Azurite empty, create `container` if given, and put (file, blob name) there if given."""
         self.stop()
+        cpus = self.cpus
         self.process = subprocess.Popen(
-            self.command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            self.command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            # set before exec, so that every thread Node starts inherits it
+            preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None,
         )
         deadline = time.monotonic() + 30
         while True:
@@ -542,13 +547,30 @@ def mib(value: int | None) -> str:
     return "" if value is None else f"{value / MIB:.1f}"
 
 
-def report(results: list[Measurement], size_mib: int, load_before: str) -> tuple[str, bool]:
+def split_cpus(shared: bool) -> tuple[set[int] | None, str]:
+    """CPUs for Azurite, and a line saying how the CPUs are used.
+
+    By default Azurite gets the first CPU to itself and this process (the client), gunicorn and
+    everything they start get the others, as Azure Storage never runs on the studio's CPUs. On two
+    CPUs, sharing both with Azurite measures how much the emulator and the studio slow each other
+    down more than it measures the studio (see bench/README.md)."""
+    usable = sorted(os.sched_getaffinity(0))
+    if shared or len(usable) < 2:
+        why = "--shared-cpus" if shared else "fewer than 2 CPUs"
+        return None, f"CPUs: Azurite, gunicorn and the client share CPUs {usable} ({why})"
+    azurite, rest = {usable[0]}, set(usable[1:])
+    os.sched_setaffinity(0, rest)  # inherited by gunicorn and manage.py
+    return azurite, f"CPUs: Azurite on CPU {usable[0]} alone; gunicorn and the client on {sorted(rest)}"
+
+
+def report(results: list[Measurement], size_mib: int, load_before: str, cpu_use: str) -> tuple[str, bool]:
     lines: list[str] = []
     line = lines.append
     cpus = os.cpu_count()
     line("")
     line(f"Transfer benchmark: one file of {size_mib} MiB ({size_mib * MIB:,} bytes); Azurite in memory; "
           f"gunicorn -w 1 --threads 4; {cpus} CPUs; MB/s = 10^6 bytes/s")
+    line(cpu_use)
     line(f"load average before / after: {load_before} / {load_average()}; "
           "'others CPU s' is CPU time other processes took during a transfer (0 on a quiet machine)")
     header = (f"{'transfer':42} {'seconds':>8} {'MB/s':>7} {'worker RSS +MiB':>15} {'worker CPU s':>12} "
@@ -600,6 +622,10 @@ def main() -> int:
         help="on a shared machine, wait up to this many seconds before each transfer for other processes "
         "to use under 0.25 CPUs (default 0: do not wait)",
     )
+    parser.add_argument(
+        "--shared-cpus", action="store_true",
+        help="let Azurite share every CPU with gunicorn and the client (default: Azurite gets the first CPU to itself)",
+    )
     parser.add_argument("--profile", action="store_true", help="record py-spy stacks of the worker (needs py-spy; PY_SPY=path)")
     parser.add_argument("--work-dir", help="where the test file and the studio database go (default: a temp folder)")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (gunicorn.log is in it)")
@@ -607,7 +633,8 @@ def main() -> int:
     azurite_url, azurite_command = os.environ.get("STUDIO_TEST_AZURITE_URL"), os.environ.get("BENCH_AZURITE_COMMAND")
     if not (azurite_url and azurite_command):
         parser.error("STUDIO_TEST_AZURITE_URL or BENCH_AZURITE_COMMAND is not set: run bench/run-transfer, which sets them")
-    azurite = Azurite(azurite_url, azurite_command)
+    azurite_cpus, cpu_use = split_cpus(args.shared_cpus)
+    azurite = Azurite(azurite_url, azurite_command, azurite_cpus)
     load_before = load_average()
     if args.work_dir:
         work = Path(args.work_dir)
@@ -626,7 +653,7 @@ def main() -> int:
             args.size_mib, [int(b) for b in args.block_mib.split(",")], args.repeat, work, azurite, profile_dir,
             args.quiet_wait,
         )
-        text, ok = report(results, args.size_mib, load_before)
+        text, ok = report(results, args.size_mib, load_before, cpu_use)
         print(text)
         OUT.mkdir(exist_ok=True)
         saved = OUT / f"transfer-{args.size_mib}MiB-{time.strftime('%Y%m%d-%H%M%S')}.txt"
