@@ -26,6 +26,7 @@ from tests.standins.tls import ca_bundle_path
 
 from .conftest import remember_secret
 from .pages import field_block
+from .sql_servers import free_port, user  # noqa: F401 (user is a fixture)
 
 pytestmark = pytest.mark.django_db
 TENANT = "6f1c2a4e-0000-4000-8000-00000000a11d"
@@ -68,12 +69,6 @@ def aad(monkeypatch):
 
 
 @pytest.fixture
-def user(django_user_model):
-    """The signed-in person. The client signs in with force_login, so no password (and no slow hashing)."""
-    return django_user_model.objects.create_user(username="ada")
-
-
-@pytest.fixture
 def register(client, workspace):
     def post(**overrides):
         data = {
@@ -84,12 +79,6 @@ def register(client, workspace):
         return client.post(reverse("datastore_new", args=[workspace.name]), data)
 
     return post
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 # --- composition --------------------------------------------------------------------------
