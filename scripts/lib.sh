@@ -74,18 +74,20 @@ wait_for_port() {
 
 azurite_command() {
   # azurite_command PORT DATA_DIR|--in-memory: the command line of Azurite's blob service as every
-  # script here runs it (bench/run-transfer hands it to bench/transfer.py, which restarts Azurite).
+  # script here runs it, one argument per line (bench/run-transfer hands it to bench/transfer.py,
+  # which restarts Azurite).
   local port=$1 location=$2
-  echo node_modules/.bin/azurite-blob --blobHost 127.0.0.1 --blobPort "$port" \
+  printf '%s\n' node_modules/.bin/azurite-blob --blobHost 127.0.0.1 --blobPort "$port" \
     --skipApiVersionCheck --loose --disableTelemetry --silent
-  if [ "$location" = --in-memory ]; then echo --inMemoryPersistence; else echo --location "$location"; fi
+  if [ "$location" = --in-memory ]; then echo --inMemoryPersistence; else printf '%s\n' --location "$location"; fi
 }
 
 start_azurite() {
   # start_azurite PORT DATA_DIR|--in-memory
-  local port=$1 location=$2
+  local port=$1 location=$2 command
   [ "$location" = --in-memory ] || mkdir -p "$location"
-  $(azurite_command "$port" "$location") >/dev/null &
+  mapfile -t command < <(azurite_command "$port" "$location")
+  "${command[@]}" >/dev/null &
   STARTED_PIDS+=($!)
   wait_for_port "$port" Azurite
 }
