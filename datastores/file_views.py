@@ -128,7 +128,7 @@ def _request_chunks(request: HttpRequest, size: int, chunk_size: int) -> Iterato
             pieces.append(piece)
             want -= len(piece)
             remaining -= len(piece)
-        yield pieces[0] if len(pieces) == 1 else b"".join(pieces)
+        yield b"".join(pieces)  # a single piece comes back as it is, not copied
 
 
 def _upload(request: HttpRequest, datastore, path: str) -> JsonResponse:

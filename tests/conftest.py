@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 import os
-import secrets as token_source
+import socket
 import uuid
 
 import pytest
@@ -120,7 +120,15 @@ def maria():
 
 @pytest.fixture
 def user(django_user_model):
-    return django_user_model.objects.create_user(username="ada", password=token_source.token_urlsafe(16))
+    """The signed-in person. The client signs in with force_login, so no password (and no slow hashing)."""
+    return django_user_model.objects.create_user(username="ada")
+
+
+def free_port() -> int:
+    """A local port nothing listens on (for "unreachable" cases)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 @pytest.fixture

@@ -20,7 +20,6 @@ import csv
 import io
 import os
 import secrets
-import socket
 import time
 from dataclasses import dataclass, field
 from typing import ClassVar
@@ -268,12 +267,6 @@ def drop_maria_database(url: str, database: MariaDatabase) -> None:
 
 
 @pytest.fixture
-def user(django_user_model):
-    """The signed-in person. The client signs in with force_login, so no password (and no slow hashing)."""
-    return django_user_model.objects.create_user(username="ada")
-
-
-@pytest.fixture
 def register(client, workspace):
     """Post the New datastore form for a database: register(pg), register(maria, port="1")."""
 
@@ -297,12 +290,6 @@ def listed_row(page: str, link_text: str) -> str:
     """The tables page's row for one table or view, from its link to the end of the row."""
     start = page.index(f">{link_text}</a>")
     return page[start : page.index("</tr>", start)]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def csv_rows(response) -> list[list[str]]:

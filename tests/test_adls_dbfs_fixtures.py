@@ -12,7 +12,6 @@ into the stand-in's storage to check what it really holds.
 from __future__ import annotations
 
 import secrets
-import socket
 import time
 
 import pytest
@@ -49,12 +48,6 @@ def aad():
         server.add_principal(TENANT, READER_ID, READER_SECRET)
         server.add_principal(TENANT, OUTSIDER_ID, OUTSIDER_SECRET)
         yield server
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class Lake:

@@ -14,14 +14,13 @@ from django.urls import reverse
 
 from datastores.models import Datastore
 
-from .conftest import remember_secret
+from .conftest import free_port, remember_secret
 from .pages import field_block
 from .test_adls_dbfs_fixtures import (  # noqa: F401 (fixtures)
     OUTSIDER_ID,
     OUTSIDER_SECRET,
     aad,
     dbfs,
-    free_port,
     gen1,
     gen2,
     trust_standin_ca,

@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from datastores.models import Datastore
 
-from .conftest import AZURITE_ACCOUNT, AZURITE_KEY, remember_secret
+from .conftest import AZURITE_ACCOUNT, AZURITE_KEY, free_port, remember_secret
 from .pages import field_block
 
 pytestmark = pytest.mark.django_db
@@ -89,13 +89,11 @@ def test_create_if_not_exists_creates_the_container_in_storage(register, blob_se
 
 
 def test_an_unreachable_port_fails_fast_with_a_clear_message(register, container_name):
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        free_port = probe.getsockname()[1]
+    port = free_port()
     started = time.monotonic()
-    page = register(container_name=container_name, endpoint=f"127.0.0.1:{free_port}").content.decode()
+    page = register(container_name=container_name, endpoint=f"127.0.0.1:{port}").content.decode()
     assert time.monotonic() - started < 10
-    assert f"Could not reach 127.0.0.1:{free_port}" in field_block(page, "endpoint")
+    assert f"Could not reach 127.0.0.1:{port}" in field_block(page, "endpoint")
 
 
 def test_a_silent_server_times_out_within_the_configured_bound(register, container_name, settings):

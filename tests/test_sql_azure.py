@@ -24,9 +24,8 @@ from datastores.storage.sql import AZURE_SQL_BACKEND, QueryFailed
 from tests.standins.aad import AadStandin
 from tests.standins.tls import ca_bundle_path
 
-from .conftest import remember_secret
+from .conftest import free_port, remember_secret
 from .pages import field_block
-from .sql_servers import free_port, user  # noqa: F401 (user is a fixture)
 
 pytestmark = pytest.mark.django_db
 TENANT = "6f1c2a4e-0000-4000-8000-00000000a11d"

@@ -19,19 +19,17 @@ import pytest
 from datastores.models import Datastore
 from datastores.storage.sql import MYSQL_BACKEND, POSTGRESQL_BACKEND, CsvStream, SqlBackend
 
-from .conftest import remember_secret
+from .conftest import free_port, remember_secret
 from .pages import field_block
-from .sql_servers import (  # noqa: F401 (register and user are fixtures)
+from .sql_servers import (  # noqa: F401 (register is a fixture)
     ORDERS,
     MariaDatabase,
     PgDatabase,
     csv_rows,
-    free_port,
     listed_row,
     register,
     run_query,
     url,
-    user,
 )
 
 pytestmark = pytest.mark.django_db

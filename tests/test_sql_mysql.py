@@ -17,7 +17,7 @@ from datastores.models import Datastore
 from datastores.storage import Connection
 from datastores.storage.sql import MYSQL_BACKEND
 
-from .sql_servers import ORDERS, register, run_query, user  # noqa: F401 (register and user are fixtures)
+from .sql_servers import ORDERS, register, run_query  # noqa: F401 (register is a fixture)
 
 pytestmark = pytest.mark.django_db
 

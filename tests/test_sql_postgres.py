@@ -17,7 +17,7 @@ from psycopg import sql
 from datastores.models import Datastore
 
 from .pages import field_block, tied_labels
-from .sql_servers import ORDERS, csv_rows, listed_row, register, run_query, url, user  # noqa: F401 (fixtures)
+from .sql_servers import ORDERS, csv_rows, listed_row, register, run_query, url  # noqa: F401 (register is a fixture)
 
 pytestmark = pytest.mark.django_db
 
