@@ -183,11 +183,13 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    # The Azure SDK logs request headers at DEBUG; keep it quiet so nothing sensitive leaks.
+    # The Azure SDK logs request headers at DEBUG, and urllib3 logs request URLs (with a SAS in
+    # their query) at DEBUG: keep both quiet so nothing sensitive leaks.
     "loggers": {
         # Django's own loggers print once, through this handler rather than also through root.
         "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "azure": {"level": "WARNING"},
+        "urllib3": {"level": "WARNING"},
     },
 }

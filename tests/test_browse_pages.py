@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import os
 import socket
 import zipfile
@@ -160,6 +161,16 @@ def test_a_file_downloads_with_safe_headers(client, datastore):
     disposition = response["Content-Disposition"]
     assert disposition.startswith("attachment;") and "\r" not in disposition and "\n" not in disposition
     assert "filename*=utf-8''we%22ird%3B%20name%C3%A9.txt" in disposition
+
+
+def test_a_download_logs_no_signed_url_even_at_debug_level(client, datastore, caplog):
+    """A Blob download signs a short SAS with the account key for its GET: no log line shows it,
+    even with the root logger at DEBUG (LOG_LEVEL=DEBUG), where urllib3 would log each URL."""
+    caplog.set_level(logging.DEBUG)
+    put(client, datastore, "logs/a.bin", b"x" * 1000)
+    response = client.get(url(datastore, "datastore_file", "logs/a.bin"))
+    assert b"".join(response.streaming_content) == b"x" * 1000
+    assert "sig=" not in caplog.text
 
 
 def test_a_folder_downloads_as_a_zip_with_the_same_bytes(client, datastore):

@@ -8,7 +8,6 @@ import os
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from azure.core.exceptions import ResourceModifiedError
 from azure.storage.blob import ContainerSasPermissions, generate_container_sas
 from azure.storage.fileshare import ShareSasPermissions, generate_share_sas
 
@@ -16,8 +15,10 @@ from datastores.choices import AuthType
 from datastores.storage import Connection, StorageError, UploadOutcome, backend_for
 from datastores.storage.blob import BLOCK_SIZE
 
+from .breaking_proxy import BreakingProxy
 from .conftest import AZURITE_ACCOUNT, AZURITE_KEY, FILESHARE_ACCOUNT, FILESHARE_KEY, remember_secret
 
+MIB = 1024 * 1024
 ALL_PERMISSIONS = {"read": True, "write": True, "delete": True, "list": True, "create": True}
 
 
@@ -124,34 +125,64 @@ def test_upload_with_overwrite_on_replaces_the_file(store):
 def test_a_large_file_round_trips_in_many_blocks(store):
     backend, connection = store
     data = os.urandom(6 * BLOCK_SIZE + 17)  # more blocks than are ever in flight at once
-    chunks = [data[i : i + 1024 * 1024] for i in range(0, len(data), 1024 * 1024)]
+    chunks = [data[i : i + MIB] for i in range(0, len(data), MIB)]
     assert backend.upload(connection, "big/file.bin", chunks, overwrite=False, size=len(data)) == UploadOutcome.UPLOADED
     download = backend.download(connection, "big/file.bin")
     assert download.size == len(data)
     assert b"".join(download.chunks) == data
 
 
-def test_a_blob_replaced_while_it_downloads_breaks_the_download_instead_of_mixing_versions(
-    azurite_endpoint, container_name
+@pytest.fixture
+def breaking_proxy(azurite_endpoint):
+    """A proxy in front of Azurite that cuts the first download response after 3 MiB."""
+    proxy = BreakingProxy(int(azurite_endpoint.rsplit(":", 1)[1]), cut_after=3 * MIB)
+    yield proxy
+    proxy.close()
+
+
+@pytest.mark.parametrize("auth", ["account_key", "sas_token"])
+def test_a_download_cut_midway_resumes_from_the_byte_reached(azurite_endpoint, container_name, breaking_proxy, auth):
+    sas = blob_sas(container_name) if auth == "sas_token" else None
+    backend, connection = blob_connection(azurite_endpoint, container_name, sas=sas)
+    data = os.urandom(3 * BLOCK_SIZE + 5)
+    put(backend, connection, "data/far.bin", data)
+    _backend, through_proxy = blob_connection(breaking_proxy.endpoint, container_name, sas=sas)
+    assert b"".join(backend.download(through_proxy, "data/far.bin").chunks) == data
+    assert breaking_proxy.cut_count == 1
+
+
+def test_a_download_that_keeps_breaking_fails_with_a_message(azurite_endpoint, container_name, breaking_proxy):
+    backend, connection = blob_connection(azurite_endpoint, container_name)
+    put(backend, connection, "data/far.bin", os.urandom(BLOCK_SIZE))
+    breaking_proxy.cut_after, breaking_proxy.cuts_left = MIB, None
+    _backend, through_proxy = blob_connection(breaking_proxy.endpoint, container_name)
+    with pytest.raises(StorageError, match=r"broke off 4 times, after \d+ of 8388608 bytes"):
+        b"".join(backend.download(through_proxy, "data/far.bin").chunks)
+
+
+def test_a_blob_replaced_while_it_downloads_fails_the_download_instead_of_mixing_versions(
+    azurite_endpoint, container_name, breaking_proxy
 ):
     backend, connection = blob_connection(azurite_endpoint, container_name)
     put(backend, connection, "data/moving.bin", b"1" * (3 * BLOCK_SIZE))
-    chunks = backend.download(connection, "data/moving.bin").chunks
-    assert next(chunks) == b"1" * BLOCK_SIZE  # the first block, and the ETag the rest must match
+    _backend, through_proxy = blob_connection(breaking_proxy.endpoint, container_name)
+    chunks = backend.download(through_proxy, "data/moving.bin").chunks
+    assert set(next(chunks)) == {ord("1")}
     put(backend, connection, "data/moving.bin", b"2" * (3 * BLOCK_SIZE), overwrite=True)
-    with pytest.raises(ResourceModifiedError):
-        b"".join(chunks)
+    with pytest.raises(StorageError, match="'data/moving.bin' was replaced while it downloaded"):
+        b"".join(chunks)  # the cut comes before the end: the resumed GET finds another version
+    assert breaking_proxy.cut_count == 1
 
 
 def test_an_upload_that_fails_midway_leaves_nothing_visible(store):
     backend, connection = store
 
     def broken_chunks():
-        yield b"a" * (5 * 1024 * 1024)
+        yield b"a" * (5 * MIB)
         raise ConnectionResetError("the browser went away")
 
     with pytest.raises(ConnectionResetError):
-        backend.upload(connection, "half/file.bin", broken_chunks(), overwrite=False, size=10 * 1024 * 1024)
+        backend.upload(connection, "half/file.bin", broken_chunks(), overwrite=False, size=10 * MIB)
     assert list(backend.walk_files(connection, "")) == []  # no partial file, nor a temporary one
     assert backend.list_folder(connection, "half").entries == []
 
