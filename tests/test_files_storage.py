@@ -218,6 +218,27 @@ def test_a_deleted_container_is_reported_plainly(azurite_endpoint, blob_service,
         backend.list_folder(connection, "")
 
 
+@pytest.mark.parametrize(
+    ("make_sas", "delete_container", "message"),
+    [
+        (None, True, "container .* was not found"),
+        (lambda container: blob_sas(container, list=True, write=True), False, "lacks a permission"),
+        (lambda container: blob_sas("another-container", read=True), False,
+         "Authentication failed: the storage account refused the SAS token"),
+    ],
+    ids=["deleted container", "SAS without read", "SAS of another container"],
+)
+def test_a_blob_download_that_storage_refuses_says_why(
+    azurite_endpoint, blob_service, container_name, make_sas, delete_container, message
+):
+    blob_service.get_container_client(container_name).upload_blob("data/a.txt", b"a")
+    backend, connection = blob_connection(azurite_endpoint, container_name, sas=make_sas and make_sas(container_name))
+    if delete_container:
+        blob_service.delete_container(container_name)
+    with pytest.raises(StorageError, match=message):
+        backend.download(connection, "data/a.txt")
+
+
 def test_a_sas_token_without_write_permission_cannot_upload(azurite_endpoint, container_name):
     backend, connection = blob_connection(azurite_endpoint, container_name, sas=blob_sas(container_name, read=True, list=True))
     with pytest.raises(StorageError, match="lacks a permission"):

@@ -150,41 +150,38 @@ class BlobBackend(StorageBackend):
             raise self._explain(error, connection) from None
 
     def download(self, connection, path) -> Download:
-        """Stream the blob: its properties first, then its bytes (see `_read_blob`)."""
         blob = self.container_client(connection).get_blob_client(path)
-        try:
-            properties = blob.get_blob_properties()
-        except ResourceNotFoundError:
-            raise StorageError(f"There is no file {path!r} in this datastore.") from None
-        except AzureError as error:
-            raise self._explain(error, connection) from None
+        stream = self._stream_blob(connection, blob)
+        headers = next(stream)  # the GET's response headers, or a StorageError before any byte is sent on
         return Download(
             name=paths.name_of(path),
-            size=properties.size,
-            content_type=properties.content_settings.content_type or "application/octet-stream",
-            chunks=self._read_blob(connection, blob, properties),
+            size=int(headers["Content-Length"]),
+            content_type=headers.get("Content-Type") or "application/octet-stream",
+            chunks=stream,
         )
 
-    def _read_blob(self, connection: Connection, blob: BlobClient, properties: BlobProperties) -> Iterator[bytes]:
-        """The blob's bytes from one GET, read STREAM_READ_SIZE at a time.
+    def _stream_blob(self, connection: Connection, blob: BlobClient) -> Iterator:
+        """One GET of the blob: first its response headers, then its bytes, STREAM_READ_SIZE at a time.
 
         Not the SDK's downloader: it reads each response whole, so streaming with it takes one
         ranged GET per block held in memory, and measured with bench/run-transfer that costs
         Azurite up to twice the CPU per GiB. azure-core, the SDK's own HTTP layer, sends this
-        GET. It is conditional on the ETag read with the properties, and a connection that
-        breaks midway is resumed from the byte reached (up to MAX_RESUMES times), so a blob
-        replaced meanwhile fails the download instead of mixing two versions."""
-        received, resumes = 0, 0
+        GET. A connection that breaks midway is resumed from the byte reached (up to MAX_RESUMES
+        times) with a GET conditional on the first one's ETag, so a blob replaced meanwhile fails
+        the download instead of mixing two versions."""
         transport = RequestsTransport(**client_options(), connection_data_block_size=STREAM_READ_SIZE)
         policies = [HeadersPolicy({"x-ms-version": blob.api_version}), RetryPolicy(retry_total=MAX_RESUMES)]
         with PipelineClient(blob.url, policies=policies, transport=transport) as client:
+            response = self._get(client, connection, blob)
+            size, etag = int(response.headers["Content-Length"]), response.headers["ETag"]
+            yield response.headers
+            received, resumes = 0, 0
             while True:
-                response = self._get(client, connection, blob, properties.etag, start=received)
                 try:
                     for piece in response.iter_raw():
                         received += len(piece)
                         yield piece
-                    if received >= properties.size:
+                    if received >= size:
                         return
                 except (ServiceResponseError, HttpResponseError):
                     pass  # the connection broke: resume from the byte reached
@@ -194,13 +191,14 @@ class BlobBackend(StorageBackend):
                 if resumes > MAX_RESUMES:
                     raise StorageError(
                         f"The download of {blob.blob_name!r} broke off {resumes} times, after {received} of "
-                        f"{properties.size} bytes. Check the network and download it again."
+                        f"{size} bytes. Check the network and download it again."
                     )
+                response = self._get(client, connection, blob, resume_from=received, etag=etag)
 
-    def _get(self, client: PipelineClient, connection: Connection, blob: BlobClient, etag: str, *, start: int) -> HttpResponse:
-        headers = {"If-Match": etag}
-        if start:
-            headers["x-ms-range"] = f"bytes={start}-"
+    def _get(
+        self, client: PipelineClient, connection: Connection, blob: BlobClient, *, resume_from: int = 0, etag: str = ""
+    ) -> HttpResponse:
+        headers = {"If-Match": etag, "x-ms-range": f"bytes={resume_from}-"} if resume_from else {}
         try:
             response = client.send_request(HttpRequest("GET", self._signed_url(connection, blob), headers=headers), stream=True)
         except AzureError as error:
@@ -209,10 +207,13 @@ class BlobBackend(StorageBackend):
             return response
         response.read()
         response.close()
+        code = response.headers.get("x-ms-error-code")
+        if code == "BlobNotFound":
+            raise StorageError(f"There is no file {blob.blob_name!r} in this datastore.")
         if response.status_code == 412:
             raise StorageError(f"{blob.blob_name!r} was replaced while it downloaded. Download it again.")
         error = HttpResponseError(response=response)
-        error.error_code = response.headers.get("x-ms-error-code")
+        error.error_code = code
         raise self._explain(error, connection)
 
     @staticmethod

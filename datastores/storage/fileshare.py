@@ -25,7 +25,6 @@ from .staging import is_staging_name, staging_path
 
 AZURITE_ACCOUNT = "devstoreaccount1"
 RANGE_SIZE = 4 * 1024 * 1024  # the most one Put Range takes
-TRANSFER_CONCURRENCY = 4
 
 
 class FileShareBackend(StorageBackend):
@@ -143,8 +142,9 @@ class FileShareBackend(StorageBackend):
                 raise self._explain_listing(error, connection, current) from None
 
     def download(self, connection, path) -> Download:
+        """The SDK's downloader, read chunk by chunk (`chunks()` fetches one range at a time)."""
         try:
-            stream = self.share_client(connection).get_file_client(path).download_file(max_concurrency=TRANSFER_CONCURRENCY)
+            stream = self.share_client(connection).get_file_client(path).download_file()
         except ResourceNotFoundError:
             raise StorageError(f"There is no file {path!r} in this datastore.") from None
         except AzureError as error:
