@@ -3,12 +3,16 @@
 It forwards bytes both ways unchanged, and cuts a connection once it has passed `cut_after`
 bytes from the server to the client, `cuts` times (every time with cuts=None): what a download
 sees when the network drops midway. Connections that never pass that many bytes are left alone.
+With cut_after=HEADERS_END it cuts right after the first response's headers, before any body.
 """
 
 from __future__ import annotations
 
 import socket
 import threading
+
+
+HEADERS_END = -1
 
 
 class BreakingProxy:
@@ -48,13 +52,21 @@ class BreakingProxy:
             self.cut_count += 1
             return True
 
+    def _cut_in(self, data: bytes, passed: int) -> int | None:
+        """Where in `data`, which follows `passed` bytes, the cut falls; None if not in it."""
+        if self.cut_after == HEADERS_END:
+            end = data.find(b"\r\n\r\n")  # a response's headers come in one piece, here
+            return end + 4 if end >= 0 else None
+        return self.cut_after - passed if passed + len(data) >= self.cut_after else None
+
     def _pump(self, source: socket.socket, sink: socket.socket, may_cut: bool) -> None:
         passed = 0
         try:
             while data := source.recv(65536):
-                if may_cut and passed + len(data) >= self.cut_after:
+                cut = self._cut_in(data, passed) if may_cut else None
+                if cut is not None:
                     if self._cut_now():
-                        sink.sendall(data[: self.cut_after - passed])
+                        sink.sendall(data[:cut])
                         break
                     may_cut = False
                 sink.sendall(data)

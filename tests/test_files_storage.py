@@ -15,7 +15,7 @@ from datastores.choices import AuthType
 from datastores.storage import Connection, StorageError, UploadOutcome, backend_for
 from datastores.storage.blob import BLOCK_SIZE
 
-from .breaking_proxy import BreakingProxy
+from .breaking_proxy import HEADERS_END, BreakingProxy
 from .conftest import AZURITE_ACCOUNT, AZURITE_KEY, FILESHARE_ACCOUNT, FILESHARE_KEY, remember_secret
 
 MIB = 1024 * 1024
@@ -171,6 +171,23 @@ def test_a_blob_replaced_while_it_downloads_fails_the_download_instead_of_mixing
     put(backend, connection, "data/moving.bin", b"2" * (3 * BLOCK_SIZE), overwrite=True)
     with pytest.raises(StorageError, match="'data/moving.bin' was replaced while it downloaded"):
         b"".join(chunks)  # the cut comes before the end: the resumed GET finds another version
+    assert breaking_proxy.cut_count == 1
+
+
+def test_a_blob_replaced_before_its_first_byte_arrives_fails_the_download(
+    azurite_endpoint, container_name, breaking_proxy
+):
+    """The cut comes right after the response headers: the resumed GET starts at byte 0 and must
+    still ask for the version those headers announced (their size is already sent on)."""
+    backend, connection = blob_connection(azurite_endpoint, container_name)
+    put(backend, connection, "data/moving.bin", b"1" * MIB)
+    breaking_proxy.cut_after = HEADERS_END
+    _backend, through_proxy = blob_connection(breaking_proxy.endpoint, container_name)
+    download = backend.download(through_proxy, "data/moving.bin")
+    assert download.size == MIB
+    put(backend, connection, "data/moving.bin", b"2" * (2 * MIB), overwrite=True)
+    with pytest.raises(StorageError, match="'data/moving.bin' was replaced while it downloaded"):
+        b"".join(download.chunks)
     assert breaking_proxy.cut_count == 1
 
 

@@ -198,7 +198,9 @@ class BlobBackend(StorageBackend):
     def _get(
         self, client: PipelineClient, connection: Connection, blob: BlobClient, *, resume_from: int = 0, etag: str = ""
     ) -> HttpResponse:
-        headers = {"If-Match": etag, "x-ms-range": f"bytes={resume_from}-"} if resume_from else {}
+        headers = {"If-Match": etag} if etag else {}
+        if resume_from:
+            headers["x-ms-range"] = f"bytes={resume_from}-"
         try:
             response = client.send_request(HttpRequest("GET", self._signed_url(connection, blob), headers=headers), stream=True)
         except AzureError as error:
