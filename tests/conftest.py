@@ -132,6 +132,15 @@ def free_port() -> int:
 
 
 @pytest.fixture
+def silent_port():
+    """A port that accepts connections (in the kernel) and never answers."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        yield silent.getsockname()[1]
+
+
+@pytest.fixture
 def workspace(db, azurite_url, user):
     from datastores.services import workspace_create
 

@@ -53,15 +53,6 @@ def saved(name="lake") -> bool:
     return Datastore.objects.filter(name=name).exists()
 
 
-@pytest.fixture
-def silent_port():
-    """A port that accepts connections and never answers."""
-    with socket.socket() as silent:
-        silent.bind(("127.0.0.1", 0))
-        silent.listen(8)
-        yield silent.getsockname()[1]
-
-
 # --- ADLS Gen2 --------------------------------------------------------------------------
 
 

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from datastores.choices import AuthType
 from datastores.models import Datastore
 from datastores.services import WORKSPACE_BLOB_STORE, datastore_register, datastore_set_default, workspace_create
-from datastores.storage import Download, StorageError, backend_for, paths
+from datastores.storage import Download, backend_for, paths
 
 from .conftest import AZURITE_ACCOUNT, AZURITE_KEY, FILESHARE_ACCOUNT, FILESHARE_KEY, remember_secret
 
