@@ -2,6 +2,7 @@
 
 Uploads are one PUT per file with the raw bytes as the body, read in chunks and
 streamed to storage, so the server never holds a whole file in memory or on disk.
+Storage errors rise to errors.py, which answers with the page, the part or JSON.
 """
 
 from __future__ import annotations
@@ -17,23 +18,23 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from zipstream import ZipStream
 
-from . import selectors
-from .storage import StorageError, StoredSettingsInvalid
-from .storage.paths import BadPath, clean_path, join, name_of, parent
-from .views import HtmxHttpRequest, _workspace
+from . import selectors, services
+from .models import Datastore, Workspace
+from .storage import Entry, InvalidInput
+from .storage.paths import clean_path, join, name_of, parent
+from .views import HtmxHttpRequest, _datastore
 
 PAGE_SIZE = 100
 REQUEST_READ_SIZE = 1024 * 1024  # see _request_chunks
 
 
-class UploadInterrupted(Exception):
+class UploadInterrupted(InvalidInput):
     """The browser sent fewer bytes than it announced."""
 
 
-def _browsable_datastore(request: HtmxHttpRequest, workspace_name: str, name: str):
-    workspace = _workspace(request, workspace_name)
-    datastore = selectors.datastore_get(workspace, name)
-    if not datastore.backend.browsable:
+def _files_datastore(request: HtmxHttpRequest, workspace_name: str, name: str) -> tuple[Workspace, Datastore]:
+    workspace, datastore = _datastore(request, workspace_name, name)
+    if not datastore.backend.capabilities.browse:
         raise Http404("This datastore has no files to browse.")
     return workspace, datastore
 
@@ -49,25 +50,25 @@ def breadcrumbs(folder: str) -> list[tuple[str, str]]:
 
 @require_GET
 def datastore_browse(request: HtmxHttpRequest, workspace_name: str, name: str) -> HttpResponse:
-    workspace, datastore = _browsable_datastore(request, workspace_name, name)
-    context = {"workspace": workspace, "datastore": datastore, "error": "", "page": None}
-    try:
-        folder = clean_path(request.GET.get("path", ""))
-    except BadPath as bad:
-        folder, context["error"] = "", str(bad)
+    workspace, datastore = _files_datastore(request, workspace_name, name)
+    folder = clean_path(request.GET.get("path", ""))
     name_prefix = request.GET.get("prefix", "").strip()
     continuation = request.GET.get("continuation") or None
-    context.update(folder=folder, name_prefix=name_prefix, crumbs=breadcrumbs(folder), parent_folder=parent(folder))
-    if not context["error"]:
-        try:
-            context["page"] = datastore.backend.list_folder(
-                datastore.connection(), folder, name_prefix=name_prefix, continuation=continuation, page_size=PAGE_SIZE
-            )
-        except (StorageError, StoredSettingsInvalid) as failure:
-            context["error"] = getattr(failure, "message", str(failure))
-    if context["page"] and context["page"].continuation:
+    page = selectors.folder_page(
+        datastore, folder, name_prefix=name_prefix, continuation=continuation, page_size=PAGE_SIZE
+    )
+    context = {
+        "workspace": workspace,
+        "datastore": datastore,
+        "page": page,
+        "folder": folder,
+        "name_prefix": name_prefix,
+        "crumbs": breadcrumbs(folder),
+        "parent_folder": parent(folder),
+    }
+    if page.continuation:
         # The query of the next page, as Django's urlencode filter writes it (folders keep their "/").
-        next_page = {"path": folder, "prefix": name_prefix, "continuation": context["page"].continuation}
+        next_page = {"path": folder, "prefix": name_prefix, "continuation": page.continuation}
         context["next_page_query"] = urlencode(next_page, safe="/", quote_via=quote)
     template = "datastores/datastore_browse.html"
     if request.htmx and continuation:
@@ -86,19 +87,10 @@ def _safe_filename(filename: str) -> str:
 @require_http_methods(["GET", "PUT"])
 def datastore_file(request: HtmxHttpRequest, workspace_name: str, name: str, file_path: str) -> HttpResponse:
     """GET streams a file down; PUT streams the request body up into it."""
-    _workspace_obj, datastore = _browsable_datastore(request, workspace_name, name)
-    try:
-        path = clean_path(file_path)
-    except BadPath as bad:
-        return JsonResponse({"outcome": "failed", "path": file_path, "message": str(bad)}, status=400)
-    if not path:
-        return JsonResponse({"outcome": "failed", "path": file_path, "message": "Name the file."}, status=400)
+    _workspace, datastore = _files_datastore(request, workspace_name, name)
     if request.method == "PUT":
-        return _upload(request, datastore, path)
-    try:
-        download = datastore.backend.download(datastore.connection(), path)
-    except StorageError as failure:
-        return render(request, "datastores/file_error.html", {"datastore": datastore, "message": failure.message}, status=404)
+        return _upload(request, datastore, file_path)
+    download = selectors.file_download(datastore, file_path)
     response = StreamingHttpResponse(download.chunks, content_type=download.content_type)
     response["Content-Disposition"] = content_disposition_header(True, _safe_filename(download.name))
     if download.size is not None:
@@ -124,44 +116,38 @@ def _request_chunks(request: HttpRequest, size: int, chunk_size: int) -> Iterato
             except OSError:
                 piece = b""  # the connection broke
             if not piece:
-                raise UploadInterrupted(f"The upload stopped after {size - remaining} of {size} bytes.")
+                raise UploadInterrupted(f"The upload stopped after {size - remaining} of {size} bytes. Nothing was saved.")
             pieces.append(piece)
             want -= len(piece)
             remaining -= len(piece)
         yield b"".join(pieces)  # a single piece comes back as it is, not copied
 
 
-def _upload(request: HttpRequest, datastore, path: str) -> JsonResponse:
+def _upload(request: HttpRequest, datastore: Datastore, path: str) -> JsonResponse:
     try:
         size = int(request.META.get("CONTENT_LENGTH") or "")
     except ValueError:
         return JsonResponse({"outcome": "failed", "path": path, "message": "The upload has no Content-Length."}, status=411)
     content_type = request.META.get("CONTENT_TYPE", "")
-    try:
-        outcome = datastore.backend.upload(
-            datastore.connection(),
-            path,
-            _request_chunks(request, size, datastore.backend.upload_block_size),
-            overwrite=request.GET.get("overwrite") == "1",
-            content_type="" if content_type in ("", "application/octet-stream") else content_type,
-            size=size,
-        )
-    except UploadInterrupted as interrupted:
-        return JsonResponse({"outcome": "failed", "path": path, "message": f"{interrupted} Nothing was saved."}, status=400)
-    except StorageError as failure:
-        return JsonResponse({"outcome": "failed", "path": path, "message": failure.message}, status=502)
+    outcome = services.file_upload(
+        datastore=datastore,
+        path=path,
+        chunks=_request_chunks(request, size, datastore.backend.upload_block_size),
+        overwrite=request.GET.get("overwrite") == "1",
+        content_type="" if content_type in ("", "application/octet-stream") else content_type,
+        size=size,
+    )
     return JsonResponse({"outcome": str(outcome), "path": path})
 
 
-def _zip_chunks(datastore, folder: str) -> Iterator[bytes]:
-    backend, connection = datastore.backend, datastore.connection()
+def _zip_chunks(datastore: Datastore, folder: str) -> Iterator[bytes]:
     archive = ZipStream(sized=False)
 
-    def file_chunks(path: str) -> Iterator[bytes]:
-        yield from backend.download(connection, path).chunks
+    def file_chunks(entry: Entry) -> Iterator[bytes]:
+        yield from selectors.entry_download(datastore, entry).chunks
 
-    for entry in backend.walk_files(connection, folder):
-        archive.add(file_chunks(entry.path), entry.path[len(folder) + 1 :] if folder else entry.path)
+    for entry in selectors.folder_files(datastore, folder):
+        archive.add(file_chunks(entry), entry.path[len(folder) + 1 :] if folder else entry.path)
         yield from archive.all_files()
     yield from archive.footer()
 
@@ -169,11 +155,8 @@ def _zip_chunks(datastore, folder: str) -> Iterator[bytes]:
 @require_GET
 def datastore_folder_zip(request: HtmxHttpRequest, workspace_name: str, name: str) -> HttpResponse:
     """A folder as a zip, built and streamed on the fly: memory stays bounded whatever its size."""
-    _workspace_obj, datastore = _browsable_datastore(request, workspace_name, name)
-    try:
-        folder = clean_path(request.GET.get("path", ""))
-    except BadPath as bad:
-        return render(request, "datastores/file_error.html", {"datastore": datastore, "message": str(bad)}, status=400)
+    _workspace, datastore = _files_datastore(request, workspace_name, name)
+    folder = clean_path(request.GET.get("path", ""))
     archive_name = f"{name_of(folder) or datastore.name}.zip"
     response = StreamingHttpResponse(_zip_chunks(datastore, folder), content_type="application/zip")
     response["Content-Disposition"] = content_disposition_header(True, _safe_filename(archive_name))
@@ -181,32 +164,24 @@ def datastore_folder_zip(request: HtmxHttpRequest, workspace_name: str, name: st
     return response
 
 
+def _browse_url(workspace: Workspace, datastore: Datastore, folder: str) -> str:
+    url = reverse("datastore_browse", args=[workspace.name, datastore.name])
+    return f"{url}?{urlencode({'path': folder})}"
+
+
 @require_POST
 def datastore_delete_file(request: HtmxHttpRequest, workspace_name: str, name: str) -> HttpResponse:
-    workspace, datastore = _browsable_datastore(request, workspace_name, name)
-    try:
-        path = clean_path(request.POST.get("path", ""))
-        datastore.backend.delete(datastore.connection(), path)
-    except (BadPath, StorageError) as failure:
-        message = getattr(failure, "message", str(failure))
-        return render(request, "datastores/file_error.html", {"datastore": datastore, "message": message}, status=400)
-    url = reverse("datastore_browse", args=[workspace.name, datastore.name])
-    return redirect(f"{url}?{urlencode({'path': parent(path)})}")
+    workspace, datastore = _files_datastore(request, workspace_name, name)
+    path = services.file_delete(datastore=datastore, path=request.POST.get("path", ""))
+    return redirect(_browse_url(workspace, datastore, parent(path)))
 
 
 @require_POST
 def datastore_new_folder(request: HtmxHttpRequest, workspace_name: str, name: str) -> HttpResponse:
-    workspace, datastore = _browsable_datastore(request, workspace_name, name)
-    if not datastore.backend.has_real_folders:
+    workspace, datastore = _files_datastore(request, workspace_name, name)
+    if not datastore.backend.capabilities.folders:
         raise Http404("Folders of this storage type exist only through the files in them.")
-    try:
-        parent_folder = clean_path(request.POST.get("path", ""))
-        folder = clean_path(join(parent_folder, request.POST.get("folder_name", "").strip()))
-        if folder == parent_folder:
-            raise BadPath("Name the new folder.")
-        datastore.backend.create_folder(datastore.connection(), folder)
-    except (BadPath, StorageError) as failure:
-        message = getattr(failure, "message", str(failure))
-        return render(request, "datastores/file_error.html", {"datastore": datastore, "message": message}, status=400)
-    url = reverse("datastore_browse", args=[workspace.name, datastore.name])
-    return redirect(f"{url}?{urlencode({'path': folder})}")
+    folder = services.folder_create(
+        datastore=datastore, parent=request.POST.get("path", ""), name=request.POST.get("folder_name", "")
+    )
+    return redirect(_browse_url(workspace, datastore, folder))

@@ -57,7 +57,7 @@ class DatastoreForm(forms.Form):
         self.chosen_storage_type, self.chosen_auth_type = storage_type, auth_type
         self.fields["auth_type"].choices = [(choice.value, choice.label) for choice in self.backend.auth_types]
 
-        backend_fields = self.backend.form_fields(auth_type)
+        backend_fields = self.backend.form_fields(auth_type, updating=datastore is not None)
         if datastore is not None:
             for name in ("name", "storage_type"):
                 self.fields[name].disabled = True
@@ -66,7 +66,6 @@ class DatastoreForm(forms.Form):
                 if isinstance(form_field, SecretField):
                     form_field.required = False
                     form_field.help_text = "Leave blank to keep the stored secret."
-            backend_fields.pop("create_if_not_exists", None)
         overwrite = self.fields.pop("overwrite", None)
         self.fields.update(backend_fields)
         if overwrite is not None:

@@ -5,9 +5,15 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 
-from .choices import AuthType
-from .crypto import decrypt_secrets
-from .storage import BACKENDS, Connection, StorageBackend, backend_for, storage_type_choices
+from .crypto import SecretsUnreadable, decrypt_secrets
+from .storage import (
+    Connection,
+    StorageBackend,
+    StoredSettingsInvalid,
+    auth_type_choices,
+    backend_for,
+    storage_type_choices,
+)
 
 validate_workspace_name = RegexValidator(
     r"^[A-Za-z0-9][A-Za-z0-9_-]{2,32}\Z",
@@ -35,14 +41,20 @@ class Workspace(models.Model):
 class Datastore(models.Model):
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="datastores")
     name = models.CharField(max_length=255, validators=[validate_datastore_name])
+    # Plain values checked against the storage registry (choices are callables), so adding
+    # or removing a storage or authentication type needs no migration.
     storage_type = models.CharField(max_length=32, choices=storage_type_choices)
-    auth_type = models.CharField(max_length=32, choices=AuthType.choices)
+    auth_type = models.CharField(max_length=32, choices=auth_type_choices)
     # Non-secret connection settings, parsed strictly through the storage type's fields on read.
     connection_settings = models.JSONField(default=dict)
     # A Fernet token of the JSON secrets; never plaintext.
     encrypted_secrets = models.TextField(blank=True)
     secrets_updated_at = models.DateTimeField(null=True, blank=True)
     is_default = models.BooleanField(default=False)
+    # The last check against the service (on registration or Test connection): None when never checked.
+    last_check_ok = models.BooleanField(null=True, blank=True)
+    last_check_message = models.TextField(blank=True)
+    last_checked_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -54,8 +66,6 @@ class Datastore(models.Model):
             models.UniqueConstraint(
                 fields=["workspace"], condition=Q(is_default=True), name="one_default_datastore_per_workspace"
             ),
-            models.CheckConstraint(condition=Q(storage_type__in=list(BACKENDS)), name="datastore_storage_type_known"),
-            models.CheckConstraint(condition=Q(auth_type__in=AuthType.values), name="datastore_auth_type_known"),
         ]
 
     def __str__(self) -> str:
@@ -67,7 +77,11 @@ class Datastore(models.Model):
 
     def connection(self) -> Connection:
         """Settings and decrypted secrets, parsed strictly (raises StoredSettingsInvalid)."""
-        return self.backend.parse_stored(self.auth_type, self.connection_settings, decrypt_secrets(self.encrypted_secrets))
+        try:
+            secrets = decrypt_secrets(self.encrypted_secrets)
+        except SecretsUnreadable as unreadable:
+            raise StoredSettingsInvalid(f"{unreadable} Update authentication to store them again.") from None
+        return self.backend.parse_stored(self.auth_type, self.connection_settings, secrets)
 
     @property
     def location(self) -> str:
@@ -75,4 +89,6 @@ class Datastore(models.Model):
 
     @property
     def notice(self) -> str:
-        return self.backend.page_notice(self.connection_settings)
+        """What the datastore's pages say first: the storage type's notice, or why it was never checked."""
+        unchecked = self.last_check_message if self.last_check_ok is None else ""
+        return self.backend.page_notice(self.connection_settings) or unchecked

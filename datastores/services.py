@@ -1,29 +1,39 @@
-"""Writes: every change to workspaces and datastores goes through here."""
+"""Writes: every change to workspaces, datastores and the files in them goes through here."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from .choices import AuthType
 from .crypto import decrypt_secrets, encrypt_secrets, rotate_token
 from .models import Datastore, Workspace
-from .storage import BACKENDS, Connection, ServiceCheckFailed, backend_for
+from .storage import (
+    AuthType,
+    Connection,
+    InvalidInput,
+    StorageBackend,
+    StorageError,
+    UploadOutcome,
+    backend_for,
+    workspace_stores,
+)
+from .storage.paths import clean_path, join
 
+# Azure ML's name for the default datastore every workspace gets; the default moves back to it.
 WORKSPACE_BLOB_STORE = "workspaceblobstore"
-WORKSPACE_FILE_STORE = "workspacefilestore"
 
 
 class DatastoreNameTaken(Exception):
     pass
 
 
-def _split_values(backend, auth_type: str, values: Mapping[str, Any]) -> tuple[dict, dict]:
+def _split_values(
+    backend: StorageBackend, auth_type: str, values: Mapping[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
     stored = {name: values.get(name) for name in backend.setting_names(auth_type)}
     secrets = {name: values[name] for name in backend.secret_names(auth_type) if values.get(name)}
     return stored, secrets
@@ -37,7 +47,8 @@ def datastore_register(
     auth_type: str,
     values: Mapping[str, Any],
     overwrite: bool = False,
-    created_by=None,
+    created_by: Any = None,
+    unchecked_reason: str = "",
 ) -> Datastore:
     """Check the service (unless skipped or deferred), then save; nothing is saved on failure.
 
@@ -47,7 +58,8 @@ def datastore_register(
     existing = Datastore.objects.filter(workspace=workspace, name=name).first()
     if existing and not overwrite:
         raise DatastoreNameTaken(name)
-    if backend.wants_check(values):
+    checked = backend.wants_check(values)
+    if checked:
         backend.check_connection(Connection(storage_type, AuthType(auth_type), values))
     stored, secrets = _split_values(backend, auth_type, values)
     with transaction.atomic():
@@ -57,9 +69,16 @@ def datastore_register(
         datastore.connection_settings = stored
         datastore.encrypted_secrets = encrypt_secrets(secrets)
         datastore.secrets_updated_at = timezone.now()
+        _note_check(datastore, ok=True if checked else None, message=unchecked_reason)
         datastore.full_clean(exclude=["created_by"])
         datastore.save()
     return datastore
+
+
+def _note_check(datastore: Datastore, *, ok: bool | None, message: str = "") -> None:
+    datastore.last_check_ok = ok
+    datastore.last_check_message = message
+    datastore.last_checked_at = timezone.now() if ok is not None else None
 
 
 def datastore_update_auth(*, datastore: Datastore, auth_type: str, values: Mapping[str, Any]) -> Datastore:
@@ -80,7 +99,7 @@ def datastore_update_auth(*, datastore: Datastore, auth_type: str, values: Mappi
     for name in backend.secret_names(auth_type):
         if not values.get(name):
             if reach_changed or name not in stored_secrets:
-                raise ServiceCheckFailed(
+                raise InvalidInput(
                     "Type the secret again: the authentication type, account, host or endpoint changed, "
                     "and a stored secret is never sent to a new place."
                     if reach_changed
@@ -88,7 +107,8 @@ def datastore_update_auth(*, datastore: Datastore, auth_type: str, values: Mappi
                     field=name,
                 )
             merged[name] = stored_secrets[name]
-    if backend.wants_check(merged):
+    checked = backend.wants_check(merged)
+    if checked:
         backend.check_connection(Connection(datastore.storage_type, AuthType(auth_type), merged))
     stored, secrets = _split_values(backend, auth_type, merged)
     secrets_changed = secrets != stored_secrets
@@ -97,6 +117,7 @@ def datastore_update_auth(*, datastore: Datastore, auth_type: str, values: Mappi
     datastore.encrypted_secrets = encrypt_secrets(secrets)
     if secrets_changed:
         datastore.secrets_updated_at = timezone.now()
+    _note_check(datastore, ok=True if checked else None)
     datastore.full_clean(exclude=["created_by"])
     datastore.save()
     return datastore
@@ -129,72 +150,81 @@ def datastore_unregister(datastore: Datastore) -> Datastore | None:
     return successor
 
 
-def parse_connection_string(connection_string: str) -> dict[str, str]:
-    parts = (part.split("=", 1) for part in connection_string.strip().strip(";").split(";") if "=" in part)
-    return {key.strip(): value.strip() for key, value in parts}
-
-
-def workspace_storage_values(service: str) -> dict[str, str]:
-    """Account, protocol and endpoint of the workspace storage account for 'blob' or 'file'."""
-    parsed = parse_connection_string(settings.WORKSPACE_STORAGE_CONNECTION_STRING)
-    explicit = parsed.get({"blob": "BlobEndpoint", "file": "FileEndpoint"}[service]) or parsed.get("BlobEndpoint")
-    if explicit:
-        url = urlsplit(explicit)
-        protocol, endpoint = url.scheme, url.netloc
-        if url.netloc.startswith(parsed["AccountName"] + "."):
-            endpoint = url.netloc.split(".", 2)[2]
-    else:
-        protocol = parsed.get("DefaultEndpointsProtocol", "https")
-        endpoint = parsed.get("EndpointSuffix", "core.windows.net")
-    return {
-        "account_name": parsed["AccountName"],
-        "account_key": parsed["AccountKey"],
-        "protocol": protocol,
-        "endpoint": endpoint,
-    }
-
-
 @transaction.atomic
-def workspace_create(*, name: str, description: str = "", created_by=None) -> Workspace:
-    """Create a workspace with its workspaceblobstore (the default) and workspacefilestore.
-
-    The blob container is created and checked; if the storage account cannot
-    be reached, nothing is created.
-    """
+def workspace_create(*, name: str, description: str = "", created_by: Any = None) -> Workspace:
+    """Create a workspace with the datastores every workspace gets on the workspace storage
+    account (workspaceblobstore, the default, and workspacefilestore). If the account cannot
+    be used, nothing is created."""
     workspace = Workspace(name=name, description=description)
     workspace.full_clean()
     workspace.save()
-    blob_backend, file_backend = BACKENDS["AzureBlob"], BACKENDS["AzureFile"]
-    blob_values = {
-        **workspace_storage_values("blob"),
-        "container_name": f"azureml-blobstore-{workspace.uid}",
-        "create_if_not_exists": True,
-    }
-    blob = datastore_register(
-        workspace=workspace,
-        name=WORKSPACE_BLOB_STORE,
-        storage_type=blob_backend.storage_type,
-        auth_type=AuthType.ACCOUNT_KEY,
-        values=blob_backend.clean_values(AuthType.ACCOUNT_KEY, blob_values),
-        created_by=created_by,
-    )
-    datastore_set_default(blob)
-    file_values = {
-        **workspace_storage_values("file"),
-        "file_share_name": f"azureml-filestore-{workspace.uid}",
-        "create_if_not_exists": True,
-    }
-    # Azurite offers no File service; the datastore's page says so (see the File Share module).
-    file_values["skip_validation"] = not file_backend.has_file_service(file_values)
-    datastore_register(
-        workspace=workspace,
-        name=WORKSPACE_FILE_STORE,
-        storage_type=file_backend.storage_type,
-        auth_type=AuthType.ACCOUNT_KEY,
-        values=file_backend.clean_values(AuthType.ACCOUNT_KEY, file_values),
-        created_by=created_by,
-    )
+    for store in workspace_stores(settings.WORKSPACE_STORAGE_CONNECTION_STRING, str(workspace.uid)):
+        datastore = datastore_register(
+            workspace=workspace,
+            name=store.name,
+            storage_type=store.storage_type,
+            auth_type=store.auth_type,
+            values=store.values,
+            created_by=created_by,
+            unchecked_reason=store.unchecked_reason,
+        )
+        if store.is_default:
+            datastore_set_default(datastore)
     return workspace
+
+
+def datastore_test_connection(datastore: Datastore) -> tuple[bool, str]:
+    """Check the stored credentials against the service now, and remember the outcome."""
+    try:
+        datastore.backend.check_connection(datastore.connection())
+    except StorageError as failure:
+        ok, message = False, failure.message
+    else:
+        ok, message = True, "Connection succeeded: the stored credentials reach the data."
+    _note_check(datastore, ok=ok, message=message)
+    datastore.save(update_fields=["last_check_ok", "last_check_message", "last_checked_at"])
+    return ok, message
+
+
+# --- files -------------------------------------------------------------------------------
+# Paths a user typed are checked here (a BadPath is an InvalidInput); the backends get clean paths.
+
+
+def file_upload(
+    *,
+    datastore: Datastore,
+    path: str,
+    chunks: Iterable[bytes],
+    overwrite: bool,
+    content_type: str = "",
+    size: int | None = None,
+) -> UploadOutcome:
+    """Write one file from a stream of chunks; SKIPPED when it exists and overwrite is off."""
+    clean = clean_path(path)
+    if not clean:
+        raise InvalidInput("Name the file.")
+    return datastore.backend.upload(
+        datastore.connection(), clean, chunks, overwrite=overwrite, content_type=content_type, size=size
+    )
+
+
+def file_delete(*, datastore: Datastore, path: str) -> str:
+    """Delete a file (or, where folders are real, a folder with everything in it). Returns the clean path."""
+    clean = clean_path(path)
+    if not clean:
+        raise InvalidInput("Choose a file to delete.")
+    datastore.backend.delete(datastore.connection(), clean)
+    return clean
+
+
+def folder_create(*, datastore: Datastore, parent: str, name: str) -> str:
+    """Create a folder `name` in `parent`. Returns its path."""
+    parent_folder = clean_path(parent)
+    folder = clean_path(join(parent_folder, name.strip()))
+    if folder == parent_folder:
+        raise InvalidInput("Name the new folder.")
+    datastore.backend.create_folder(datastore.connection(), folder)
+    return folder
 
 
 def datastore_secrets_rotate() -> int:

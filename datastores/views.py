@@ -14,12 +14,13 @@ from django_htmx.middleware import HtmxDetails
 
 from . import selectors, services
 from .forms import DatastoreForm, WorkspaceForm
-from .models import Workspace
-from .storage import ServiceCheckFailed, StoredSettingsInvalid
+from .models import Datastore, Workspace
+from .storage import StorageError
 
 
 class HtmxHttpRequest(HttpRequest):
     htmx: HtmxDetails
+    datastore: Datastore
 
 
 def _workspace(request: HtmxHttpRequest, workspace_name: str) -> Workspace:
@@ -27,6 +28,14 @@ def _workspace(request: HtmxHttpRequest, workspace_name: str) -> Workspace:
     if request.session.get(selectors.SESSION_WORKSPACE_KEY) != workspace.pk:
         request.session[selectors.SESSION_WORKSPACE_KEY] = workspace.pk  # written only on a switch
     return workspace
+
+
+def _datastore(request: HtmxHttpRequest, workspace_name: str, name: str) -> tuple[Workspace, Datastore]:
+    """The workspace and datastore a URL names; the datastore is kept on the request so that
+    a storage error answers with its page (see errors.py)."""
+    workspace = _workspace(request, workspace_name)
+    request.datastore = selectors.datastore_get(workspace, name)
+    return workspace, request.datastore
 
 
 @login_not_required
@@ -52,7 +61,7 @@ def workspace_list(request: HtmxHttpRequest) -> HttpResponse:
             workspace = services.workspace_create(
                 name=form.cleaned_data["name"], description=form.cleaned_data["description"], created_by=request.user
             )
-        except ServiceCheckFailed as failure:
+        except StorageError as failure:
             form.add_error(None, f"The workspace storage account could not be used: {failure.message}")
         else:
             messages.success(request, f"Workspace {workspace.name} created with workspaceblobstore and workspacefilestore.")
@@ -74,8 +83,7 @@ def datastore_list(request: HtmxHttpRequest, workspace_name: str) -> HttpRespons
 @require_http_methods(["GET", "POST"])
 def datastore_form(request: HtmxHttpRequest, workspace_name: str, name: str | None = None) -> HttpResponse:
     """Registers a new datastore, or (with `name`) updates its authentication."""
-    workspace = _workspace(request, workspace_name)
-    datastore = selectors.datastore_get(workspace, name) if name else None
+    workspace, datastore = _datastore(request, workspace_name, name) if name else (_workspace(request, workspace_name), None)
     initial = (
         {"name": datastore.name, "storage_type": datastore.storage_type, "auth_type": datastore.auth_type, **datastore.connection_settings}
         if datastore
@@ -98,7 +106,9 @@ def datastore_form(request: HtmxHttpRequest, workspace_name: str, name: str | No
     return render(request, template, context)
 
 
-def _save_datastore(request, form: DatastoreForm, workspace: Workspace, datastore) -> bool:
+def _save_datastore(
+    request: HtmxHttpRequest, form: DatastoreForm, workspace: Workspace, datastore: Datastore | None
+) -> bool:
     try:
         if datastore is None:
             services.datastore_register(
@@ -119,15 +129,14 @@ def _save_datastore(request, form: DatastoreForm, workspace: Workspace, datastor
         form.add_error(
             "name", "A datastore with this name already exists in this workspace. Tick Overwrite to replace it."
         )
-    except ServiceCheckFailed as failure:
+    except StorageError as failure:
         form.add_error(failure.field if failure.field in form.fields else None, failure.message)
     return False
 
 
 @require_GET
 def datastore_detail(request: HtmxHttpRequest, workspace_name: str, name: str) -> HttpResponse:
-    workspace = _workspace(request, workspace_name)
-    datastore = selectors.datastore_get(workspace, name)
+    workspace, datastore = _datastore(request, workspace_name, name)
     settings_rows = [
         (form_field.label, datastore.connection_settings.get(field_name))
         for field_name, form_field in datastore.backend.form_fields(datastore.auth_type).items()
@@ -148,22 +157,17 @@ def datastore_detail(request: HtmxHttpRequest, workspace_name: str, name: str) -
 
 @require_POST
 def datastore_test_connection(request: HtmxHttpRequest, workspace_name: str, name: str) -> HttpResponse:
-    workspace = _workspace(request, workspace_name)
-    datastore = selectors.datastore_get(workspace, name)
-    try:
-        datastore.backend.check_connection(datastore.connection())
-        result = {"ok": True, "message": "Connection succeeded: the stored credentials reach the data."}
-    except ServiceCheckFailed as failure:
-        result = {"ok": False, "message": failure.message}
-    except StoredSettingsInvalid as invalid:
-        result = {"ok": False, "message": str(invalid)}
-    return render(request, "datastores/datastore_detail.html#test-result", {"result": result})
+    workspace, datastore = _datastore(request, workspace_name, name)
+    ok, message = services.datastore_test_connection(datastore)
+    if not request.htmx:
+        (messages.success if ok else messages.error)(request, message)
+        return redirect("datastore_detail", workspace_name=workspace.name, name=datastore.name)
+    return render(request, "datastores/datastore_detail.html#test-result", {"result": {"ok": ok, "message": message}})
 
 
 @require_POST
 def datastore_set_default(request: HtmxHttpRequest, workspace_name: str, name: str) -> HttpResponse:
-    workspace = _workspace(request, workspace_name)
-    datastore = selectors.datastore_get(workspace, name)
+    workspace, datastore = _datastore(request, workspace_name, name)
     services.datastore_set_default(datastore)
     messages.success(request, f"{datastore.name} is now the default datastore of {workspace.name}.")
     next_url = request.POST.get("next", "")
@@ -174,8 +178,7 @@ def datastore_set_default(request: HtmxHttpRequest, workspace_name: str, name: s
 
 @require_http_methods(["GET", "POST"])
 def datastore_unregister(request: HtmxHttpRequest, workspace_name: str, name: str) -> HttpResponse:
-    workspace = _workspace(request, workspace_name)
-    datastore = selectors.datastore_get(workspace, name)
+    workspace, datastore = _datastore(request, workspace_name, name)
     if request.method == "POST":
         successor = services.datastore_unregister(datastore)
         text = f"Datastore {name} unregistered. Its data was not touched."

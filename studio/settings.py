@@ -103,6 +103,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, so it sees what views raise: a storage error answers with its page, never a 500.
+    "datastores.errors.StorageErrorMiddleware",
 ]
 
 ROOT_URLCONF = "studio.urls"
@@ -181,7 +183,8 @@ if not DEBUG:
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"redact_secrets": {"()": "datastores.logs.RedactSecrets"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact_secrets"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     # The Azure SDK logs request headers at DEBUG, and urllib3 logs request URLs (with a SAS in
     # their query) at DEBUG: keep both quiet so nothing sensitive leaks.

@@ -32,7 +32,7 @@ from django.urls import reverse
 from psycopg import sql
 
 from datastores.models import Datastore
-from datastores.storage.sql import APPLICATION_NAME
+from datastores.storage.sql.base import APPLICATION_NAME
 
 from .conftest import remember_secret
 

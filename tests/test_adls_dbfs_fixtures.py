@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from datastores.choices import AuthType
+from datastores.storage import AuthType
 from datastores.storage import BACKENDS, Connection, StorageBackend
 from tests.standins.aad import AadStandin
 from tests.standins.adls_gen1 import AdlsGen1Standin, Item

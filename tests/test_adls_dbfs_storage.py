@@ -9,7 +9,7 @@ import os
 import pytest
 
 from datastores.storage import StorageError, UploadOutcome
-from datastores.storage.adls import gen1_store_url
+from datastores.storage.adls_gen1.backend import gen1_store_url
 from datastores.storage.staging import STAGING_PREFIX
 
 from .test_adls_dbfs_fixtures import MiB, aad, dbfs, gen1, gen2, lake, trust_standin_ca  # noqa: F401 (fixtures)

@@ -14,7 +14,7 @@ from urllib.parse import unquote, urlsplit
 import pytest
 from django.urls import reverse
 
-from datastores.choices import AuthType
+from datastores.storage import AuthType
 from datastores.services import datastore_register
 from datastores.storage import backend_for
 
@@ -200,13 +200,18 @@ def test_a_deleted_container_shows_a_message_not_a_500(client, workspace, blob_s
     datastore_register(workspace=workspace, name="vanishing", storage_type="AzureBlob", auth_type="account_key", values=values)
     blob_service.delete_container(container_name)
     response = client.get(reverse("datastore_browse", args=[workspace.name, "vanishing"]))
-    assert response.status_code == 200
-    assert f"The container '{container_name}' was not found" in response.content.decode().replace("&#x27;", "'")
+    assert response.status_code == 404
+    page = response.content.decode().replace("&#x27;", "'")
+    assert f"The container '{container_name}' was not found" in page and "Check that it still exists." in page
+    assert "Create if not exists" not in page  # a hint for the registration form only
+    assert reverse("datastore_detail", args=[workspace.name, "vanishing"]) in page  # a way out
 
 
-def test_the_azurite_filestore_explains_the_emulator_has_no_azure_files(client, workspace):
-    page = client.get(reverse("datastore_browse", args=[workspace.name, "workspacefilestore"])).content.decode()
-    assert "offers no Azure Files, so this share cannot be reached here" in page
+def test_the_filestore_of_a_connection_string_without_a_file_endpoint_explains_itself(client, workspace):
+    response = client.get(reverse("datastore_browse", args=[workspace.name, "workspacefilestore"]))
+    assert response.status_code == 502
+    page = response.content.decode()
+    assert "names no File endpoint" in page and "The storage service answered 400" in page
 
 
 def test_a_datastore_without_files_has_no_browse_page(client, workspace):
@@ -260,9 +265,9 @@ def test_a_data_lake_filter_that_matches_nothing_on_the_first_pages_offers_to_lo
     """ADLS Gen2 against its stand-in (no emulator exists): the service pages by itself, so a
     name prefix can leave a page empty while more entries remain; the page must not say "none"."""
     from datastores.services import datastore_register as register
-    from datastores.storage import adls
+    from datastores.storage import listing
 
-    monkeypatch.setattr(adls, "MAX_PAGES_SCANNED", 1)
+    monkeypatch.setattr(listing, "MAX_PAGES_SCANNED", 1)
     for number in range(120):
         gen2.put(f"logs/a{number:03d}.txt", b"x")
     gen2.put("logs/zz-match.txt", b"x")

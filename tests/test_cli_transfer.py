@@ -20,7 +20,7 @@ from django.core.management import CommandError, call_command
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from datastores.choices import AuthType
+from datastores.storage import AuthType
 from datastores.models import Datastore
 from datastores.services import WORKSPACE_BLOB_STORE, datastore_register, datastore_set_default, workspace_create
 from datastores.storage import Download, backend_for, paths

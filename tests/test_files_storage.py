@@ -11,9 +11,9 @@ import pytest
 from azure.storage.blob import ContainerSasPermissions, generate_container_sas
 from azure.storage.fileshare import ShareSasPermissions, generate_share_sas
 
-from datastores.choices import AuthType
+from datastores.storage import AuthType
 from datastores.storage import Connection, StorageError, UploadOutcome, backend_for
-from datastores.storage.blob import BLOCK_SIZE
+from datastores.storage.blob.backend import BLOCK_SIZE
 
 from .breaking_proxy import HEADERS_END, BreakingProxy
 from .conftest import AZURITE_ACCOUNT, AZURITE_KEY, FILESHARE_ACCOUNT, FILESHARE_KEY, remember_secret

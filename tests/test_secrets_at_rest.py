@@ -5,8 +5,7 @@ from cryptography.fernet import Fernet
 from django.core.management import call_command
 from django.db import connection
 
-from datastores.choices import AuthType
-from datastores.crypto import SecretsUnreadable
+from datastores.storage import AuthType, StoredSettingsInvalid
 from datastores.models import Datastore
 from datastores.services import datastore_register
 from datastores.storage import backend_for
@@ -75,7 +74,7 @@ def test_without_rotation_dropping_the_old_key_makes_secrets_unreadable(workspac
     old_key = settings.DATASTORE_ENCRYPTION_KEYS[0]
     datastore = register_blob(workspace, "not_rotated", account_key=remember_secret("QUFB" * 11))
     settings.DATASTORE_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
-    with pytest.raises(SecretsUnreadable):
+    with pytest.raises(StoredSettingsInvalid, match="cannot be decrypted"):
         Datastore.objects.get(pk=datastore.pk).connection()
     settings.DATASTORE_ENCRYPTION_KEYS = [old_key]
     assert Datastore.objects.get(pk=datastore.pk).connection()["account_key"] == "QUFB" * 11

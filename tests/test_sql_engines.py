@@ -16,7 +16,10 @@ from dataclasses import dataclass
 import pytest
 
 from datastores.models import Datastore
-from datastores.storage.sql import MYSQL_BACKEND, POSTGRESQL_BACKEND, CsvStream, SqlBackend
+from datastores.storage.sql.base import SqlBackend
+from datastores.storage.sql.mysql import BACKEND as MYSQL_BACKEND
+from datastores.storage.sql.postgres import BACKEND as POSTGRESQL_BACKEND
+from datastores.storage.tables import CsvStream
 
 from .conftest import free_port, remember_secret
 from .pages import field_block

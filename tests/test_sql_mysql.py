@@ -12,10 +12,10 @@ import os
 
 import pytest
 
-from datastores.choices import AuthType
+from datastores.storage import AuthType
 from datastores.models import Datastore
 from datastores.storage import Connection
-from datastores.storage.sql import MYSQL_BACKEND
+from datastores.storage.sql.mysql import BACKEND as MYSQL_BACKEND
 
 from .sql_servers import ORDERS, register, run_query  # noqa: F401 (register is a fixture)
 

@@ -1,6 +1,7 @@
 """Workspaces, their two automatic datastores, the default-datastore rule and access."""
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 
@@ -19,9 +20,11 @@ def test_a_new_workspace_gets_workspaceblobstore_as_default_and_workspacefilesto
     assert blob_service.get_container_client(container).exists()  # created in Azurite for real
 
 
-def test_workspacefilestore_says_the_local_emulator_has_no_azure_files(client, workspace):
+def test_workspacefilestore_says_why_it_was_registered_without_a_check(client, workspace):
+    """The test connection string, like the local Azurite's, names a BlobEndpoint and no FileEndpoint."""
     response = client.get(reverse("datastore_detail", args=[workspace.name, "workspacefilestore"]))
-    assert "offers no Azure Files" in response.content.decode()
+    assert "names no File endpoint" in response.content.decode()
+    assert Datastore.objects.get(workspace=workspace, name="workspacefilestore").last_check_ok is None
 
 
 def test_creating_a_workspace_from_the_page_registers_both_stores(client, azurite_url):
@@ -45,9 +48,20 @@ def test_the_database_allows_only_one_default_datastore_per_workspace(workspace)
         filestore.save()
 
 
-def test_the_database_refuses_an_unknown_storage_type(workspace):
-    with pytest.raises(IntegrityError), transaction.atomic():
-        Datastore.objects.create(workspace=workspace, name="odd", storage_type="FloppyDisk", auth_type="none")
+def test_a_storage_type_that_is_not_registered_is_refused_on_save(workspace):
+    datastore = Datastore(workspace=workspace, name="odd", storage_type="FloppyDisk", auth_type="none")
+    with pytest.raises(ValidationError) as refused:
+        datastore.full_clean()
+    assert "storage_type" in refused.value.message_dict
+    assert not Datastore.objects.filter(name="odd").exists()
+
+
+def test_a_stored_datastore_whose_type_was_removed_says_so_instead_of_failing(client, workspace):
+    """A row saved before its storage type was uninstalled: its pages answer, never a 500."""
+    Datastore.objects.filter(workspace=workspace, name="workspacefilestore").update(storage_type="FloppyDisk")
+    response = client.get(reverse("datastore_browse", args=[workspace.name, "workspacefilestore"]))
+    assert response.status_code == 409
+    assert "The storage type &#x27;FloppyDisk&#x27; is not installed in this studio." in response.content.decode()
 
 
 @pytest.mark.parametrize("bad_name", ["1starts_with_digit", "has-hyphen", "has space", "_underscore_first", ""])

@@ -4,7 +4,7 @@ options, error handling and the closing report."""
 from django.core.management.base import BaseCommand, CommandError
 
 from datastores.storage import StorageError
-from datastores.transfer import TransferError, TransferResult, TransferStopped, datastore_for_transfer
+from datastores.management.transfer import TransferError, TransferResult, TransferStopped, datastore_for_transfer
 
 
 class TransferCommand(BaseCommand):

@@ -1,9 +1,9 @@
-"""What every storage type module declares, and the types they exchange.
+"""What every storage type declares, and the types they exchange.
 
-A storage type module builds one `StorageBackend` instance: its label, the
+A storage type package builds one `StorageBackend` instance: its label, the
 connection fields every authentication method shares, the credential fields
-of each authentication method, the options, and the calls that reach the
-service (validation now; browsing and transfer as they are built).
+of each authentication method, the options, what it can do (`capabilities`),
+and the calls that reach the service. See README.md beside this file.
 """
 
 from __future__ import annotations
@@ -17,29 +17,31 @@ from typing import Any
 
 from django import forms
 
-from ..choices import AuthType
-from .fields import SecretField
+from .auth import AuthType
+from .errors import StoredSettingsInvalid
+from .fields import SecretField, is_registration_only
+from .tables import ColumnInfo, CsvStream, QueryResult, RowsPage, TableListing
 
 
-class StorageError(Exception):
-    """The service refused or could not be reached; the message says what to fix.
+@dataclass(frozen=True)
+class Capabilities:
+    """What a storage type can do; pages, commands and the API ask this, never the class.
 
-    `field` names the form field at fault, when one is.
-    The message never contains a secret or the raw exception text.
+    A backend that declares a capability implements the calls listed beside it.
     """
 
-    def __init__(self, message: str, *, field: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
+    browse: bool = False  # list_folder, walk_files, download
+    upload: bool = False  # upload
+    delete: bool = False  # delete
+    folders: bool = False  # create_folder: folders exist on their own, so pages offer "New folder"
+    tables: bool = False  # list_tables, table_columns, preview_rows, stream_table_csv
+    queries: bool = False  # run_readonly_query, stream_query_csv
+    deferred_validation: bool = False  # checked on first use unless "Validate now" is ticked
 
-
-class ServiceCheckFailed(StorageError):
-    """A check of the credentials against the service failed."""
-
-
-class StoredSettingsInvalid(Exception):
-    """A stored datastore row does not parse under its storage type's fields."""
+    @property
+    def moves_files(self) -> bool:
+        """Whether the upload and download commands can work with it."""
+        return self.browse and self.upload
 
 
 @dataclass(frozen=True)
@@ -96,22 +98,34 @@ class UploadOutcome(enum.StrEnum):
     SKIPPED = "skipped"  # it existed and overwrite was off
 
 
+@dataclass(frozen=True)
+class WorkspaceStore:
+    """A datastore every new workspace gets on the workspace storage account
+    (workspaceblobstore, workspacefilestore), as a backend proposes it."""
+
+    name: str
+    storage_type: str
+    auth_type: AuthType
+    values: dict[str, Any]  # cleaned, options included
+    is_default: bool = False
+    # Why it is registered without a check, when it is (shown on its page).
+    unchecked_reason: str = ""
+
+
 class StorageBackend:
     """Base for one storage type. Subclasses fill in the class attributes."""
 
     storage_type: str = ""
     label: str = ""
+    capabilities: Capabilities = Capabilities()
     connection_fields: dict[str, forms.Field] = {}
     auth_methods: tuple[AuthMethod, ...] = ()
     options: dict[str, forms.Field] = {}
-    # Connection fields most people leave alone, shown folded under "Advanced".
+    # Connection fields most people leave alone, folded under `advanced_label`.
     advanced_fields: tuple[str, ...] = ()
-    # Fields that say where a secret is sent; changing one requires re-typing the secret.
+    advanced_label: str = "Advanced"
+    # Every field that says where a secret is sent; changing one requires re-typing the secret.
     reach_fields: tuple[str, ...] = ()
-    # SQL types have a Tables tab (schemas, tables, previews, read-only queries).
-    has_tables: bool = False
-    # ADLS validates on first use (as Azure ML does) unless the user asks now.
-    validation_deferred: bool = False
     # Shown on the form and on the datastore's page (e.g. a retirement notice).
     notice: str = ""
     # Bytes one upload request carries. upload() takes chunks of any size, but chunks of
@@ -130,10 +144,15 @@ class StorageBackend:
                 return method
         raise KeyError(auth_type)
 
-    def form_fields(self, auth_type: str) -> dict[str, forms.Field]:
-        """Fresh field instances for the form, in display order."""
+    def form_fields(self, auth_type: str, *, updating: bool = False) -> dict[str, forms.Field]:
+        """Fresh field instances for the form, in display order. Updating an existing
+        datastore leaves out the options that only mean something on registration."""
         declared = {**self.connection_fields, **self.auth_method(auth_type).fields, **self.options}
-        return {name: copy.deepcopy(form_field) for name, form_field in declared.items()}
+        return {
+            name: copy.deepcopy(form_field)
+            for name, form_field in declared.items()
+            if not (updating and is_registration_only(form_field))
+        }
 
     def clean_values(self, auth_type: str, raw: Mapping[str, Any]) -> dict[str, Any]:
         """Clean raw values through the declared fields (missing ones take their initial value)."""
@@ -176,7 +195,9 @@ class StorageBackend:
             try:
                 values[name] = form_field.clean(raw)
             except forms.ValidationError as error:
-                raise StoredSettingsInvalid(f"Stored setting {name!r} is invalid: {error.messages[0]}") from None
+                raise StoredSettingsInvalid(
+                    f"The stored {form_field.label} can no longer be used: {error.messages[0]}", field=name
+                ) from None
         return Connection(self.storage_type, AuthType(auth_type), values)
 
     # --- what the list and detail pages show ---------------------------------------
@@ -195,32 +216,37 @@ class StorageBackend:
             f"datastore = Datastore.get(ws, datastore_name={datastore_name!r})\n"
         )
 
+    # --- datastores every new workspace gets ------------------------------------------
+
+    def workspace_store(self, connection_string: str, workspace_uid: str) -> WorkspaceStore | None:
+        """The datastore this type adds to every new workspace on the workspace storage
+        account (given as an Azure Storage connection string), if any."""
+        return None
+
     # --- calls to the service ------------------------------------------------------
 
     def wants_check(self, options: Mapping[str, Any]) -> bool:
         """Whether registering with these options checks the service first."""
-        if self.validation_deferred:
+        if self.capabilities.deferred_validation:
             return bool(options.get("validate_now"))
-        return "skip_validation" in self.options and not options.get("skip_validation")
+        return not options.get("skip_validation")
 
     def check_connection(self, connection: Connection) -> None:
-        """Prove the credentials reach the data; raise ServiceCheckFailed otherwise."""
-        raise ServiceCheckFailed(
-            f"This studio cannot validate {self.label} yet. "
-            "Tick \"Skip validation\" to register it without a check.",
-            field="skip_validation" if "skip_validation" in self.options else None,
-        )
+        """Prove the credentials reach the data; raise a StorageError saying what failed."""
+        raise NotImplementedError
 
-    # --- browsing and transfer (types whose data are files) ---------------------------
+    # --- files (capabilities browse, upload, delete, folders) --------------------------
     # Paths are relative to the datastore's root, "/"-separated, without leading or
     # trailing slashes, already checked by paths.clean_path. "" is the root.
 
-    @property
-    def browsable(self) -> bool:
-        return type(self).list_folder is not StorageBackend.list_folder
-
     def list_folder(
-        self, connection: Connection, folder: str, *, name_prefix: str = "", continuation: str | None = None, page_size: int = 200
+        self,
+        connection: Connection,
+        folder: str,
+        *,
+        name_prefix: str = "",
+        continuation: str | None = None,
+        page_size: int = 200,
     ) -> FolderPage:
         """One page of a folder: subfolders first, then files. Never lists more than one page."""
         raise NotImplementedError
@@ -250,10 +276,32 @@ class StorageBackend:
     def delete(self, connection: Connection, path: str) -> None:
         raise NotImplementedError
 
-    @property
-    def has_real_folders(self) -> bool:
-        """Folders exist on their own (ADLS, DBFS), so the pages offer "New folder"."""
-        return type(self).create_folder is not StorageBackend.create_folder
-
     def create_folder(self, connection: Connection, path: str) -> None:
+        raise NotImplementedError
+
+    # --- tables (capabilities tables and queries) ----------------------------------
+
+    def list_tables(self, connection: Connection) -> TableListing:
+        """Schemas, then the tables and views of each, with cheap row estimates."""
+        raise NotImplementedError
+
+    def table_columns(self, connection: Connection, schema: str, table: str) -> list[ColumnInfo]:
+        raise NotImplementedError
+
+    def preview_rows(self, connection: Connection, schema: str, table: str, *, page: int, page_size: int) -> RowsPage:
+        """One page of a table's rows."""
+        raise NotImplementedError
+
+    def table_query(self, schema: str, table: str) -> str:
+        """A starting statement for the query box, with the name quoted."""
+        raise NotImplementedError
+
+    def stream_table_csv(self, connection: Connection, schema: str, table: str) -> CsvStream:
+        raise NotImplementedError
+
+    def run_readonly_query(self, connection: Connection, statement: str, *, row_limit: int, timeout: int) -> QueryResult:
+        """Run one statement typed by a user, where the database itself refuses writes."""
+        raise NotImplementedError
+
+    def stream_query_csv(self, connection: Connection, statement: str, *, timeout: int) -> CsvStream:
         raise NotImplementedError

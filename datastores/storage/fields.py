@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-
 import uuid
 from datetime import UTC, datetime
 from urllib.parse import parse_qs
@@ -16,8 +15,16 @@ from urllib.parse import parse_qs
 from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 
-from ..choices import Protocol
-from ..hosts import validate_allowed_host
+from .auth import Protocol
+from .endpoints import validate_allowed_host
+
+
+REGISTRATION_ONLY = "registration_only"
+
+
+def is_registration_only(form_field: forms.Field) -> bool:
+    """Options that mean something only when a datastore is registered (Create if not exists)."""
+    return bool(getattr(form_field, REGISTRATION_ONLY, False))
 
 
 class SecretField(forms.CharField):
@@ -195,11 +202,19 @@ def sql_authentication_fields() -> dict[str, forms.Field]:
 
 
 def create_if_not_exists_field() -> forms.BooleanField:
-    return checkbox_field("Create if not exists", "Create the container or share when it does not exist yet.")
+    field = checkbox_field("Create if not exists", "Create the container or share when it does not exist yet.")
+    setattr(field, REGISTRATION_ONLY, True)
+    return field
 
 
 def skip_validation_field() -> forms.BooleanField:
     return checkbox_field("Skip validation", "Register without checking the credentials against the service.")
+
+
+def validate_now_field(
+    help_text: str = "Check the service principal against the service now instead of on first use.",
+) -> forms.BooleanField:
+    return checkbox_field("Validate now", help_text)
 
 
 def subscription_and_resource_group_fields() -> dict[str, forms.Field]:

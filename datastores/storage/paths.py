@@ -6,10 +6,12 @@ import mimetypes
 import unicodedata
 from pathlib import Path, PurePosixPath
 
+from .errors import InvalidInput
+
 MAX_PATH_LENGTH = 1024
 
 
-class BadPath(ValueError):
+class BadPath(InvalidInput):
     """A path a user typed, or a blob name, that cannot be used safely."""
 
 

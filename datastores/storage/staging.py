@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from . import paths
+from .base import UploadOutcome
+from .errors import StorageError
 
 logger = logging.getLogger(__name__)
 
@@ -25,7 +27,7 @@ def is_staging_name(name: str) -> bool:
 
 
 @contextmanager
-def removed_on_failure(remove: Callable[[], None]):
+def removed_on_failure(remove: Callable[[], None]) -> Iterator[None]:
     """Delete a staging file if anything goes wrong, then let the error through."""
     try:
         yield
@@ -35,3 +37,35 @@ def removed_on_failure(remove: Callable[[], None]):
         except Exception:  # the original error is the one to report
             logger.warning("Could not delete a staging file after a failed upload.")
         raise
+
+
+def put_in_place(
+    staged: str,
+    path: str,
+    *,
+    overwrite: bool,
+    rename: Callable[[str, str], bool],
+    remove: Callable[[str], None],
+    exists: Callable[[str], bool],
+) -> UploadOutcome:
+    """Rename a staged file onto `path`, for services whose rename never replaces a file
+    (WebHDFS, DBFS). `rename(source, destination)` answers False when the destination is
+    taken. With overwrite on, an existing file is renamed aside first and put back if the
+    swap fails; with it off, the refused rename decides SKIPPED."""
+    declined = StorageError(f"The service declined to move the uploaded file to {path!r}. Try again.")
+    if rename(staged, path):
+        return UploadOutcome.UPLOADED
+    if not overwrite:
+        remove(staged)
+        if exists(path):
+            return UploadOutcome.SKIPPED
+        raise declined
+    aside = staging_path(path)
+    moved_aside = rename(path, aside)
+    if not rename(staged, path):
+        if moved_aside:
+            rename(aside, path)
+        raise declined
+    if moved_aside:
+        remove(aside)
+    return UploadOutcome.UPLOADED

@@ -17,7 +17,7 @@ exists, so the stand-in is reached by splitting the IP address:
                       url_suffix=gen1.url_suffix)     # "0.0.1:PORT"
 
 The studio itself needs no split: its Gen1 "Endpoint" field takes an allowed
-host such as "127.0.0.1:PORT" as the store's own address (datastores/storage/adls.py).
+host such as "127.0.0.1:PORT" as the store's own address (datastores/storage/adls_gen1/backend.py).
 
 Errors use the WebHDFS shape {"RemoteException": {"exception", "message",
 "javaClassName"}} with the WebHDFS status mapping (SecurityException 401,

@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from datastores.models import Workspace
 from datastores.services import workspace_create
-from datastores.storage import ServiceCheckFailed
+from datastores.storage import StorageError
 
 
 class Command(BaseCommand):
@@ -26,6 +26,6 @@ class Command(BaseCommand):
         if not Workspace.objects.filter(name=workspace).exists():
             try:
                 workspace_create(name=workspace, description="Demo workspace on the local Azurite.", created_by=user)
-            except ServiceCheckFailed as failure:
+            except StorageError as failure:
                 raise CommandError(f"Could not create the demo workspace: {failure.message}") from None
         self.stdout.write(self.style.SUCCESS(f"Demo workspace: {workspace}. Sign in as {username} / {password}"))

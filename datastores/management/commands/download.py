@@ -1,5 +1,5 @@
 from datastores.management.transfer_command import TransferCommand
-from datastores.transfer import download_prefix
+from datastores.management.transfer import download_prefix
 
 
 class Command(TransferCommand):

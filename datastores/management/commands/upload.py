@@ -1,5 +1,5 @@
 from datastores.management.transfer_command import TransferCommand
-from datastores.transfer import upload_directory
+from datastores.management.transfer import upload_directory
 
 
 class Command(TransferCommand):

@@ -2,28 +2,40 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from azure.core.exceptions import AzureError, ResourceExistsError, ResourceNotFoundError
-from azure.storage.fileshare import ContentSettings, ShareClient, ShareServiceClient
+from azure.storage.fileshare import ContentSettings, ShareClient, ShareFileClient, ShareServiceClient
 
-from ..choices import AuthType
-from . import fields, paths
-from .azure_common import (
+from .. import fields, paths
+from ..auth import AuthType
+from ..azure_storage import (
     account_url,
-    blocks_of,
     check_by_listing,
     client_options,
-    explain_transfer_error,
-    folder_entry,
+    explain_storage_error,
     storage_credential,
+    workspace_storage_values,
 )
-from .base import AuthMethod, Connection, Download, Entry, FolderPage, StorageBackend, StorageError, UploadOutcome
-from .paths import guess_content_type
-from .staging import is_staging_name, staging_path
+from ..base import (
+    AuthMethod,
+    Capabilities,
+    Connection,
+    Download,
+    Entry,
+    FolderPage,
+    StorageBackend,
+    UploadOutcome,
+    WorkspaceStore,
+)
+from ..chunks import blocks_of
+from ..errors import InvalidInput, NotFound, StorageError
+from ..listing import folder_entry
+from ..paths import guess_content_type
+from ..staging import is_staging_name, staging_path
 
-AZURITE_ACCOUNT = "devstoreaccount1"
+WORKSPACE_FILE_STORE = "workspacefilestore"
 RANGE_SIZE = 4 * 1024 * 1024  # the most one Put Range takes
 
 
@@ -31,6 +43,7 @@ class FileShareBackend(StorageBackend):
     storage_type = "AzureFile"
     upload_block_size = RANGE_SIZE
     label = "Azure File Share"
+    capabilities = Capabilities(browse=True, upload=True, delete=True, folders=True)
     connection_fields = {
         "account_name": fields.account_name_field(),
         "file_share_name": fields.container_name_field("File share name"),
@@ -50,17 +63,35 @@ class FileShareBackend(StorageBackend):
     def location(self, settings: Mapping[str, Any]) -> str:
         return f"{settings.get('account_name', '')}/{settings.get('file_share_name', '')}"
 
-    def has_file_service(self, settings: Mapping[str, Any]) -> bool:
-        """False for the local Azurite emulator, which has no File service."""
-        return settings.get("account_name") != AZURITE_ACCOUNT
+    def workspace_store(self, connection_string: str, workspace_uid: str) -> WorkspaceStore | None:
+        """workspacefilestore: a share of the workspace storage account, created if need be.
 
-    def page_notice(self, settings: Mapping[str, Any]) -> str:
-        if not self.has_file_service(settings):
-            return (
-                "This datastore points at the local Azurite emulator, which offers no Azure Files: "
-                "it is registered, but its share cannot be reached here."
+        A connection string that names endpoints but no FileEndpoint (the local Azurite's,
+        which has no File service) gets the share registered without a check."""
+        account = workspace_storage_values(connection_string, "file")
+        unchecked_reason = ""
+        if account is None:
+            account = workspace_storage_values(connection_string, "blob")
+            unchecked_reason = (
+                "Registered without a check: the workspace storage account's connection string names no "
+                "File endpoint (the local Azurite has no File service), so this share cannot be reached "
+                "until the datastore points at an account with Azure Files."
             )
-        return self.notice
+        if account is None:
+            return None
+        values = {
+            **account,
+            "file_share_name": f"azureml-filestore-{workspace_uid}",
+            "create_if_not_exists": True,
+            "skip_validation": bool(unchecked_reason),
+        }
+        return WorkspaceStore(
+            name=WORKSPACE_FILE_STORE,
+            storage_type=self.storage_type,
+            auth_type=AuthType.ACCOUNT_KEY,
+            values=self.clean_values(AuthType.ACCOUNT_KEY, values),
+            unchecked_reason=unchecked_reason,
+        )
 
     def service_client(self, connection: Connection, *, for_check: bool = False) -> ShareServiceClient:
         return ShareServiceClient(
@@ -85,23 +116,28 @@ class FileShareBackend(StorageBackend):
     # service refuse an existing name, so a racing upload is never silently replaced.
 
     def share_client(self, connection: Connection) -> ShareClient:
-        if not self.has_file_service(connection.values):
-            raise StorageError(
-                "The local Azurite emulator offers no Azure Files, so this share cannot be reached here. "
-                "Point the datastore at a real storage account to browse it."
-            )
         return self.service_client(connection).get_share_client(connection["file_share_name"])
 
-    def _explain(self, error: AzureError, connection: Connection) -> StorageError:
-        return explain_transfer_error(error, connection, service="file", resource="file share", resource_field="file_share_name")
+    def _explain(self, error: AzureError, connection: Connection, action: str) -> StorageError:
+        return explain_storage_error(
+            error, connection, service="file", resource="file share", resource_field="file_share_name", action=action
+        )
 
     def _explain_listing(self, error: AzureError, connection: Connection, folder: str) -> StorageError:
         """A missing folder is named as such; a missing share gets the usual explanation."""
         if isinstance(error, ResourceNotFoundError) and folder and getattr(error, "error_code", "") != "ShareNotFound":
-            return StorageError(f"There is no folder {folder!r} in this datastore.")
-        return self._explain(error, connection)
+            return NotFound(f"There is no folder {folder!r} in this datastore.")
+        return self._explain(error, connection, "list")
 
-    def list_folder(self, connection, folder, *, name_prefix="", continuation=None, page_size=200) -> FolderPage:
+    def list_folder(
+        self,
+        connection: Connection,
+        folder: str,
+        *,
+        name_prefix: str = "",
+        continuation: str | None = None,
+        page_size: int = 200,
+    ) -> FolderPage:
         directory = self.share_client(connection).get_directory_client(folder)
         pages = directory.list_directories_and_files(
             name_starts_with=name_prefix or None, results_per_page=page_size, include=["timestamps"]
@@ -115,7 +151,7 @@ class FileShareBackend(StorageBackend):
         return FolderPage(entries=folders + files, continuation=pages.continuation_token or None)
 
     @staticmethod
-    def _file_entry(folder: str, item) -> Entry:
+    def _file_entry(folder: str, item: Any) -> Entry:
         return Entry(
             name=item.name,
             path=paths.join(folder, item.name),
@@ -125,7 +161,7 @@ class FileShareBackend(StorageBackend):
             content_type=guess_content_type(item.name),
         )
 
-    def walk_files(self, connection, folder) -> Iterator[Entry]:
+    def walk_files(self, connection: Connection, folder: str) -> Iterator[Entry]:
         share = self.share_client(connection)
         pending = [folder]
         while pending:
@@ -141,14 +177,14 @@ class FileShareBackend(StorageBackend):
             except AzureError as error:
                 raise self._explain_listing(error, connection, current) from None
 
-    def download(self, connection, path) -> Download:
+    def download(self, connection: Connection, path: str) -> Download:
         """The SDK's downloader, read chunk by chunk (`chunks()` fetches one range at a time)."""
         try:
             stream = self.share_client(connection).get_file_client(path).download_file()
         except ResourceNotFoundError:
-            raise StorageError(f"There is no file {path!r} in this datastore.") from None
+            raise NotFound(f"There is no file {path!r} in this datastore.") from None
         except AzureError as error:
-            raise self._explain(error, connection) from None
+            raise self._explain(error, connection, "read") from None
         return Download(
             name=paths.name_of(path),
             size=stream.size,
@@ -156,9 +192,18 @@ class FileShareBackend(StorageBackend):
             chunks=iter(stream.chunks()),
         )
 
-    def upload(self, connection, path, chunks, *, overwrite, content_type="", size=None) -> UploadOutcome:
+    def upload(
+        self,
+        connection: Connection,
+        path: str,
+        chunks: Iterable[bytes],
+        *,
+        overwrite: bool,
+        content_type: str = "",
+        size: int | None = None,
+    ) -> UploadOutcome:
         if size is None:
-            raise StorageError("Azure Files needs the file's size before the upload starts.")
+            raise InvalidInput("Azure Files needs the file's size before the upload starts.")
         share = self.share_client(connection)
         folder = paths.parent(path)
         temporary = share.get_file_client(staging_path(path))
@@ -170,7 +215,7 @@ class FileShareBackend(StorageBackend):
                 temporary.upload_range(block, offset=offset, length=len(block))
                 offset += len(block)
             if offset != size:
-                raise StorageError(f"The upload of {path!r} stopped after {offset} of {size} bytes; nothing was saved.")
+                raise InvalidInput(f"The upload of {path!r} stopped after {offset} of {size} bytes; nothing was saved.")
             temporary.rename_file(path, overwrite=overwrite)
         except ResourceExistsError:
             self._discard(temporary)
@@ -179,17 +224,17 @@ class FileShareBackend(StorageBackend):
             return UploadOutcome.SKIPPED
         except AzureError as error:
             self._discard(temporary)
-            raise self._explain(error, connection) from None
+            raise self._explain(error, connection, "write") from None
         except BaseException:
             self._discard(temporary)
             raise
         return UploadOutcome.UPLOADED
 
-    def create_folder(self, connection, path) -> None:
+    def create_folder(self, connection: Connection, path: str) -> None:
         try:
             self._ensure_folders(self.share_client(connection), path)
         except AzureError as error:
-            raise self._explain(error, connection) from None
+            raise self._explain(error, connection, "write") from None
 
     @staticmethod
     def _ensure_folders(share: ShareClient, folder: str) -> None:
@@ -203,19 +248,19 @@ class FileShareBackend(StorageBackend):
                 pass
 
     @staticmethod
-    def _discard(temporary) -> None:
+    def _discard(temporary: ShareFileClient) -> None:
         try:
             temporary.delete_file()
         except AzureError:
             pass  # it was never created, or the service is gone; an orphan stays hidden from listings
 
-    def delete(self, connection, path) -> None:
+    def delete(self, connection: Connection, path: str) -> None:
         try:
             self.share_client(connection).get_file_client(path).delete_file()
         except ResourceNotFoundError:
-            raise StorageError(f"There is no file {path!r} in this datastore.") from None
+            raise NotFound(f"There is no file {path!r} in this datastore.") from None
         except AzureError as error:
-            raise self._explain(error, connection) from None
+            raise self._explain(error, connection, "delete") from None
 
 
 BACKEND = FileShareBackend()

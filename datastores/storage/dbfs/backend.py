@@ -11,7 +11,7 @@ entry shown (not an offset, so an entry added meanwhile neither repeats nor
 hides one).
 
 Uploads go to a staging name beside the target and `move` makes them visible
-(see adls.py). The DBFS docs do not say when a file written through a handle
+(see the Data Lake Gen2 backend). The DBFS docs do not say when a file written through a handle
 (create, add-block, close) becomes visible; on a mount over ADLS Gen2 the
 Hadoop driver creates it when the stream opens, so an upload that fails
 midway could leave a partial file under the real name. `move` refuses an
@@ -28,87 +28,39 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-import requests
 from django import forms
 from django.conf import settings
 
-from ..choices import AuthType
-from . import fields, paths
-from .adls import folders_first, refuse_root
-from .staging import is_staging_name, removed_on_failure, staging_path
-from .azure_common import blocks_of
-from .base import (
+from .. import fields, paths
+from ..auth import AuthType
+from ..base import (
     AuthMethod,
+    Capabilities,
     Connection,
     Download,
     Entry,
     FolderPage,
-    ServiceCheckFailed,
     StorageBackend,
-    StorageError,
     UploadOutcome,
 )
-from .fields import SecretField, validate_authority_url
-from .paths import guess_content_type
+from ..chunks import blocks_of
+from ..errors import (
+    AuthenticationFailed,
+    Conflict,
+    InvalidInput,
+    NotFound,
+    PermissionMissing,
+    StorageError,
+    TimedOut,
+    Unreachable,
+)
+from ..fields import SecretField, validate_authority_url
+from ..listing import folders_first, refuse_root
+from ..paths import guess_content_type
+from ..staging import is_staging_name, put_in_place, removed_on_failure, staging_path
+from .api import DbfsApi, DbfsApiError
 
 BLOCK = 1024 * 1024  # the most DBFS accepts per read or add-block
-
-
-class DbfsApiError(Exception):
-    """A DBFS REST call failed: `status` and `error_code` as Databricks sent them, or `kind`."""
-
-    def __init__(self, *, status: int | None = None, error_code: str = "", kind: str = ""):
-        super().__init__(kind or f"{status} {error_code}")
-        self.status, self.error_code, self.kind = status, error_code, kind
-
-
-class BearerToken(requests.auth.AuthBase):
-    """An auth object, not a header: requests then never swaps in ~/.netrc credentials."""
-
-    def __init__(self, token: str):
-        self.token = token
-
-    def __call__(self, request):
-        request.headers["Authorization"] = f"Bearer {self.token}"
-        return request
-
-
-class DbfsApi:
-    """The DBFS REST API 2.0 of one workspace: bounded timeouts, no redirects followed."""
-
-    def __init__(self, workspace_url: str, token: str):
-        self.host = urlsplit(workspace_url).netloc
-        self.base = f"https://{self.host}/api/2.0/dbfs/"
-        self.session = requests.Session()
-        self.session.auth = BearerToken(token)
-
-    def close(self) -> None:
-        self.session.close()
-
-    def get(self, operation: str, **params: Any) -> dict:
-        return self.request("GET", operation, params=params)
-
-    def post(self, operation: str, **body: Any) -> dict:
-        return self.request("POST", operation, json=body)
-
-    def request(self, method: str, operation: str, **kwargs: Any) -> dict:
-        timeout = settings.STORAGE_TIMEOUT_SECONDS
-        try:
-            response = self.session.request(
-                method, self.base + operation, timeout=(min(timeout, 10), timeout), allow_redirects=False, **kwargs
-            )
-        except requests.Timeout:
-            raise DbfsApiError(kind="timeout") from None
-        except requests.RequestException:
-            raise DbfsApiError(kind="unreachable") from None
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        if response.status_code == 200 and isinstance(body, dict):
-            return body
-        error_code = str(body.get("error_code", "")) if isinstance(body, dict) else ""
-        raise DbfsApiError(status=response.status_code, error_code=error_code)
 
 
 def absolute(path: str) -> str:
@@ -117,8 +69,9 @@ def absolute(path: str) -> str:
 
 class DbfsBackend(StorageBackend):
     storage_type = "DBFS"
-    upload_block_size = BLOCK
     label = "Databricks File System"
+    capabilities = Capabilities(browse=True, upload=True, delete=True, folders=True, deferred_validation=True)
+    upload_block_size = BLOCK
     connection_fields = {
         "workspace_url": forms.CharField(
             label="Workspace URL",
@@ -134,12 +87,11 @@ class DbfsBackend(StorageBackend):
         ),
     )
     options = {
-        "validate_now": fields.checkbox_field(
-            "Validate now", "With a workspace URL and token: check them against Databricks now, not on first use."
+        "validate_now": fields.validate_now_field(
+            "With a workspace URL and token: check them against Databricks now, not on first use."
         )
     }
     reach_fields = ("workspace_url",)
-    validation_deferred = True
 
     def location(self, settings: Mapping[str, Any]) -> str:
         return str(settings.get("workspace_url") or "local compute")
@@ -157,54 +109,58 @@ class DbfsBackend(StorageBackend):
     def api(self, connection: Connection) -> DbfsApi:
         url, token = connection.get("workspace_url"), connection.get("access_token")
         if not url:
-            raise StorageError(
+            raise InvalidInput(
                 "This DBFS datastore has no workspace URL. Add the workspace URL (https://adb-….azuredatabricks.net) "
                 "and a personal access token under Update authentication to browse and transfer files.",
                 field="workspace_url",
             )
         if not token:
-            raise StorageError(
+            raise InvalidInput(
                 "This DBFS datastore has no personal access token. Generate one in the workspace (Settings > "
                 "Developer > Access tokens) and add it under Update authentication.",
                 field="access_token",
             )
         return DbfsApi(url, token)
 
-    def explain(self, error: DbfsApiError, connection: Connection, path: str = "", missing: str = "file or folder") -> StorageError:
+    def explain(
+        self, error: DbfsApiError, connection: Connection, path: str = "", missing: str = "file or folder"
+    ) -> StorageError:
         host = urlsplit(connection.get("workspace_url") or "").netloc
         if error.kind == "timeout":
-            return ServiceCheckFailed(
+            return TimedOut(
                 f"Timed out after {settings.STORAGE_TIMEOUT_SECONDS} s waiting for {host}. "
                 "Check the workspace URL and that the workspace is running.",
                 field="workspace_url",
             )
         if error.kind == "unreachable":
-            return ServiceCheckFailed(f"Could not reach {host}. Check the workspace URL and the network.", field="workspace_url")
+            return Unreachable(f"Could not reach {host}. Check the workspace URL and the network.", field="workspace_url")
         status, code = error.status, error.error_code
         if status == 401:
-            return ServiceCheckFailed(
+            return AuthenticationFailed(
                 "The workspace did not accept the credentials sent: check the personal access token.",
                 field="access_token",
             )
         if status == 403 and code == "PERMISSION_DENIED":
-            return StorageError(f"The personal access token has no permission for {absolute(path)!r}.", field="access_token")
+            return PermissionMissing(
+                f"The personal access token has no permission for {absolute(path)!r}.", field="access_token"
+            )
         if status == 403:
-            return ServiceCheckFailed(
+            return AuthenticationFailed(
                 "The workspace refused the personal access token: it is wrong, expired or revoked. Generate a new "
                 "one in the workspace (Settings > Developer > Access tokens).",
                 field="access_token",
             )
         if status is not None and 300 <= status < 400:
-            return ServiceCheckFailed(
+            return Unreachable(
                 f"{host} redirects elsewhere: use the workspace's own URL (https://adb-….azuredatabricks.net).",
                 field="workspace_url",
             )
         if code == "RESOURCE_DOES_NOT_EXIST":
-            return StorageError(f"There is no {missing} {path!r} in this datastore.")
+            return NotFound(f"There is no {missing} {path!r} in this datastore.")
         if code == "RESOURCE_ALREADY_EXISTS":
-            return StorageError(f"A file is already at {absolute(path)!r}, where a folder would go.")
+            return Conflict(f"A file is already at {absolute(path)!r}, where a folder would go.")
         if status == 404:
-            return ServiceCheckFailed(
+            return Unreachable(
                 f"{host} has no DBFS API: check that the workspace URL is the workspace's own address.",
                 field="workspace_url",
             )
@@ -212,7 +168,7 @@ class DbfsBackend(StorageBackend):
             return StorageError("Databricks is limiting the request rate (429). Try again in a minute.")
         return StorageError(f"The workspace answered {status} {code}".rstrip() + ".")
 
-    def calls(self, connection: Connection, path: str = "", missing: str = "file or folder"):
+    def calls(self, connection: Connection, path: str = "", missing: str = "file or folder") -> _Explained:
         """The API of this datastore, with its errors explained."""
         return _Explained(self, connection, path, missing)
 
@@ -221,12 +177,12 @@ class DbfsBackend(StorageBackend):
         if not url and not token:
             return  # local compute only: nothing to check
         if not url:
-            raise ServiceCheckFailed(
+            raise InvalidInput(
                 "A personal access token is only used with a workspace URL: add the URL, or clear the token.",
                 field="workspace_url",
             )
         if not token:
-            raise ServiceCheckFailed(
+            raise InvalidInput(
                 "To reach DBFS from the studio, add a personal access token for this workspace.",
                 field="access_token",
             )
@@ -253,11 +209,17 @@ class DbfsBackend(StorageBackend):
         files = api.get("list", path=absolute(folder)).get("files") or []
         entries = [self.entry(info) for info in files]
         if len(entries) == 1 and not entries[0].is_folder and entries[0].path == folder and folder:
-            raise StorageError(f"{folder!r} is a file, not a folder.")
+            raise InvalidInput(f"{folder!r} is a file, not a folder.")
         return [entry for entry in entries if not is_staging_name(entry.name)]
 
     def list_folder(
-        self, connection: Connection, folder: str, *, name_prefix: str = "", continuation: str | None = None, page_size: int = 200
+        self,
+        connection: Connection,
+        folder: str,
+        *,
+        name_prefix: str = "",
+        continuation: str | None = None,
+        page_size: int = 200,
     ) -> FolderPage:
         with self.calls(connection, folder, "folder") as api:
             entries = folders_first([e for e in self.folder_entries(api, folder) if e.name.startswith(name_prefix)])
@@ -284,7 +246,7 @@ class DbfsBackend(StorageBackend):
         with self.calls(connection, path, "file") as api:
             info = api.get("get-status", path=absolute(path))
         if info.get("is_dir"):
-            raise StorageError(f"{path!r} is a folder: download it as a folder.")
+            raise InvalidInput(f"{path!r} is a folder: download it as a folder.")
         size = int(info.get("file_size") or 0)
 
         def chunks() -> Iterator[bytes]:
@@ -294,7 +256,7 @@ class DbfsBackend(StorageBackend):
                     block = api.get("read", path=absolute(path), offset=offset, length=BLOCK)
                     data = base64.b64decode(block.get("data") or "")
                     if not data:
-                        raise StorageError(f"The workspace sent less of {path!r} than its size: download it again.")
+                        raise Unreachable(f"The workspace sent less of {path!r} than its size: download it again.")
                     offset += len(data)
                     yield data
 
@@ -314,7 +276,7 @@ class DbfsBackend(StorageBackend):
         with self.calls(connection, path) as api:
             existing = self.status(api, path)
             if existing is not None and existing.get("is_dir"):
-                raise StorageError(f"A folder named {paths.name_of(path)!r} is already there: choose another name.")
+                raise Conflict(f"A folder named {paths.name_of(path)!r} is already there: choose another name.")
             if existing is not None and not overwrite:
                 return UploadOutcome.SKIPPED  # spares the transfer; the move below decides
             if paths.parent(path):
@@ -326,9 +288,16 @@ class DbfsBackend(StorageBackend):
                 for block in blocks_of(chunks, self.upload_block_size):
                     api.post("add-block", handle=handle, data=base64.b64encode(block).decode())
                 api.post("close", handle=handle)
-                return self.put_in_place(api, staged, path, overwrite=overwrite)
+                return put_in_place(
+                    staged,
+                    path,
+                    overwrite=overwrite,
+                    rename=lambda source, destination: self.move(api, source, destination),
+                    remove=lambda name: api.post("delete", path=absolute(name), recursive=False),
+                    exists=lambda name: self.status(api, name) is not None,
+                )
 
-    def status(self, api: DbfsApi, path: str) -> dict | None:
+    def status(self, api: DbfsApi, path: str) -> dict[str, Any] | None:
         try:
             return api.get("get-status", path=absolute(path))
         except DbfsApiError as error:
@@ -345,26 +314,6 @@ class DbfsBackend(StorageBackend):
                 return False
             raise
         return True
-
-    def put_in_place(self, api: DbfsApi, staged: str, path: str, *, overwrite: bool) -> UploadOutcome:
-        """Move the staged file onto `path`. `move` never replaces a file, so with overwrite
-        on an existing file is first moved aside, and put back if the swap fails."""
-        if self.move(api, staged, path):
-            return UploadOutcome.UPLOADED
-        if not overwrite:
-            api.post("delete", path=absolute(staged), recursive=False)
-            if self.status(api, path) is not None:
-                return UploadOutcome.SKIPPED
-            raise StorageError(f"The workspace declined to move the uploaded file to {path!r}. Try again.")
-        aside = staging_path(path)
-        moved_aside = self.move(api, path, aside)
-        if not self.move(api, staged, path):
-            if moved_aside:
-                self.move(api, aside, path)
-            raise StorageError(f"The workspace declined to move the uploaded file to {path!r}. Try again.")
-        if moved_aside:
-            api.post("delete", path=absolute(aside), recursive=False)
-        return UploadOutcome.UPLOADED
 
     def create_folder(self, connection: Connection, path: str) -> None:
         refuse_root(path, "created")
@@ -389,7 +338,7 @@ class _Explained:
         self.api = self.backend.api(self.connection)
         return self.api
 
-    def __exit__(self, exc_type, error, traceback) -> bool:
+    def __exit__(self, exc_type: type[BaseException] | None, error: BaseException | None, traceback: Any) -> bool:
         if self.api is not None:
             self.api.close()
         if isinstance(error, DbfsApiError):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
@@ -32,21 +32,34 @@ from azure.storage.blob import (
     generate_blob_sas,
 )
 
-from ..choices import AuthType
-from . import fields, paths
-from .azure_common import (
+from .. import fields, paths
+from ..auth import AuthType
+from ..azure_storage import (
     account_url,
-    blocks_of,
     check_by_listing,
     client_options,
-    explain_transfer_error,
-    folder_entry,
+    explain_storage_error,
     storage_credential,
+    workspace_storage_values,
 )
-from .parallel import in_order
-from .base import AuthMethod, Connection, Download, Entry, FolderPage, StorageBackend, StorageError, UploadOutcome
-from .paths import guess_content_type
+from ..base import (
+    AuthMethod,
+    Capabilities,
+    Connection,
+    Download,
+    Entry,
+    FolderPage,
+    StorageBackend,
+    UploadOutcome,
+    WorkspaceStore,
+)
+from ..chunks import blocks_of
+from ..errors import Conflict, NotFound, StorageError, Unreachable
+from ..listing import folder_entry
+from ..parallel import in_order
+from ..paths import guess_content_type
 
+WORKSPACE_BLOB_STORE = "workspaceblobstore"
 BLOCK_SIZE = 8 * 1024 * 1024
 # Measured with bench/run-transfer: more blocks at once did not move data faster through one
 # gunicorn worker (Azurite was the bottleneck) but cost CPU and memory; these keep a transfer's
@@ -60,6 +73,7 @@ READ_SAS_LIFETIME = timedelta(minutes=15)  # the SAS an account-key download sig
 class BlobBackend(StorageBackend):
     storage_type = "AzureBlob"
     label = "Azure Blob Storage"
+    capabilities = Capabilities(browse=True, upload=True, delete=True)
     connection_fields = {
         "account_name": fields.account_name_field(),
         "container_name": fields.container_name_field(),
@@ -80,6 +94,7 @@ class BlobBackend(StorageBackend):
         "skip_validation": fields.skip_validation_field(),
     }
     advanced_fields = ("grant_workspace_access", "subscription_id", "resource_group")
+    advanced_label = "Virtual network and Azure resource"
     reach_fields = ("account_name", "protocol", "endpoint")
     upload_block_size = BLOCK_SIZE
 
@@ -91,6 +106,20 @@ class BlobBackend(StorageBackend):
             "\n# Upload a folder, then download it again\n"
             "datastore.upload(src_dir='./data', target_path='data', overwrite=False, show_progress=True)\n"
             "datastore.download(target_path='./downloaded', prefix='data', show_progress=True)\n"
+        )
+
+    def workspace_store(self, connection_string: str, workspace_uid: str) -> WorkspaceStore | None:
+        """workspaceblobstore, the default: a container of the workspace storage account, created if need be."""
+        account = workspace_storage_values(connection_string, "blob")
+        if account is None:
+            return None
+        values = {**account, "container_name": f"azureml-blobstore-{workspace_uid}", "create_if_not_exists": True}
+        return WorkspaceStore(
+            name=WORKSPACE_BLOB_STORE,
+            storage_type=self.storage_type,
+            auth_type=AuthType.ACCOUNT_KEY,
+            values=self.clean_values(AuthType.ACCOUNT_KEY, values),
+            is_default=True,
         )
 
     def service_client(self, connection: Connection, *, for_check: bool = False) -> BlobServiceClient:
@@ -114,10 +143,20 @@ class BlobBackend(StorageBackend):
     def container_client(self, connection: Connection) -> ContainerClient:
         return self.service_client(connection).get_container_client(connection["container_name"])
 
-    def _explain(self, error: AzureError, connection: Connection) -> StorageError:
-        return explain_transfer_error(error, connection, service="blob", resource="container", resource_field="container_name")
+    def _explain(self, error: AzureError, connection: Connection, action: str) -> StorageError:
+        return explain_storage_error(
+            error, connection, service="blob", resource="container", resource_field="container_name", action=action
+        )
 
-    def list_folder(self, connection, folder, *, name_prefix="", continuation=None, page_size=200) -> FolderPage:
+    def list_folder(
+        self,
+        connection: Connection,
+        folder: str,
+        *,
+        name_prefix: str = "",
+        continuation: str | None = None,
+        page_size: int = 200,
+    ) -> FolderPage:
         prefix = f"{folder}/{name_prefix}" if folder else name_prefix
         pages = self.container_client(connection).walk_blobs(
             name_starts_with=prefix or None, delimiter="/", results_per_page=page_size
@@ -125,7 +164,7 @@ class BlobBackend(StorageBackend):
         try:
             page = list(next(pages, []))
         except AzureError as error:
-            raise self._explain(error, connection) from None
+            raise self._explain(error, connection, "list") from None
         folders = [folder_entry(item.name) for item in page if isinstance(item, BlobPrefix)]
         files = [self._file_entry(item) for item in page if not isinstance(item, BlobPrefix)]
         return FolderPage(entries=folders + files, continuation=pages.continuation_token or None)
@@ -141,15 +180,15 @@ class BlobBackend(StorageBackend):
             content_type=blob.content_settings.content_type or "",
         )
 
-    def walk_files(self, connection, folder) -> Iterator[Entry]:
+    def walk_files(self, connection: Connection, folder: str) -> Iterator[Entry]:
         blobs = self.container_client(connection).list_blobs(name_starts_with=f"{folder}/" if folder else None)
         try:
             for blob in blobs:
                 yield self._file_entry(blob)
         except AzureError as error:
-            raise self._explain(error, connection) from None
+            raise self._explain(error, connection, "list") from None
 
-    def download(self, connection, path) -> Download:
+    def download(self, connection: Connection, path: str) -> Download:
         blob = self.container_client(connection).get_blob_client(path)
         stream = self._stream_blob(connection, blob)
         headers = next(stream)  # the GET's response headers, or a StorageError before any byte is sent on
@@ -160,7 +199,7 @@ class BlobBackend(StorageBackend):
             chunks=stream,
         )
 
-    def _stream_blob(self, connection: Connection, blob: BlobClient) -> Iterator:
+    def _stream_blob(self, connection: Connection, blob: BlobClient) -> Iterator[Any]:
         """One GET of the blob: first its response headers, then its bytes, STREAM_READ_SIZE at a time.
 
         Not the SDK's downloader: it reads each response whole, so streaming with it takes one
@@ -189,7 +228,7 @@ class BlobBackend(StorageBackend):
                     response.close()
                 resumes += 1
                 if resumes > MAX_RESUMES:
-                    raise StorageError(
+                    raise Unreachable(
                         f"The download of {blob.blob_name!r} broke off {resumes} times, after {received} of "
                         f"{size} bytes. Check the network and download it again."
                     )
@@ -204,19 +243,19 @@ class BlobBackend(StorageBackend):
         try:
             response = client.send_request(HttpRequest("GET", self._signed_url(connection, blob), headers=headers), stream=True)
         except AzureError as error:
-            raise self._explain(error, connection) from None
+            raise self._explain(error, connection, "read") from None
         if response.status_code in (200, 206):
             return response
         response.read()
         response.close()
         code = response.headers.get("x-ms-error-code")
         if code == "BlobNotFound":
-            raise StorageError(f"There is no file {blob.blob_name!r} in this datastore.")
+            raise NotFound(f"There is no file {blob.blob_name!r} in this datastore.")
         if response.status_code == 412:
-            raise StorageError(f"{blob.blob_name!r} was replaced while it downloaded. Download it again.")
+            raise Conflict(f"{blob.blob_name!r} was replaced while it downloaded. Download it again.")
         error = HttpResponseError(response=response)
         error.error_code = code
-        raise self._explain(error, connection)
+        raise self._explain(error, connection, "read")
 
     @staticmethod
     def _signed_url(connection: Connection, blob: BlobClient) -> str:
@@ -230,7 +269,16 @@ class BlobBackend(StorageBackend):
         )
         return f"{blob.url}?{sas}"
 
-    def upload(self, connection, path, chunks, *, overwrite, content_type="", size=None) -> UploadOutcome:
+    def upload(
+        self,
+        connection: Connection,
+        path: str,
+        chunks: Iterable[bytes],
+        *,
+        overwrite: bool,
+        content_type: str = "",
+        size: int | None = None,
+    ) -> UploadOutcome:
         """Stage blocks (several at once), then commit them in one call.
 
         Nothing is visible until the commit, so a failed upload leaves nothing behind;
@@ -240,7 +288,7 @@ class BlobBackend(StorageBackend):
         blob = self.container_client(connection).get_blob_client(path)
         block_ids: list[str] = []
 
-        def stage_blocks():
+        def stage_blocks() -> Iterator[Callable[[], object]]:
             for number, block in enumerate(blocks_of(chunks, self.upload_block_size)):
                 block_ids.append(base64.b64encode(f"{number:08d}".encode()).decode())
                 yield partial(blob.stage_block, block_ids[-1], block)
@@ -259,18 +307,18 @@ class BlobBackend(StorageBackend):
         except HttpResponseError as error:
             if error.status_code in (409, 412) and not overwrite:
                 return UploadOutcome.SKIPPED
-            raise self._explain(error, connection) from None
+            raise self._explain(error, connection, "write") from None
         except AzureError as error:
-            raise self._explain(error, connection) from None
+            raise self._explain(error, connection, "write") from None
         return UploadOutcome.UPLOADED
 
-    def delete(self, connection, path) -> None:
+    def delete(self, connection: Connection, path: str) -> None:
         try:
             self.container_client(connection).delete_blob(path)
         except ResourceNotFoundError:
-            raise StorageError(f"There is no file {path!r} in this datastore.") from None
+            raise NotFound(f"There is no file {path!r} in this datastore.") from None
         except AzureError as error:
-            raise self._explain(error, connection) from None
+            raise self._explain(error, connection, "delete") from None
 
 
 BACKEND = BlobBackend()

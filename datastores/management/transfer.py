@@ -2,8 +2,10 @@
 `datastore.upload(src_dir, target_path, overwrite, show_progress)` and
 `datastore.download(target_path, prefix, overwrite, show_progress)` do.
 
-The management commands `upload` and `download` are thin wrappers over this module;
-the studio's HTTP views may reuse `datastore_for_transfer` and the per-file helpers.
+The management commands `upload` and `download` are thin wrappers over this module.
+Every file goes through the same services and selectors as the pages
+(`services.file_upload`, `selectors.file_download`); this module only walks the
+local disk and reports.
 
 What stops a job and what does not:
 - a StorageError (authentication, network, a missing container) stops it: it would
@@ -18,18 +20,17 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any, BinaryIO
 
 from tqdm import tqdm
 
-from .crypto import SecretsUnreadable
-from .models import Datastore, Workspace
-from .storage import StorageBackend, StorageError, StoredSettingsInvalid, UploadOutcome
-from .storage import paths
+from .. import selectors, services
+from ..models import Datastore, Workspace
+from ..storage import StorageError, StoredSettingsInvalid, UploadOutcome, paths
 
 TEMPORARY_PREFIX = ".studio-download-"
 # With overwrite off, a file at least this big is looked up before it is sent, so a second run
@@ -116,8 +117,11 @@ def datastore_for_transfer(*, workspace_name: str | None, datastore_name: str | 
                 f"Workspace {workspace.name} has no default datastore. Choose one with --datastore: "
                 f"{_names(workspace.datastores.all())}."
             )
-    backend = datastore.backend
-    if not _moves_files(backend):
+    try:
+        backend = datastore.backend
+    except StoredSettingsInvalid as invalid:
+        raise TransferError(f"Datastore {datastore.name} cannot be used: {invalid.message}") from None
+    if not backend.capabilities.moves_files:
         raise TransferError(
             f"Datastore {datastore.name} is {backend.label}, which holds no files to upload or download."
         )
@@ -138,22 +142,16 @@ def _workspace(name: str | None) -> Workspace:
     raise TransferError(f"There are {len(workspaces)} workspaces; choose one with --workspace: {_names(workspaces)}.")
 
 
-def _names(items) -> str:
+def _names(items: Iterable[Datastore | Workspace]) -> str:
     return ", ".join(item.name for item in items) or "none"
 
 
-def _moves_files(backend: StorageBackend) -> bool:
-    kind = type(backend)
-    return all(
-        getattr(kind, method) is not getattr(StorageBackend, method) for method in ("walk_files", "download", "upload")
-    )
-
-
-def _connection(datastore: Datastore):
+def _connection(datastore: Datastore) -> None:
+    """Refuse to start when the stored settings or secrets cannot be read."""
     try:
-        return datastore.connection()
-    except (StoredSettingsInvalid, SecretsUnreadable) as error:
-        raise TransferError(f"Datastore {datastore.name} cannot be used: {error}") from None
+        datastore.connection()
+    except StoredSettingsInvalid as error:
+        raise TransferError(f"Datastore {datastore.name} cannot be used: {error.message}") from None
 
 
 def _storage_folder(value: str | None, what: str) -> str:
@@ -167,7 +165,7 @@ def _storage_folder(value: str | None, what: str) -> str:
 
 
 @contextmanager
-def _progress_bar(total: int, *, progress: bool, stream: IO[str] | None, description: str):
+def _progress_bar(total: int, *, progress: bool, stream: IO[str] | None, description: str) -> Iterator[tqdm[Any]]:
     """One bar for the bytes of the whole job; the current file name goes in the postfix."""
     bar = tqdm(
         total=total,
@@ -202,7 +200,8 @@ def upload_directory(
     if not source.is_dir():
         raise TransferError(f"{str(source)!r} is not a folder.")
     target = _storage_folder(target_path, "Target path")
-    connection, backend = _connection(datastore), datastore.backend
+    _connection(datastore)
+    backend = datastore.backend
     result = TransferResult()
     files = _local_files(source, result)
     with _progress_bar(sum(size for _, size in files), progress=progress, stream=progress_stream, description="Upload") as bar:
@@ -217,7 +216,7 @@ def upload_directory(
                 bar.update(size)
                 continue
             bar.set_postfix_str(storage_path, refresh=False)
-            if not overwrite and size >= LOOK_BEFORE_SENDING and _already_stored(backend, connection, storage_path):
+            if not overwrite and size >= LOOK_BEFORE_SENDING and _already_stored(datastore, storage_path):
                 result.skipped.append(storage_path)
                 bar.update(size)
                 continue
@@ -232,10 +231,10 @@ def upload_directory(
 
             try:
                 with open(local, "rb") as file:
-                    outcome = backend.upload(
-                        connection,
-                        storage_path,
-                        counted(_read_chunks(file, backend.upload_block_size)),
+                    outcome = services.file_upload(
+                        datastore=datastore,
+                        path=storage_path,
+                        chunks=counted(_read_chunks(file, backend.upload_block_size)),
                         overwrite=overwrite,
                         content_type=paths.guess_content_type(storage_path),
                         size=os.fstat(file.fileno()).st_size,
@@ -255,12 +254,12 @@ def upload_directory(
     return result
 
 
-def _already_stored(backend: StorageBackend, connection, path: str) -> bool:
+def _already_stored(datastore: Datastore, path: str) -> bool:
     """Whether a file is stored under `path`, from one short listing. Only a shortcut: on any
     doubt it answers False and the conditional upload decides."""
     try:
-        page = backend.list_folder(connection, paths.parent(path), name_prefix=paths.name_of(path), page_size=5)
-    except (StorageError, NotImplementedError):
+        page = selectors.folder_page(datastore, paths.parent(path), name_prefix=paths.name_of(path), page_size=5)
+    except StorageError:
         return False
     return any(entry.path == path and not entry.is_folder for entry in page.entries)
 
@@ -285,7 +284,7 @@ def _local_files(source: Path, result: TransferResult) -> list[tuple[Path, int]]
     return found
 
 
-def _read_chunks(file, chunk_size: int) -> Iterator[bytes]:
+def _read_chunks(file: BinaryIO, chunk_size: int) -> Iterator[bytes]:
     while chunk := file.read(chunk_size):
         yield chunk
 
@@ -315,10 +314,10 @@ def download_prefix(
         root.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise TransferError(f"Cannot create the folder {str(root)!r}: {error.strerror or error}") from None
-    connection, backend = _connection(datastore), datastore.backend
+    _connection(datastore)
     result = TransferResult()
     try:
-        entries = list(backend.walk_files(connection, folder))
+        entries = list(selectors.folder_files(datastore, folder))
     except StorageError as error:
         raise TransferStopped(f"Listing {folder or 'the datastore'}: {error.message}", result) from None
     total = sum(entry.size or 0 for entry in entries)
@@ -351,7 +350,7 @@ def download_prefix(
                     yield chunk
 
             try:
-                download = backend.download(connection, entry.path)
+                download = selectors.entry_download(datastore, entry)
                 placed = _write_into_place(target, counted(download.chunks), overwrite=overwrite)
             except StorageError as error:
                 raise TransferStopped(f"Downloading {entry.path}: {error.message}", result) from None

@@ -1,11 +1,13 @@
-"""What the Azure Storage modules (Blob, File Share, Data Lake Gen2) share:
-service URLs, client timeouts and the mapping of SDK errors to messages a
-user can act on. Messages never quote the exception text: urllib3's text can
-carry the request URL, and with it a SAS signature.
+"""What the Azure Storage types (Blob, File Share, Data Lake Gen2) share: service
+URLs, credentials, client timeouts, the workspace storage account's connection
+string, and the mapping of SDK errors to messages a user can act on. Messages
+never quote the exception text: urllib3's text can carry the request URL, and
+with it a SAS signature.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -20,9 +22,10 @@ from azure.core.exceptions import (
 )
 from django.conf import settings
 
-from ..choices import AuthType
-from ..hosts import is_custom_host
-from .base import Connection, Entry, ServiceCheckFailed, StorageError
+from .auth import AuthType
+from .base import Connection
+from .endpoints import is_custom_host
+from .errors import AuthenticationFailed, NotFound, PermissionMissing, StorageError, TimedOut, Unreachable
 
 AUTH_FAILURE_CODES = {"AuthenticationFailed", "AuthorizationFailure", "InvalidAuthenticationInfo"}
 PERMISSION_CODES = {"AuthorizationPermissionMismatch", "AuthorizationResourceTypeMismatch"}
@@ -57,27 +60,42 @@ def secret_field_name(connection: Connection) -> str | None:
     return {AuthType.ACCOUNT_KEY: "account_key", AuthType.SAS_TOKEN: "sas_token"}.get(connection.auth_type)
 
 
+# What each action needs of a SAS, named in the message when the SAS lacks it.
+PERMISSIONS_NEEDED = {
+    "check": "read (r) and list (l), plus write (w) and create (c) to upload",
+    "list": "list (l)",
+    "read": "read (r)",
+    "write": "write (w) and create (c)",
+    "delete": "delete (d)",
+}
+
+
 def explain_storage_error(
-    error: Exception, connection: Connection, *, service: str, resource: str, resource_field: str
-) -> ServiceCheckFailed:
-    """Turn an Azure SDK exception into a message that says what failed and how to fix it."""
+    error: Exception, connection: Connection, *, service: str, resource: str, resource_field: str, action: str = "check"
+) -> StorageError:
+    """Turn an Azure SDK exception into a message that says what failed and how to fix it.
+
+    `action` is what was being done ("check" on registration, else "list", "read", "write",
+    "delete"): hints are for the page the user is on.
+    """
     code = getattr(error, "error_code", None) or ""
     secret_field = secret_field_name(connection)
     if isinstance(error, ResourceNotFoundError) or code.endswith("NotFound"):
-        return ServiceCheckFailed(
+        hint = 'Check its name, or tick "Create if not exists".' if action == "check" else "Check that it still exists."
+        return NotFound(
             f"The {resource} {connection[resource_field]!r} was not found in account "
-            f"{connection['account_name']!r}. Check its name, or tick \"Create if not exists\".",
+            f"{connection['account_name']!r}. {hint}",
             field=resource_field,
         )
     if code in PERMISSION_CODES:
-        return ServiceCheckFailed(
-            "The SAS token is valid but lacks a permission this studio needs: "
-            "generate one with read (r) and list (l), plus write (w) and create (c) to upload.",
+        return PermissionMissing(
+            "The SAS token is valid but lacks a permission this needs: "
+            f"generate one with {PERMISSIONS_NEEDED.get(action, PERMISSIONS_NEEDED['check'])}.",
             field=secret_field,
         )
     if isinstance(error, ClientAuthenticationError) or code in AUTH_FAILURE_CODES:
         what = "SAS token" if connection.auth_type == AuthType.SAS_TOKEN else "account key"
-        return ServiceCheckFailed(
+        return AuthenticationFailed(
             f"Authentication failed: the storage account refused the {what}. "
             f"Copy it again from the portal, and check the account name.",
             field=secret_field,
@@ -85,25 +103,28 @@ def explain_storage_error(
     if isinstance(error, ServiceRequestError | ServiceResponseError):
         host = urlsplit(account_url(connection, service)).netloc
         if "timed out" in str(error).lower():
-            return ServiceCheckFailed(
+            return TimedOut(
                 f"Timed out after {settings.STORAGE_TIMEOUT_SECONDS} s waiting for {host}. "
                 "Check the endpoint and that the service is up.",
                 field="endpoint",
             )
-        return ServiceCheckFailed(
+        return Unreachable(
             f"Could not reach {host}. Check the account name, endpoint and protocol, and the network.",
             field="endpoint",
         )
     if isinstance(error, HttpResponseError):
-        return ServiceCheckFailed(
-            f"The storage service answered {error.status_code} {code or error.reason}.",
-            field=None,
-        )
+        return StorageError(f"The storage service answered {error.status_code} {code or error.reason}.")
     raise error
 
 
 def check_by_listing(
-    connection: Connection, *, list_one_page, create, service: str, resource: str, resource_field: str
+    connection: Connection,
+    *,
+    list_one_page: Callable[[], object],
+    create: Callable[[], object],
+    service: str,
+    resource: str,
+    resource_field: str,
 ) -> None:
     """List one entry; on "not found", create the container or share when the user asked to."""
     try:
@@ -123,34 +144,34 @@ def check_by_listing(
         ) from None
 
 
-def explain_transfer_error(error: Exception, connection: Connection, *, service: str, resource: str, resource_field: str) -> StorageError:
-    """The same explanations as a check, for browsing and transfer (no form field to point at)."""
-    explained = explain_storage_error(error, connection, service=service, resource=resource, resource_field=resource_field)
-    return StorageError(explained.message)
+# --- the workspace storage account ---------------------------------------------------------
 
 
-def blocks_of(chunks, size: int):
-    """Regroup an iterable of byte chunks into blocks of `size` bytes (the last one shorter).
-
-    Each byte is copied once, by the join (a chunk that is exactly one block is passed on as it is):
-    a multi-gigabyte upload runs through here, and every copy costs CPU and fresh memory."""
-    parts: list[memoryview] = []
-    held = 0
-    for chunk in chunks:
-        view = memoryview(chunk)
-        while view:
-            take = min(size - held, len(view))
-            parts.append(view[:take])
-            held += take
-            view = view[take:]
-            if held == size:
-                whole = len(parts) == 1 and parts[0].nbytes == len(chunk) and isinstance(chunk, bytes)
-                yield chunk if whole else b"".join(parts)
-                parts, held = [], 0
-    if held:
-        yield b"".join(parts)
+def parse_connection_string(connection_string: str) -> dict[str, str]:
+    parts = (part.split("=", 1) for part in connection_string.strip().strip(";").split(";") if "=" in part)
+    return {key.strip(): value.strip() for key, value in parts}
 
 
-def folder_entry(folder_path: str) -> Entry:
-    folder_path = folder_path.rstrip("/")
-    return Entry(name=folder_path.rpartition("/")[2], path=folder_path, is_folder=True)
+def workspace_storage_values(connection_string: str, service: str) -> dict[str, str] | None:
+    """Account, key, protocol and endpoint of the workspace storage account for 'blob' or
+    'file', or None when the connection string names endpoints but none for that service
+    (the local Azurite has no File service, so its connection string names only BlobEndpoint)."""
+    parsed = parse_connection_string(connection_string)
+    endpoint_key = {"blob": "BlobEndpoint", "file": "FileEndpoint"}[service]
+    explicit = parsed.get(endpoint_key)
+    if explicit:
+        url = urlsplit(explicit)
+        protocol, endpoint = url.scheme, url.netloc
+        if url.netloc.startswith(parsed["AccountName"] + "."):
+            endpoint = url.netloc.split(".", 2)[2]
+    elif any(key.endswith("Endpoint") for key in parsed):
+        return None
+    else:
+        protocol = parsed.get("DefaultEndpointsProtocol", "https")
+        endpoint = parsed.get("EndpointSuffix", "core.windows.net")
+    return {
+        "account_name": parsed["AccountName"],
+        "account_key": parsed["AccountKey"],
+        "protocol": protocol,
+        "endpoint": endpoint,
+    }

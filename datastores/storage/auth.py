@@ -1,4 +1,8 @@
-"""Typed choices shared by the models, the forms and the storage modules."""
+"""The authentication types a storage type may offer, and the protocols its endpoints use.
+
+A backend lists the ones it supports in its `auth_methods`; the model's choices
+come from the registry, so a new authentication type needs no migration.
+"""
 
 from django.db import models
 

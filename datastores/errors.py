@@ -1,0 +1,99 @@
+"""Storage errors mapped to answers in one place, and logged here with their cause.
+
+Views let a StorageError from a backend or a service rise; `StorageErrorMiddleware`
+answers it with the page the user was on (the datastore's header and tabs, the
+message, and the way out), with the part htmx asked for, or with JSON for the
+upload requests. The status says what kind of failure it was (400, 404, 409,
+502, 504), never 500.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.urls import reverse
+
+from .logs import RedactSecrets
+from .storage import AuthenticationFailed, PermissionMissing, StorageError, StoredSettingsInvalid
+
+logger = logging.getLogger(__name__)
+logger.addFilter(RedactSecrets())  # caplog and every other handler see the redacted record
+
+# Failures that the datastore's stored settings or credentials can fix.
+FIXED_BY_AUTHENTICATION = (AuthenticationFailed, PermissionMissing, StoredSettingsInvalid)
+
+TAB_OF_VIEW = {
+    "datastore_browse": "browse",
+    "datastore_tables": "tables",
+    "datastore_table": "tables",
+    "datastore_table_csv": "tables",
+    "datastore_query": "tables",
+    "datastore_query_csv": "tables",
+}
+
+
+def wants_json(request: HttpRequest) -> bool:
+    return request.method == "PUT" or "application/json" in request.headers.get("Accept", "")
+
+
+def fix_urls(request: HttpRequest, error: StorageError) -> list[tuple[str, str]]:
+    """The ways out: (label, URL), most useful first."""
+    datastore = getattr(request, "datastore", None)
+    if datastore is None:
+        return []
+    args = [datastore.workspace.name, datastore.name]
+    ways = []
+    if isinstance(error, FIXED_BY_AUTHENTICATION) or (
+        error.field and error.field in datastore.backend.form_fields(datastore.auth_type)
+    ):
+        ways.append(("Update authentication", reverse("datastore_edit_auth", args=args)))
+    ways.append((f"Overview of {datastore.name}", reverse("datastore_detail", args=args)))
+    return ways
+
+
+def storage_error_response(request: HttpRequest, error: StorageError) -> HttpResponse:
+    cause = error.__cause__ or error.__context__
+    if error.status >= 500:  # the service failed: keep the cause's traceback for whoever runs the studio
+        logger.warning(
+            "%s %s failed: %s", request.method, request.path, error.message,
+            exc_info=(type(cause), cause, cause.__traceback__) if cause else None,
+        )
+    else:
+        logger.info(
+            "%s %s refused (%s): %s", request.method, request.path, type(cause).__name__ if cause else "-", error.message
+        )
+    if wants_json(request):
+        body = {"outcome": "failed", "message": error.message, "field": error.field}
+        return JsonResponse(body, status=error.status)
+    datastore = getattr(request, "datastore", None)
+    match = request.resolver_match
+    context: dict[str, Any] = {
+        "message": error.message,
+        "ways_out": fix_urls(request, error),
+        "datastore": datastore,
+        "workspace": datastore.workspace if datastore else None,
+        "tab": TAB_OF_VIEW.get(match.url_name if match else "", "overview"),
+    }
+    htmx = getattr(request, "htmx", None)
+    template = "datastores/storage_error.html" + ("#error" if htmx else "")
+    response = render(request, template, context, status=error.status)
+    if htmx:
+        response["HX-Reswap"] = "innerHTML"  # inside the target, which keeps its id for the next swap
+    return response
+
+
+class StorageErrorMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if isinstance(exception, StorageError):
+            return storage_error_response(request, exception)
+        return None

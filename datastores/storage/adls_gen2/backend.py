@@ -1,0 +1,279 @@
+"""Azure Data Lake Storage Gen2: service principal (register_azure_data_lake_gen2).
+
+As in Azure ML, its credentials are validated on first use unless the user ticks
+"Validate now". A check tells a refused token request (tenant, client or secret)
+apart from a token that is valid but has no access to the data.
+
+It goes through azure-storage-file-datalake. Directories are real: browsing lists
+one directory level a page at a time, and uploads create directories. The service
+does not filter a listing by name prefix, so a prefix filter reads pages until one
+has a match (see listing.filtered_page).
+
+Uploads never show a partial file: bytes go to a staging name beside the target
+(`.studio-upload-<hex>`, hidden from listings) and a rename makes them visible.
+With overwrite off the rename is conditional, so the service decides SKIPPED; a
+failure deletes the staging file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from azure.core import MatchConditions
+from azure.core.exceptions import (
+    AzureError,
+    ClientAuthenticationError,
+    HttpResponseError,
+    ResourceNotFoundError,
+    ServiceRequestError,
+    ServiceResponseError,
+)
+from azure.storage.filedatalake import ContentSettings, DataLakeServiceClient, FileSystemClient
+
+from .. import fields, paths
+from ..auth import AuthType
+from ..azure_storage import account_url, client_options, explain_storage_error
+from ..base import AuthMethod, Capabilities, Connection, Download, Entry, FolderPage, StorageBackend, UploadOutcome
+from ..chunks import blocks_of
+from ..entra import explain_token_failure, reused_credential, service_principal_credential
+from ..errors import AuthenticationFailed, Conflict, InvalidInput, NotFound, PermissionMissing, StorageError
+from ..listing import filtered_page, refuse_root
+from ..paths import guess_content_type
+from ..staging import is_staging_name, removed_on_failure, staging_path
+
+MiB = 1024 * 1024
+TRANSFER_BLOCK = 4 * MiB  # bytes per append or read request; also bounds memory per transfer
+
+
+def delete_if_there(file: Any) -> None:
+    try:
+        file.delete_file()
+    except ResourceNotFoundError:
+        pass
+
+
+class DataLakeGen2Backend(StorageBackend):
+    storage_type = "AzureDataLakeGen2"
+    label = "Azure Data Lake Storage Gen2"
+    capabilities = Capabilities(browse=True, upload=True, delete=True, folders=True, deferred_validation=True)
+    upload_block_size = TRANSFER_BLOCK
+    connection_fields = {
+        "account_name": fields.account_name_field(),
+        "filesystem": fields.container_name_field("Filesystem"),
+        "protocol": fields.protocol_field(),
+        "endpoint": fields.endpoint_field("core.windows.net"),
+    }
+    auth_methods = (
+        AuthMethod(
+            AuthType.SERVICE_PRINCIPAL,
+            fields.service_principal_fields(resource_url="https://storage.azure.com/"),
+        ),
+    )
+    options = {"validate_now": fields.validate_now_field()}
+    reach_fields = ("account_name", "protocol", "endpoint", "authority_url", "resource_url", "tenant_id")
+
+    def location(self, settings: Mapping[str, Any]) -> str:
+        return f"{settings.get('account_name', '')}/{settings.get('filesystem', '')}"
+
+    def service_client(self, connection: Connection, *, for_check: bool = False) -> DataLakeServiceClient:
+        if connection["protocol"] != "https":
+            raise InvalidInput(
+                "A service principal's token is only ever sent over https: choose https.", field="protocol"
+            )
+        options = client_options(for_check=for_check)
+        if not for_check:
+            options.update(max_single_get_size=TRANSFER_BLOCK, max_chunk_get_size=TRANSFER_BLOCK)
+        return DataLakeServiceClient(
+            account_url(connection, "dfs"),
+            credential=service_principal_credential(connection) if for_check else reused_credential(connection),
+            audience=connection["resource_url"].rstrip("/"),
+            **options,
+        )
+
+    def file_system(self, connection: Connection, *, for_check: bool = False) -> FileSystemClient:
+        return self.service_client(connection, for_check=for_check).get_file_system_client(connection["filesystem"])
+
+    def explain(
+        self, error: AzureError, connection: Connection, path: str = "", missing: str = "file or folder"
+    ) -> StorageError:
+        status = getattr(error, "status_code", None)
+        code = getattr(error, "error_code", None) or ""
+        filesystem = connection["filesystem"]
+        if isinstance(error, ClientAuthenticationError) and status is None:
+            refused = error.__cause__  # the SDK answers a 401 challenge for another tenant by failing here
+            if not (isinstance(refused, HttpResponseError) and refused.status_code == 401):
+                return explain_token_failure(error)
+            status = 401
+        if status == 401:
+            return AuthenticationFailed(
+                "The token request succeeded, but the storage account refused the token. Check that the tenant ID "
+                "is the storage account's tenant and that the resource URL is https://storage.azure.com/.",
+                field="tenant_id",
+            )
+        if status == 403:
+            return PermissionMissing(
+                f"The token is valid but has no access to the filesystem {filesystem!r}: grant the service "
+                "principal Storage Blob Data Reader on it (Storage Blob Data Contributor to upload).",
+                field="client_id",
+            )
+        if status == 404 and code in {"FilesystemNotFound", "ContainerNotFound"}:
+            return NotFound(
+                f"The filesystem {filesystem!r} was not found in account {connection['account_name']!r}. "
+                "Check its name (filesystems are containers in the portal).",
+                field="filesystem",
+            )
+        if status == 404:
+            return NotFound(f"There is no {missing} {path!r} in this datastore.")
+        if status == 409 and code == "PathConflict":
+            return Conflict(f"{path!r} crosses a file where a folder is expected, or the reverse.")
+        if isinstance(error, ServiceRequestError | ServiceResponseError):
+            return explain_storage_error(
+                error, connection, service="dfs", resource="filesystem", resource_field="filesystem"
+            )
+        if isinstance(error, HttpResponseError):
+            return StorageError(f"The storage service answered {status} {code or error.reason}.")
+        return StorageError("The storage service's answer could not be read. Try again.")
+
+    @contextmanager
+    def explained(self, connection: Connection, path: str = "", missing: str = "file or folder") -> Iterator[None]:
+        try:
+            yield
+        except AzureError as error:
+            raise self.explain(error, connection, path, missing) from None
+
+    def check_connection(self, connection: Connection) -> None:
+        filesystem = self.file_system(connection, for_check=True)
+        with self.explained(connection):
+            next(filesystem.get_paths(recursive=False, max_results=1).by_page(), None)
+
+    # --- browsing and transfer ---------------------------------------------------------
+
+    @staticmethod
+    def entry(path: Any) -> Entry:
+        modified = path.last_modified if isinstance(path.last_modified, datetime) else None
+        return Entry(
+            name=paths.name_of(path.name),
+            path=path.name,
+            is_folder=bool(path.is_directory),
+            size=None if path.is_directory else int(path.content_length or 0),
+            content_type="" if path.is_directory else guess_content_type(path.name),
+            # The SDK parses the listing's RFC 1123 dates (always GMT) without a zone.
+            last_modified=modified.replace(tzinfo=UTC) if modified and modified.tzinfo is None else modified,
+        )
+
+    def list_folder(
+        self,
+        connection: Connection,
+        folder: str,
+        *,
+        name_prefix: str = "",
+        continuation: str | None = None,
+        page_size: int = 200,
+    ) -> FolderPage:
+        filesystem = self.file_system(connection)
+
+        def fetch(token: str | None) -> tuple[list[Entry], str | None]:
+            pages = filesystem.get_paths(path=folder or None, recursive=False, max_results=page_size).by_page(
+                continuation_token=token
+            )
+            page = [self.entry(path) for path in next(pages, [])]
+            return page, pages.continuation_token
+
+        with self.explained(connection, folder, "folder"):
+            return filtered_page(fetch, continuation, name_prefix)
+
+    def walk_files(self, connection: Connection, folder: str) -> Iterator[Entry]:
+        filesystem = self.file_system(connection)
+        with self.explained(connection, folder):
+            for path in filesystem.get_paths(path=folder or None, recursive=True):
+                if not path.is_directory and not is_staging_name(paths.name_of(path.name)):
+                    yield self.entry(path)
+
+    def download(self, connection: Connection, path: str) -> Download:
+        file = self.file_system(connection).get_file_client(path)
+        with self.explained(connection, path, "file"):
+            downloader = file.download_file()
+        if (downloader.properties.metadata or {}).get("hdi_isfolder") == "true":
+            raise InvalidInput(f"{path!r} is a folder: download it as a folder.")
+
+        def chunks() -> Iterator[bytes]:
+            with self.explained(connection, path):
+                yield from downloader.chunks()
+
+        content_settings = downloader.properties.content_settings
+        return Download(
+            name=paths.name_of(path),
+            size=downloader.size,
+            content_type=(content_settings.content_type if content_settings else None) or guess_content_type(path),
+            chunks=chunks(),
+        )
+
+    def upload(
+        self,
+        connection: Connection,
+        path: str,
+        chunks: Iterable[bytes],
+        *,
+        overwrite: bool,
+        content_type: str = "",
+        size: int | None = None,
+    ) -> UploadOutcome:
+        refuse_root(path, "replaced by a file")
+        filesystem = self.file_system(connection)
+        with self.explained(connection, path):
+            try:
+                existing = filesystem.get_file_client(path).get_file_properties()
+            except ResourceNotFoundError:
+                existing = None
+            if existing is not None and (existing.metadata or {}).get("hdi_isfolder") == "true":
+                raise Conflict(f"A folder named {paths.name_of(path)!r} is already there: choose another name.")
+            if existing is not None and not overwrite:
+                return UploadOutcome.SKIPPED  # spares the transfer; the conditional rename below decides
+
+            staged = filesystem.get_file_client(staging_path(path))
+            settings_ = ContentSettings(content_type=content_type or guess_content_type(path))
+            with removed_on_failure(lambda: delete_if_there(staged)):
+                staged.create_file(content_settings=settings_)
+                offset = 0
+                for block in blocks_of(chunks, self.upload_block_size):
+                    staged.append_data(block, offset=offset, length=len(block))
+                    offset += len(block)
+                staged.flush_data(offset, content_settings=settings_)
+                target = f"{filesystem.file_system_name}/{path}"
+                if overwrite:
+                    staged.rename_file(target)
+                    return UploadOutcome.UPLOADED
+                try:
+                    staged.rename_file(target, match_condition=MatchConditions.IfMissing)
+                except HttpResponseError as error:
+                    if error.status_code != 412 and error.error_code != "PathAlreadyExists":
+                        raise
+                    staged.delete_file()
+                    return UploadOutcome.SKIPPED
+                return UploadOutcome.UPLOADED
+
+    def create_folder(self, connection: Connection, path: str) -> None:
+        """Create a directory (and its parents); an existing one is left as it is."""
+        refuse_root(path, "created")
+        with self.explained(connection, path):
+            self.file_system(connection).create_directory(path)
+
+    def delete(self, connection: Connection, path: str) -> None:
+        """Delete a file, or a folder with everything in it. Nothing there is not an error."""
+        refuse_root(path, "deleted")
+        filesystem = self.file_system(connection)
+        with self.explained(connection, path):
+            try:
+                filesystem.get_file_client(path).delete_file()
+            except ResourceNotFoundError:
+                pass
+            except HttpResponseError as error:
+                if error.error_code != "DirectoryNotEmpty":
+                    raise
+                filesystem.get_directory_client(path).delete_directory()
+
+
+BACKEND = DataLakeGen2Backend()

@@ -1,0 +1,1 @@
+"""Databricks File System (backend.py, over the REST API in api.py)."""

@@ -1,0 +1,1 @@
+"""Azure File Share (backend.py)."""
