@@ -258,9 +258,10 @@ class Studio:
         code = (
             "import os\n"
             "from django.contrib.auth import get_user_model\n"
+            "from datastores.access import Actor\n"
             "from datastores.services import workspace_create, WORKSPACE_BLOB_STORE\n"
             f"user = get_user_model().objects.create_user({USERNAME!r}, password=os.environ['BENCH_PASSWORD'])\n"
-            f"ws = workspace_create(name={self.workspace!r}, created_by=user)\n"
+            f"ws = workspace_create(actor=Actor(user=user), name={self.workspace!r})\n"
             "print(ws.datastores.get(name=WORKSPACE_BLOB_STORE).connection_settings['container_name'])\n"
         )
         return self.manage("shell", "-c", code).strip().splitlines()[-1]

@@ -1,7 +1,21 @@
-from .selectors import workspace_current
+"""What every page's frame shows: the current workspace and what the person may do in it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+
+from . import access, selectors
 
 
-def current_workspace(request):
+def studio(request: HttpRequest) -> dict[str, Any]:
     if not getattr(request, "user", None) or not request.user.is_authenticated:
         return {}
-    return {"current_workspace": workspace_current(request)}
+    workspace = getattr(request, "workspace", None)
+    context: dict[str, Any] = {
+        "current_workspace": workspace or selectors.workspace_current(request, access.actor_of(request))
+    }
+    if workspace is not None:
+        context["can"] = request.can  # type: ignore[attr-defined]
+    return context

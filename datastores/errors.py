@@ -1,10 +1,10 @@
-"""Storage errors mapped to answers in one place, and logged here with their cause.
+"""Storage errors and refused roles mapped to answers in one place, and logged here.
 
-Views let a StorageError from a backend or a service rise; `StorageErrorMiddleware`
-answers it with the page the user was on (the datastore's header and tabs, the
-message, and the way out), with the part htmx asked for, or with JSON for the
-upload requests. The status says what kind of failure it was (400, 404, 409,
-502, 504), never 500.
+Views let a StorageError from a backend or a service rise, and `access.RoleRequired`
+too; `ErrorAnswerMiddleware` answers them with the page the user was on (the
+datastore's header and tabs, the message, and the way out), with the part htmx
+asked for, or with JSON for the upload requests. The status says what kind of
+failure it was (400, 403, 404, 409, 502, 504), never 500.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 
+from .access import RoleRequired
 from .logs import RedactSecrets
 from .storage import AuthenticationFailed, PermissionMissing, StorageError, StoredSettingsInvalid
 
@@ -86,7 +87,19 @@ def storage_error_response(request: HttpRequest, error: StorageError) -> HttpRes
     return response
 
 
-class StorageErrorMiddleware:
+def role_required_response(request: HttpRequest, refused: RoleRequired) -> HttpResponse:
+    message = str(refused)
+    if wants_json(request):
+        return JsonResponse({"outcome": "refused", "message": message}, status=403)
+    htmx = getattr(request, "htmx", None)
+    context = {"message": message, "workspace": refused.workspace, "needed": refused.need.role}
+    response = render(request, "403.html" + ("#refusal" if htmx else ""), context, status=403)
+    if htmx:
+        response["HX-Reswap"] = "innerHTML"
+    return response
+
+
+class ErrorAnswerMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response
 
@@ -96,4 +109,6 @@ class StorageErrorMiddleware:
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if isinstance(exception, StorageError):
             return storage_error_response(request, exception)
+        if isinstance(exception, RoleRequired):
+            return role_required_response(request, exception)
         return None

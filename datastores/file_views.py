@@ -22,6 +22,7 @@ from . import selectors, services
 from .models import Datastore, Workspace
 from .storage import Entry, InvalidInput
 from .storage.paths import clean_path, join, name_of, parent
+from .access import Need
 from .views import HtmxHttpRequest, _datastore
 
 PAGE_SIZE = 100
@@ -32,8 +33,10 @@ class UploadInterrupted(InvalidInput):
     """The browser sent fewer bytes than it announced."""
 
 
-def _files_datastore(request: HtmxHttpRequest, workspace_name: str, name: str) -> tuple[Workspace, Datastore]:
-    workspace, datastore = _datastore(request, workspace_name, name)
+def _files_datastore(
+    request: HtmxHttpRequest, workspace_name: str, name: str, need: Need = Need.VIEW
+) -> tuple[Workspace, Datastore]:
+    workspace, datastore = _datastore(request, workspace_name, name, need)
     if not datastore.backend.capabilities.browse:
         raise Http404("This datastore has no files to browse.")
     return workspace, datastore
@@ -55,7 +58,7 @@ def datastore_browse(request: HtmxHttpRequest, workspace_name: str, name: str) -
     name_prefix = request.GET.get("prefix", "").strip()
     continuation = request.GET.get("continuation") or None
     page = selectors.folder_page(
-        datastore, folder, name_prefix=name_prefix, continuation=continuation, page_size=PAGE_SIZE
+        datastore, folder, actor=request.actor, name_prefix=name_prefix, continuation=continuation, page_size=PAGE_SIZE
     )
     context = {
         "workspace": workspace,
@@ -87,10 +90,11 @@ def _safe_filename(filename: str) -> str:
 @require_http_methods(["GET", "PUT"])
 def datastore_file(request: HtmxHttpRequest, workspace_name: str, name: str, file_path: str) -> HttpResponse:
     """GET streams a file down; PUT streams the request body up into it."""
-    _workspace, datastore = _files_datastore(request, workspace_name, name)
+    need = Need.CHANGE if request.method == "PUT" else Need.VIEW
+    _workspace, datastore = _files_datastore(request, workspace_name, name, need)
     if request.method == "PUT":
         return _upload(request, datastore, file_path)
-    download = selectors.file_download(datastore, file_path)
+    download = selectors.file_download(datastore, file_path, actor=request.actor)
     response = StreamingHttpResponse(download.chunks, content_type=download.content_type)
     response["Content-Disposition"] = content_disposition_header(True, _safe_filename(download.name))
     if download.size is not None:
@@ -123,7 +127,7 @@ def _request_chunks(request: HttpRequest, size: int, chunk_size: int) -> Iterato
         yield b"".join(pieces)  # a single piece comes back as it is, not copied
 
 
-def _upload(request: HttpRequest, datastore: Datastore, path: str) -> JsonResponse:
+def _upload(request: HtmxHttpRequest, datastore: Datastore, path: str) -> JsonResponse:
     try:
         size = int(request.META.get("CONTENT_LENGTH") or "")
     except ValueError:
@@ -136,6 +140,7 @@ def _upload(request: HttpRequest, datastore: Datastore, path: str) -> JsonRespon
         overwrite=request.GET.get("overwrite") == "1",
         content_type="" if content_type in ("", "application/octet-stream") else content_type,
         size=size,
+        actor=request.actor,
     )
     return JsonResponse({"outcome": str(outcome), "path": path})
 
@@ -144,7 +149,7 @@ def _zip_chunks(datastore: Datastore, folder: str) -> Iterator[bytes]:
     archive = ZipStream(sized=False)
 
     def file_chunks(entry: Entry) -> Iterator[bytes]:
-        yield from selectors.entry_download(datastore, entry).chunks
+        yield from selectors.entry_download(datastore, entry, audit=False).chunks
 
     for entry in selectors.folder_files(datastore, folder):
         archive.add(file_chunks(entry), entry.path[len(folder) + 1 :] if folder else entry.path)
@@ -156,7 +161,7 @@ def _zip_chunks(datastore: Datastore, folder: str) -> Iterator[bytes]:
 def datastore_folder_zip(request: HtmxHttpRequest, workspace_name: str, name: str) -> HttpResponse:
     """A folder as a zip, built and streamed on the fly: memory stays bounded whatever its size."""
     _workspace, datastore = _files_datastore(request, workspace_name, name)
-    folder = clean_path(request.GET.get("path", ""))
+    folder = selectors.folder_zip_started(datastore, request.GET.get("path", ""), actor=request.actor)
     archive_name = f"{name_of(folder) or datastore.name}.zip"
     response = StreamingHttpResponse(_zip_chunks(datastore, folder), content_type="application/zip")
     response["Content-Disposition"] = content_disposition_header(True, _safe_filename(archive_name))
@@ -171,17 +176,18 @@ def _browse_url(workspace: Workspace, datastore: Datastore, folder: str) -> str:
 
 @require_POST
 def datastore_delete_file(request: HtmxHttpRequest, workspace_name: str, name: str) -> HttpResponse:
-    workspace, datastore = _files_datastore(request, workspace_name, name)
-    path = services.file_delete(datastore=datastore, path=request.POST.get("path", ""))
+    workspace, datastore = _files_datastore(request, workspace_name, name, Need.CHANGE)
+    path = services.file_delete(datastore=datastore, path=request.POST.get("path", ""), actor=request.actor)
     return redirect(_browse_url(workspace, datastore, parent(path)))
 
 
 @require_POST
 def datastore_new_folder(request: HtmxHttpRequest, workspace_name: str, name: str) -> HttpResponse:
-    workspace, datastore = _files_datastore(request, workspace_name, name)
+    workspace, datastore = _files_datastore(request, workspace_name, name, Need.CHANGE)
     if not datastore.backend.capabilities.folders:
         raise Http404("Folders of this storage type exist only through the files in them.")
     folder = services.folder_create(
-        datastore=datastore, parent=request.POST.get("path", ""), name=request.POST.get("folder_name", "")
+        datastore=datastore, parent=request.POST.get("path", ""), name=request.POST.get("folder_name", ""),
+        actor=request.actor,
     )
     return redirect(_browse_url(workspace, datastore, folder))

@@ -34,6 +34,10 @@ class DatastoreForm(forms.Form):
     def __init__(self, *args, datastore: Datastore | None = None, swap_url: str = "", **kwargs):
         super().__init__(*args, **kwargs)
         self.datastore = datastore
+        if datastore is not None:
+            # A datastore keeps its name and storage type; browsers do not send disabled fields.
+            for name in ("name", "storage_type"):
+                self.fields[name].disabled = True
         for name in ("storage_type", "auth_type"):
             # Changing either type re-renders the fields block from the same URL, keeping what was typed.
             self.fields[name].widget.attrs.update(
@@ -59,8 +63,6 @@ class DatastoreForm(forms.Form):
 
         backend_fields = self.backend.form_fields(auth_type, updating=datastore is not None)
         if datastore is not None:
-            for name in ("name", "storage_type"):
-                self.fields[name].disabled = True
             del self.fields["overwrite"]
             for form_field in backend_fields.values():
                 if isinstance(form_field, SecretField):

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from .crypto import SecretsUnreadable, decrypt_secrets
 from .storage import (
@@ -29,6 +30,9 @@ class Workspace(models.Model):
     name = models.CharField(max_length=33, unique=True, validators=[validate_workspace_name])
     description = models.TextField(blank=True)
     uid = models.UUIDField(default=uuid.uuid4, editable=False, unique=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -92,3 +96,93 @@ class Datastore(models.Model):
         """What the datastore's pages say first: the storage type's notice, or why it was never checked."""
         unchecked = self.last_check_message if self.last_check_ok is None else ""
         return self.backend.page_notice(self.connection_settings) or unchecked
+
+
+class Role(models.TextChoices):
+    """A member's role in a workspace, from least to most."""
+
+    READER = "reader", "Reader"
+    CONTRIBUTOR = "contributor", "Contributor"
+    OWNER = "owner", "Owner"
+
+
+class Membership(models.Model):
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=16, choices=Role.choices)
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["user__username"]
+        constraints = [models.UniqueConstraint(fields=["workspace", "user"], name="one_membership_per_user")]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.role}) in {self.workspace}"
+
+
+class AuditAction(models.TextChoices):
+    WORKSPACE_CREATED = "workspace.created", "Workspace created"
+    MEMBER_ADDED = "member.added", "Member added"
+    MEMBER_CHANGED = "member.changed", "Member's role changed"
+    MEMBER_REMOVED = "member.removed", "Member removed"
+    DATASTORE_REGISTERED = "datastore.registered", "Datastore registered"
+    DATASTORE_OVERWRITTEN = "datastore.overwritten", "Datastore overwritten"
+    AUTHENTICATION_UPDATED = "datastore.authentication_updated", "Authentication updated"
+    DEFAULT_SET = "datastore.default_set", "Default datastore set"
+    DATASTORE_UNREGISTERED = "datastore.unregistered", "Datastore unregistered"
+    CONNECTION_TESTED = "datastore.connection_tested", "Connection tested"
+    FOLDER_BROWSED = "files.browsed", "Folder browsed"
+    FILE_DOWNLOADED = "files.downloaded", "File downloaded"
+    FOLDER_ZIPPED = "files.zipped", "Folder downloaded as zip"
+    FILE_UPLOADED = "files.uploaded", "File uploaded"
+    FILE_DELETED = "files.deleted", "File deleted"
+    FOLDER_CREATED = "files.folder_created", "Folder created"
+    TABLES_LISTED = "tables.listed", "Tables listed"
+    TABLE_PREVIEWED = "tables.previewed", "Table previewed"
+    QUERY_RUN = "tables.query_run", "Query run"
+    CSV_DOWNLOADED = "tables.csv_downloaded", "CSV downloaded"
+    KEYS_ROTATED = "secrets.rotated", "Encryption keys rotated"
+    ACCESS_REFUSED = "access.refused", "Access refused"
+
+
+class Outcome(models.TextChoices):
+    OK = "ok", "Done"
+    SKIPPED = "skipped", "Skipped"
+    FAILED = "failed", "Failed"
+    REFUSED = "refused", "Refused"
+
+
+class AuditEntry(models.Model):
+    """One change or data access, as it happened. Written once, never edited; only
+    `manage.py prune_audit` removes entries older than AUDIT_RETENTION_DAYS."""
+
+    at = models.DateTimeField(default=timezone.now)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    actor_name = models.CharField(max_length=150)  # kept when the user is deleted
+    workspace = models.ForeignKey(Workspace, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    workspace_name = models.CharField(max_length=33, blank=True)
+    datastore_name = models.CharField(max_length=255, blank=True)
+    action = models.CharField(max_length=40, choices=AuditAction.choices)
+    target = models.CharField(max_length=1024, blank=True)  # a path, a table, a member, a folder
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    detail = models.TextField(blank=True)
+    client_address = models.GenericIPAddressField(null=True, blank=True)
+    request_id = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        # Pages go newest first by id, filtered by workspace and optionally by who, which
+        # datastore or what: each index serves one filter, so a cursor page is one index range.
+        indexes = [
+            models.Index(fields=["workspace", "-id"], name="audit_by_workspace"),
+            models.Index(fields=["workspace", "actor_name", "-id"], name="audit_by_actor"),
+            models.Index(fields=["workspace", "datastore_name", "-id"], name="audit_by_datastore"),
+            models.Index(fields=["workspace", "action", "-id"], name="audit_by_action"),
+            models.Index(fields=["at"], name="audit_by_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_name} {self.action} {self.outcome}"

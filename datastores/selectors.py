@@ -1,4 +1,8 @@
-"""Reads: workspaces, datastores, and what the storage behind a datastore holds."""
+"""Reads: workspaces, datastores, and what the storage behind a datastore holds.
+
+The reads of a datastore's data are audited (who browsed, downloaded, previewed or
+queried what). Who may read is decided before, in access.py.
+"""
 
 from __future__ import annotations
 
@@ -6,24 +10,29 @@ from collections.abc import Iterator
 
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.shortcuts import get_object_or_404
 
+from .access import Actor, visible_workspaces
+from .audit import AuditAction, recorded
 from .models import Datastore, Workspace
 from .storage import Download, Entry, FolderPage, InvalidInput
 from .storage.paths import clean_path
+from .storage.tables import CsvStream, QueryResult, RowsPage, TableListing
 
 SESSION_WORKSPACE_KEY = "workspace_id"
+QUERY_TEXT_AUDITED = 1000  # characters of a query's text kept in its audit entry
 
 
-def workspace_list() -> QuerySet[Workspace]:
-    return Workspace.objects.all()
+def workspace_list(actor: Actor) -> QuerySet[Workspace]:
+    """The workspaces the actor may open (all of them for an administrator)."""
+    return visible_workspaces(actor).order_by("name")
 
 
-def workspace_current(request: HttpRequest) -> Workspace | None:
-    """The workspace chosen in this session, or the first one."""
+def workspace_current(request: HttpRequest, actor: Actor) -> Workspace | None:
+    """The workspace chosen in this session, or the actor's first one."""
+    visible = workspace_list(actor)
     workspace_id = request.session.get(SESSION_WORKSPACE_KEY)
-    workspace = Workspace.objects.filter(pk=workspace_id).first() if workspace_id else None
-    return workspace or Workspace.objects.first()
+    workspace = visible.filter(pk=workspace_id).first() if workspace_id else None
+    return workspace or visible.first()
 
 
 def datastore_list(workspace: Workspace, *, search: str = "") -> QuerySet[Datastore]:
@@ -33,36 +42,86 @@ def datastore_list(workspace: Workspace, *, search: str = "") -> QuerySet[Datast
     return datastores
 
 
-def datastore_get(workspace: Workspace, name: str) -> Datastore:
-    return get_object_or_404(Datastore, workspace=workspace, name=name)
-
-
 # --- files ---------------------------------------------------------------------------------
 
 
+def _audited(actor: Actor, action: AuditAction, datastore: Datastore, target: str, detail: str = "") -> recorded:
+    return recorded(actor, action, workspace=datastore.workspace, datastore=datastore.name, target=target, detail=detail)
+
+
 def folder_page(
-    datastore: Datastore, folder: str, *, name_prefix: str = "", continuation: str | None = None, page_size: int = 100
+    datastore: Datastore,
+    folder: str,
+    *,
+    actor: Actor | None = None,
+    name_prefix: str = "",
+    continuation: str | None = None,
+    page_size: int = 100,
 ) -> FolderPage:
     """One page of a folder (subfolders first); `continuation` comes from the previous page."""
-    return datastore.backend.list_folder(
-        datastore.connection(), clean_path(folder), name_prefix=name_prefix, continuation=continuation, page_size=page_size
-    )
+    folder = clean_path(folder)
+    detail = f"name prefix {name_prefix!r}" if name_prefix else ""
+    with _audited(actor or Actor(), AuditAction.FOLDER_BROWSED, datastore, folder or "/", detail):
+        return datastore.backend.list_folder(
+            datastore.connection(), folder, name_prefix=name_prefix, continuation=continuation, page_size=page_size
+        )
 
 
 def folder_files(datastore: Datastore, folder: str) -> Iterator[Entry]:
-    """Every file below a folder, lazily."""
+    """Every file below a folder, lazily (the caller audits what it does with them)."""
     return datastore.backend.walk_files(datastore.connection(), clean_path(folder))
 
 
-def file_download(datastore: Datastore, path: str) -> Download:
+def file_download(datastore: Datastore, path: str, *, actor: Actor | None = None) -> Download:
     """A file named by a path a user typed (checked here)."""
     clean = clean_path(path)
     if not clean:
         raise InvalidInput("Name the file.")
-    return datastore.backend.download(datastore.connection(), clean)
+    with _audited(actor or Actor(), AuditAction.FILE_DOWNLOADED, datastore, clean):
+        return datastore.backend.download(datastore.connection(), clean)
 
 
-def entry_download(datastore: Datastore, entry: Entry) -> Download:
+def entry_download(datastore: Datastore, entry: Entry, *, actor: Actor | None = None, audit: bool = True) -> Download:
     """A file from the storage's own listing, by its stored name as it is (which may hold
-    what a typed path may not, such as a leading "/")."""
-    return datastore.backend.download(datastore.connection(), entry.path)
+    what a typed path may not, such as a leading "/"). A zip audits itself once, not per file."""
+    if not audit:
+        return datastore.backend.download(datastore.connection(), entry.path)
+    with _audited(actor or Actor(), AuditAction.FILE_DOWNLOADED, datastore, entry.path):
+        return datastore.backend.download(datastore.connection(), entry.path)
+
+
+def folder_zip_started(datastore: Datastore, folder: str, *, actor: Actor) -> str:
+    """Record that a folder is being downloaded as a zip; returns the clean folder."""
+    folder = clean_path(folder)
+    with _audited(actor, AuditAction.FOLDER_ZIPPED, datastore, folder or "/"):
+        return folder
+
+
+# --- tables --------------------------------------------------------------------------------
+
+
+def tables_list(datastore: Datastore, *, actor: Actor) -> TableListing:
+    with _audited(actor, AuditAction.TABLES_LISTED, datastore, ""):
+        return datastore.backend.list_tables(datastore.connection())
+
+
+def table_preview(
+    datastore: Datastore, schema: str, table: str, *, actor: Actor, page: int, page_size: int
+) -> RowsPage:
+    with _audited(actor, AuditAction.TABLE_PREVIEWED, datastore, f"{schema}.{table}", f"page {page}"):
+        return datastore.backend.preview_rows(datastore.connection(), schema, table, page=page, page_size=page_size)
+
+
+def table_csv(datastore: Datastore, schema: str, table: str, *, actor: Actor) -> CsvStream:
+    with _audited(actor, AuditAction.CSV_DOWNLOADED, datastore, f"{schema}.{table}"):
+        return datastore.backend.stream_table_csv(datastore.connection(), schema, table)
+
+
+def query_run(datastore: Datastore, statement: str, *, actor: Actor, row_limit: int, timeout: int) -> QueryResult:
+    with _audited(actor, AuditAction.QUERY_RUN, datastore, "", statement[:QUERY_TEXT_AUDITED]):
+        return datastore.backend.run_readonly_query(datastore.connection(), statement, row_limit=row_limit, timeout=timeout)
+
+
+def query_csv(datastore: Datastore, statement: str, *, actor: Actor, timeout: int) -> CsvStream:
+    with _audited(actor, AuditAction.CSV_DOWNLOADED, datastore, "query", statement[:QUERY_TEXT_AUDITED]):
+        return datastore.backend.stream_query_csv(datastore.connection(), statement, timeout=timeout)

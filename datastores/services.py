@@ -6,11 +6,15 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
+from .access import Actor
+from .audit import AuditAction, Outcome, record, recorded
 from .crypto import decrypt_secrets, encrypt_secrets, rotate_token
-from .models import Datastore, Workspace
+from .models import Datastore, Membership, Role, Workspace
 from .storage import (
     AuthType,
     Connection,
@@ -31,6 +35,19 @@ class DatastoreNameTaken(Exception):
     pass
 
 
+class MembershipRefused(Exception):
+    """A member cannot be added, changed or removed that way; the message says why."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def _server(actor: Actor | None) -> Actor:
+    """Services called without an actor act as the server's administrator (tests, set-up code)."""
+    return actor or Actor()
+
+
 def _split_values(
     backend: StorageBackend, auth_type: str, values: Mapping[str, Any]
 ) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -47,13 +64,14 @@ def datastore_register(
     auth_type: str,
     values: Mapping[str, Any],
     overwrite: bool = False,
-    created_by: Any = None,
     unchecked_reason: str = "",
+    actor: Actor | None = None,
 ) -> Datastore:
     """Check the service (unless skipped or deferred), then save; nothing is saved on failure.
 
     `values` are the cleaned form values: connection fields, credentials and options.
     """
+    actor = _server(actor)
     backend = backend_for(storage_type)
     existing = Datastore.objects.filter(workspace=workspace, name=name).first()
     if existing and not overwrite:
@@ -63,7 +81,7 @@ def datastore_register(
         backend.check_connection(Connection(storage_type, AuthType(auth_type), values))
     stored, secrets = _split_values(backend, auth_type, values)
     with transaction.atomic():
-        datastore = existing or Datastore(workspace=workspace, name=name, created_by=created_by)
+        datastore = existing or Datastore(workspace=workspace, name=name, created_by=actor.user)
         datastore.storage_type = storage_type
         datastore.auth_type = auth_type
         datastore.connection_settings = stored
@@ -72,6 +90,13 @@ def datastore_register(
         _note_check(datastore, ok=True if checked else None, message=unchecked_reason)
         datastore.full_clean(exclude=["created_by"])
         datastore.save()
+        record(
+            actor,
+            AuditAction.DATASTORE_OVERWRITTEN if existing else AuditAction.DATASTORE_REGISTERED,
+            workspace=workspace,
+            datastore=name,
+            detail=f"{backend.label}, {datastore.get_auth_type_display()}" + ("" if checked else ", not checked"),
+        )
     return datastore
 
 
@@ -81,7 +106,9 @@ def _note_check(datastore: Datastore, *, ok: bool | None, message: str = "") -> 
     datastore.last_checked_at = timezone.now() if ok is not None else None
 
 
-def datastore_update_auth(*, datastore: Datastore, auth_type: str, values: Mapping[str, Any]) -> Datastore:
+def datastore_update_auth(
+    *, datastore: Datastore, auth_type: str, values: Mapping[str, Any], actor: Actor | None = None
+) -> Datastore:
     """Change the authentication type, credentials and where they are sent.
 
     A blank secret keeps the stored one, unless the authentication type or a
@@ -96,68 +123,89 @@ def datastore_update_auth(*, datastore: Datastore, auth_type: str, values: Mappi
         if name in backend.setting_names(auth_type)
     )
     merged = dict(values)
+    credential_fields = backend.auth_method(auth_type).fields
     for name in backend.secret_names(auth_type):
-        if not values.get(name):
-            if reach_changed or name not in stored_secrets:
-                raise InvalidInput(
-                    "Type the secret again: the authentication type, account, host or endpoint changed, "
-                    "and a stored secret is never sent to a new place."
-                    if reach_changed
-                    else "This field is required.",
-                    field=name,
-                )
+        if values.get(name):
+            continue
+        if name in stored_secrets and reach_changed:
+            raise InvalidInput(
+                "Type the secret again: the authentication type, account, host or endpoint changed, "
+                "and a stored secret is never sent to a new place.",
+                field=name,
+            )
+        if name in stored_secrets:
             merged[name] = stored_secrets[name]
+        elif credential_fields[name].required:
+            raise InvalidInput("This field is required.", field=name)
     checked = backend.wants_check(merged)
     if checked:
         backend.check_connection(Connection(datastore.storage_type, AuthType(auth_type), merged))
     stored, secrets = _split_values(backend, auth_type, merged)
-    secrets_changed = secrets != stored_secrets
+    changed = sorted(
+        {name for name in {*stored, *datastore.connection_settings} if stored.get(name) != datastore.connection_settings.get(name)}
+        | {name for name in {*secrets, *stored_secrets} if secrets.get(name) != stored_secrets.get(name)}
+        | ({"auth_type"} if auth_type != datastore.auth_type else set())
+    )
     datastore.auth_type = auth_type
     datastore.connection_settings = stored
     datastore.encrypted_secrets = encrypt_secrets(secrets)
-    if secrets_changed:
+    if secrets != stored_secrets:
         datastore.secrets_updated_at = timezone.now()
     _note_check(datastore, ok=True if checked else None)
     datastore.full_clean(exclude=["created_by"])
-    datastore.save()
+    with transaction.atomic():
+        datastore.save()
+        record(
+            _server(actor),
+            AuditAction.AUTHENTICATION_UPDATED,
+            workspace=datastore.workspace,
+            datastore=datastore.name,
+            detail="Changed: " + (", ".join(changed) or "nothing"),
+        )
     return datastore
 
 
 @transaction.atomic
-def datastore_set_default(datastore: Datastore) -> None:
+def datastore_set_default(datastore: Datastore, *, actor: Actor | None = None) -> None:
     Datastore.objects.filter(workspace=datastore.workspace, is_default=True).exclude(pk=datastore.pk).update(
         is_default=False
     )
     Datastore.objects.filter(pk=datastore.pk).update(is_default=True)
     datastore.is_default = True
+    record(_server(actor), AuditAction.DEFAULT_SET, workspace=datastore.workspace, datastore=datastore.name)
 
 
 @transaction.atomic
-def datastore_unregister(datastore: Datastore) -> Datastore | None:
+def datastore_unregister(datastore: Datastore, *, actor: Actor | None = None) -> Datastore | None:
     """Remove the registration (never the data). Returns the new default, if the default was removed.
 
     Like Azure ML, the default moves back to workspaceblobstore, or to the
     oldest remaining datastore when that is gone too.
     """
+    actor = _server(actor)
     workspace, was_default = datastore.workspace, datastore.is_default
+    record(actor, AuditAction.DATASTORE_UNREGISTERED, workspace=workspace, datastore=datastore.name)
     datastore.delete()
     if not was_default:
         return None
     remaining = workspace.datastores.all()
     successor = remaining.filter(name=WORKSPACE_BLOB_STORE).first() or remaining.order_by("created_at").first()
     if successor:
-        datastore_set_default(successor)
+        datastore_set_default(successor, actor=actor)
     return successor
 
 
 @transaction.atomic
-def workspace_create(*, name: str, description: str = "", created_by: Any = None) -> Workspace:
-    """Create a workspace with the datastores every workspace gets on the workspace storage
-    account (workspaceblobstore, the default, and workspacefilestore). If the account cannot
-    be used, nothing is created."""
-    workspace = Workspace(name=name, description=description)
+def workspace_create(*, actor: Actor, name: str, description: str = "") -> Workspace:
+    """Create a workspace, whose creator is its first owner, with the datastores every
+    workspace gets on the workspace storage account (workspaceblobstore, the default, and
+    workspacefilestore). If the account cannot be used, nothing is created."""
+    workspace = Workspace(name=name, description=description, created_by=actor.user)
     workspace.full_clean()
     workspace.save()
+    if actor.user is not None:
+        Membership.objects.create(workspace=workspace, user=actor.user, role=Role.OWNER, added_by=actor.user)
+    record(actor, AuditAction.WORKSPACE_CREATED, workspace=workspace)
     for store in workspace_stores(settings.WORKSPACE_STORAGE_CONNECTION_STRING, str(workspace.uid)):
         datastore = datastore_register(
             workspace=workspace,
@@ -165,15 +213,75 @@ def workspace_create(*, name: str, description: str = "", created_by: Any = None
             storage_type=store.storage_type,
             auth_type=store.auth_type,
             values=store.values,
-            created_by=created_by,
             unchecked_reason=store.unchecked_reason,
+            actor=actor,
         )
         if store.is_default:
-            datastore_set_default(datastore)
+            datastore_set_default(datastore, actor=actor)
     return workspace
 
 
-def datastore_test_connection(datastore: Datastore) -> tuple[bool, str]:
+# --- members -------------------------------------------------------------------------------
+
+
+def _owners_left_without(workspace: Workspace, membership: Membership) -> int:
+    return Membership.objects.filter(workspace=workspace, role=Role.OWNER).exclude(pk=membership.pk).count()
+
+
+@transaction.atomic
+def member_add(*, actor: Actor, workspace: Workspace, who: str, role: Role) -> Membership:
+    """Add an existing user, named by username or email, with a role."""
+    User = get_user_model()
+    who = who.strip()
+    matches = list(User.objects.filter(Q(username=who) | Q(email__iexact=who), is_active=True)[:2]) if who else []
+    if len(matches) != 1:
+        raise MembershipRefused(
+            f"No single user has the username or email {who!r}. An administrator creates users first."
+            if who
+            else "Type a username or an email address."
+        )
+    user = matches[0]
+    if Membership.objects.filter(workspace=workspace, user=user).exists():
+        raise MembershipRefused(f"{user.get_username()} is already a member of {workspace.name}.")
+    membership = Membership.objects.create(workspace=workspace, user=user, role=role, added_by=actor.user)
+    record(actor, AuditAction.MEMBER_ADDED, workspace=workspace, target=user.get_username(), detail=f"as {role}")
+    return membership
+
+
+@transaction.atomic
+def member_change_role(*, actor: Actor, membership: Membership, role: Role) -> Membership:
+    membership = Membership.objects.select_for_update().get(pk=membership.pk)
+    if membership.role == Role.OWNER and role != Role.OWNER and not _owners_left_without(membership.workspace, membership):
+        raise MembershipRefused(
+            f"{membership.user.get_username()} is the last owner of {membership.workspace.name}: "
+            "make someone else an owner first."
+        )
+    before = membership.role
+    membership.role = role
+    membership.save(update_fields=["role"])
+    record(
+        actor, AuditAction.MEMBER_CHANGED, workspace=membership.workspace, target=membership.user.get_username(),
+        detail=f"{before} to {role}",
+    )
+    return membership
+
+
+@transaction.atomic
+def member_remove(*, actor: Actor, membership: Membership) -> None:
+    membership = Membership.objects.select_for_update().get(pk=membership.pk)
+    if membership.role == Role.OWNER and not _owners_left_without(membership.workspace, membership):
+        raise MembershipRefused(
+            f"{membership.user.get_username()} is the last owner of {membership.workspace.name}: "
+            "a workspace always keeps at least one owner."
+        )
+    record(actor, AuditAction.MEMBER_REMOVED, workspace=membership.workspace, target=membership.user.get_username())
+    membership.delete()
+
+
+# --- checks and data access ---------------------------------------------------------------------
+
+
+def datastore_test_connection(datastore: Datastore, *, actor: Actor | None = None) -> tuple[bool, str]:
     """Check the stored credentials against the service now, and remember the outcome."""
     try:
         datastore.backend.check_connection(datastore.connection())
@@ -182,7 +290,12 @@ def datastore_test_connection(datastore: Datastore) -> tuple[bool, str]:
     else:
         ok, message = True, "Connection succeeded: the stored credentials reach the data."
     _note_check(datastore, ok=ok, message=message)
-    datastore.save(update_fields=["last_check_ok", "last_check_message", "last_checked_at"])
+    with transaction.atomic():
+        datastore.save(update_fields=["last_check_ok", "last_check_message", "last_checked_at"])
+        record(
+            _server(actor), AuditAction.CONNECTION_TESTED, workspace=datastore.workspace, datastore=datastore.name,
+            outcome=Outcome.OK if ok else Outcome.FAILED, detail=message,
+        )
     return ok, message
 
 
@@ -198,36 +311,47 @@ def file_upload(
     overwrite: bool,
     content_type: str = "",
     size: int | None = None,
+    actor: Actor | None = None,
 ) -> UploadOutcome:
     """Write one file from a stream of chunks; SKIPPED when it exists and overwrite is off."""
     clean = clean_path(path)
     if not clean:
         raise InvalidInput("Name the file.")
-    return datastore.backend.upload(
-        datastore.connection(), clean, chunks, overwrite=overwrite, content_type=content_type, size=size
+    audited = recorded(
+        _server(actor), AuditAction.FILE_UPLOADED, workspace=datastore.workspace, datastore=datastore.name, target=clean,
+        detail=f"{size} bytes" if size is not None else "",
     )
+    with audited as note:
+        outcome = datastore.backend.upload(
+            datastore.connection(), clean, chunks, overwrite=overwrite, content_type=content_type, size=size
+        )
+        if outcome == UploadOutcome.SKIPPED:
+            note.outcome, note.detail = Outcome.SKIPPED, "already there, and overwrite was off"
+    return outcome
 
 
-def file_delete(*, datastore: Datastore, path: str) -> str:
+def file_delete(*, datastore: Datastore, path: str, actor: Actor | None = None) -> str:
     """Delete a file (or, where folders are real, a folder with everything in it). Returns the clean path."""
     clean = clean_path(path)
     if not clean:
         raise InvalidInput("Choose a file to delete.")
-    datastore.backend.delete(datastore.connection(), clean)
+    with recorded(_server(actor), AuditAction.FILE_DELETED, workspace=datastore.workspace, datastore=datastore.name, target=clean):
+        datastore.backend.delete(datastore.connection(), clean)
     return clean
 
 
-def folder_create(*, datastore: Datastore, parent: str, name: str) -> str:
+def folder_create(*, datastore: Datastore, parent: str, name: str, actor: Actor | None = None) -> str:
     """Create a folder `name` in `parent`. Returns its path."""
     parent_folder = clean_path(parent)
     folder = clean_path(join(parent_folder, name.strip()))
     if folder == parent_folder:
         raise InvalidInput("Name the new folder.")
-    datastore.backend.create_folder(datastore.connection(), folder)
+    with recorded(_server(actor), AuditAction.FOLDER_CREATED, workspace=datastore.workspace, datastore=datastore.name, target=folder):
+        datastore.backend.create_folder(datastore.connection(), folder)
     return folder
 
 
-def datastore_secrets_rotate() -> int:
+def datastore_secrets_rotate(*, actor: Actor | None = None) -> int:
     """Re-encrypt every stored secret under the first key. Returns how many rows were rewritten."""
     count = 0
     with transaction.atomic():
@@ -235,4 +359,5 @@ def datastore_secrets_rotate() -> int:
             datastore.encrypted_secrets = rotate_token(datastore.encrypted_secrets)
             datastore.save(update_fields=["encrypted_secrets"])
             count += 1
+        record(_server(actor), AuditAction.KEYS_ROTATED, detail=f"{count} datastore(s) re-encrypted")
     return count

@@ -13,6 +13,7 @@ from django.shortcuts import render
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from . import selectors
 from .models import Datastore, Workspace
 from .sql_display import grid
 from .storage.tables import CsvStream, QueryFailed
@@ -77,7 +78,7 @@ def _csv_response(stream: CsvStream, filename: str) -> StreamingHttpResponse:
 @require_GET
 def datastore_tables(request: HtmxHttpRequest, workspace_name: str, name: str) -> HttpResponse:
     workspace, datastore = _tables_datastore(request, workspace_name, name)
-    listing = datastore.backend.list_tables(datastore.connection())
+    listing = selectors.tables_list(datastore, actor=request.actor)
     return render(request, "datastores/sql/tables.html", {"workspace": workspace, "datastore": datastore, "listing": listing})
 
 
@@ -86,7 +87,7 @@ def datastore_table(request: HtmxHttpRequest, workspace_name: str, name: str, sc
     workspace, datastore = _tables_datastore(request, workspace_name, name)
     page = _whole_number(request.GET.get("page"), 1)
     page_size = _whole_number(request.GET.get("page_size"), PREVIEW_PAGE_SIZE, maximum=MAX_PAGE_SIZE)
-    rows = datastore.backend.preview_rows(datastore.connection(), schema, table, page=page, page_size=page_size)
+    rows = selectors.table_preview(datastore, schema, table, actor=request.actor, page=page, page_size=page_size)
     context = {
         "workspace": workspace,
         "datastore": datastore,
@@ -106,7 +107,7 @@ def datastore_table(request: HtmxHttpRequest, workspace_name: str, name: str, sc
 @require_GET
 def datastore_table_csv(request: HtmxHttpRequest, workspace_name: str, name: str, schema: str, table: str) -> HttpResponse:
     _workspace, datastore = _tables_datastore(request, workspace_name, name)
-    stream = datastore.backend.stream_table_csv(datastore.connection(), schema, table)
+    stream = selectors.table_csv(datastore, schema, table, actor=request.actor)
     return _csv_response(stream, f"{table}.csv")
 
 
@@ -118,8 +119,9 @@ def datastore_query(request: HtmxHttpRequest, workspace_name: str, name: str) ->
     context: dict[str, Any] = {"workspace": workspace, "datastore": datastore, "form": form, "result": None, "error": ""}
     if request.method == "POST" and form.is_valid():
         try:
-            result = datastore.backend.run_readonly_query(
-                datastore.connection(), form.cleaned_data["sql"], row_limit=form.cleaned_data["row_limit"], timeout=timeout
+            result = selectors.query_run(
+                datastore, form.cleaned_data["sql"], actor=request.actor, row_limit=form.cleaned_data["row_limit"],
+                timeout=timeout,
             )
         except QueryFailed as failure:
             context["error"] = failure.message
@@ -142,7 +144,7 @@ def datastore_query_csv(request: HtmxHttpRequest, workspace_name: str, name: str
     error = ""  # an invalid form shows its errors on its fields
     if form.is_valid():
         try:
-            stream = datastore.backend.stream_query_csv(datastore.connection(), form.cleaned_data["sql"], timeout=timeout)
+            stream = selectors.query_csv(datastore, form.cleaned_data["sql"], actor=request.actor, timeout=timeout)
         except QueryFailed as failure:
             error = failure.message
         else:

@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from . import file_views, views
+from . import file_views, views, workspace_views
 
 datastore = "workspaces/<str:workspace_name>/datastores/<str:name>/"
 
@@ -9,6 +9,19 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("workspaces/", views.workspace_list, name="workspace_list"),
     path("workspaces/<str:workspace_name>/datastores/", views.datastore_list, name="datastore_list"),
+    path("workspaces/<str:workspace_name>/members/", workspace_views.workspace_members, name="workspace_members"),
+    path(
+        "workspaces/<str:workspace_name>/members/<str:username>/role/",
+        workspace_views.workspace_member_role,
+        name="workspace_member_role",
+    ),
+    path(
+        "workspaces/<str:workspace_name>/members/<str:username>/remove/",
+        workspace_views.workspace_member_remove,
+        name="workspace_member_remove",
+    ),
+    path("workspaces/<str:workspace_name>/activity/", workspace_views.workspace_activity, name="workspace_activity"),
+    path("workspaces/<str:workspace_name>/activity.csv", workspace_views.workspace_activity_csv, name="workspace_activity_csv"),
     path("workspaces/<str:workspace_name>/new-datastore/", views.datastore_form, name="datastore_new"),
     path(datastore, views.datastore_detail, name="datastore_detail"),
     path(datastore + "authentication/", views.datastore_form, name="datastore_edit_auth"),

@@ -5,14 +5,15 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django_htmx.http import HttpResponseClientRedirect
 from django_htmx.middleware import HtmxDetails
 
-from . import selectors, services
+from . import access, selectors, services
+from .access import Actor, Need, Permissions
 from .forms import DatastoreForm, WorkspaceForm
 from .models import Datastore, Workspace
 from .storage import StorageError
@@ -21,21 +22,35 @@ from .storage import StorageError
 class HtmxHttpRequest(HttpRequest):
     htmx: HtmxDetails
     datastore: Datastore
+    workspace: Workspace
+    can: Permissions
+    actor: Actor
 
 
-def _workspace(request: HtmxHttpRequest, workspace_name: str) -> Workspace:
-    workspace = get_object_or_404(Workspace, name=workspace_name)
+def _remember_workspace(request: HtmxHttpRequest, workspace: Workspace) -> None:
     if request.session.get(selectors.SESSION_WORKSPACE_KEY) != workspace.pk:
         request.session[selectors.SESSION_WORKSPACE_KEY] = workspace.pk  # written only on a switch
-    return workspace
 
 
-def _datastore(request: HtmxHttpRequest, workspace_name: str, name: str) -> tuple[Workspace, Datastore]:
-    """The workspace and datastore a URL names; the datastore is kept on the request so that
-    a storage error answers with its page (see errors.py)."""
-    workspace = _workspace(request, workspace_name)
-    request.datastore = selectors.datastore_get(workspace, name)
-    return workspace, request.datastore
+def _workspace(request: HtmxHttpRequest, workspace_name: str, need: Need = Need.VIEW) -> Workspace:
+    """The workspace a URL names, if the signed-in person may do `need` there (see access.py).
+    What they may do is kept on the request, for the page's controls (`can` in templates)."""
+    request.actor = access.actor_of(request)
+    request.workspace, request.can = access.workspace_for(request.actor, workspace_name, need)
+    _remember_workspace(request, request.workspace)
+    return request.workspace
+
+
+def _datastore(
+    request: HtmxHttpRequest, workspace_name: str, name: str, need: Need = Need.VIEW
+) -> tuple[Workspace, Datastore]:
+    """The workspace and datastore a URL names, if the person may do `need` with it. The
+    datastore is kept on the request, so that a storage error answers with its page (errors.py)."""
+    request.actor = access.actor_of(request)
+    request.datastore, request.can = access.datastore_for(request.actor, workspace_name, name, need)
+    request.workspace = request.datastore.workspace
+    _remember_workspace(request, request.workspace)
+    return request.workspace, request.datastore
 
 
 @login_not_required
@@ -47,7 +62,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 @require_GET
 def home(request: HtmxHttpRequest) -> HttpResponse:
-    workspace = selectors.workspace_current(request)
+    workspace = selectors.workspace_current(request, access.actor_of(request))
     if workspace is None:
         return redirect("workspace_list")
     return redirect("datastore_list", workspace_name=workspace.name)
@@ -55,18 +70,20 @@ def home(request: HtmxHttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def workspace_list(request: HtmxHttpRequest) -> HttpResponse:
+    actor = access.actor_of(request)
     form = WorkspaceForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
             workspace = services.workspace_create(
-                name=form.cleaned_data["name"], description=form.cleaned_data["description"], created_by=request.user
+                actor=actor, name=form.cleaned_data["name"], description=form.cleaned_data["description"]
             )
         except StorageError as failure:
             form.add_error(None, f"The workspace storage account could not be used: {failure.message}")
         else:
             messages.success(request, f"Workspace {workspace.name} created with workspaceblobstore and workspacefilestore.")
             return redirect("datastore_list", workspace_name=workspace.name)
-    return render(request, "workspaces/workspace_list.html", {"workspaces": selectors.workspace_list(), "form": form})
+    context = {"workspaces": selectors.workspace_list(actor), "form": form}
+    return render(request, "workspaces/workspace_list.html", context)
 
 
 @require_GET
@@ -83,7 +100,10 @@ def datastore_list(request: HtmxHttpRequest, workspace_name: str) -> HttpRespons
 @require_http_methods(["GET", "POST"])
 def datastore_form(request: HtmxHttpRequest, workspace_name: str, name: str | None = None) -> HttpResponse:
     """Registers a new datastore, or (with `name`) updates its authentication."""
-    workspace, datastore = _datastore(request, workspace_name, name) if name else (_workspace(request, workspace_name), None)
+    if name:
+        workspace, datastore = _datastore(request, workspace_name, name, Need.CHANGE)
+    else:
+        workspace, datastore = _workspace(request, workspace_name, Need.CHANGE), None
     initial = (
         {"name": datastore.name, "storage_type": datastore.storage_type, "auth_type": datastore.auth_type, **datastore.connection_settings}
         if datastore
@@ -118,11 +138,13 @@ def _save_datastore(
                 auth_type=form.chosen_auth_type,
                 values=form.backend_values(),
                 overwrite=form.cleaned_data["overwrite"],
-                created_by=request.user,
+                actor=request.actor,
             )
             messages.success(request, f"Datastore {form.cleaned_data['name']} registered.")
         else:
-            services.datastore_update_auth(datastore=datastore, auth_type=form.chosen_auth_type, values=form.backend_values())
+            services.datastore_update_auth(
+                datastore=datastore, auth_type=form.chosen_auth_type, values=form.backend_values(), actor=request.actor
+            )
             messages.success(request, f"Authentication of {datastore.name} updated.")
         return True
     except services.DatastoreNameTaken:
@@ -157,8 +179,8 @@ def datastore_detail(request: HtmxHttpRequest, workspace_name: str, name: str) -
 
 @require_POST
 def datastore_test_connection(request: HtmxHttpRequest, workspace_name: str, name: str) -> HttpResponse:
-    workspace, datastore = _datastore(request, workspace_name, name)
-    ok, message = services.datastore_test_connection(datastore)
+    workspace, datastore = _datastore(request, workspace_name, name, Need.CHANGE)
+    ok, message = services.datastore_test_connection(datastore, actor=request.actor)
     if not request.htmx:
         (messages.success if ok else messages.error)(request, message)
         return redirect("datastore_detail", workspace_name=workspace.name, name=datastore.name)
@@ -167,8 +189,8 @@ def datastore_test_connection(request: HtmxHttpRequest, workspace_name: str, nam
 
 @require_POST
 def datastore_set_default(request: HtmxHttpRequest, workspace_name: str, name: str) -> HttpResponse:
-    workspace, datastore = _datastore(request, workspace_name, name)
-    services.datastore_set_default(datastore)
+    workspace, datastore = _datastore(request, workspace_name, name, Need.CHANGE)
+    services.datastore_set_default(datastore, actor=request.actor)
     messages.success(request, f"{datastore.name} is now the default datastore of {workspace.name}.")
     next_url = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
@@ -178,9 +200,9 @@ def datastore_set_default(request: HtmxHttpRequest, workspace_name: str, name: s
 
 @require_http_methods(["GET", "POST"])
 def datastore_unregister(request: HtmxHttpRequest, workspace_name: str, name: str) -> HttpResponse:
-    workspace, datastore = _datastore(request, workspace_name, name)
+    workspace, datastore = _datastore(request, workspace_name, name, Need.MANAGE)
     if request.method == "POST":
-        successor = services.datastore_unregister(datastore)
+        successor = services.datastore_unregister(datastore, actor=request.actor)
         text = f"Datastore {name} unregistered. Its data was not touched."
         if successor:
             text += f" {successor.name} is now the default datastore."

@@ -78,6 +78,11 @@ if not WORKSPACE_STORAGE_CONNECTION_STRING:
         "for their workspaceblobstore and workspacefilestore."
     )
 
+# Audit log: days an entry is kept before `manage.py prune_audit` removes it (unset: forever),
+# and the header a trusted proxy sets with the client's address (unset: REMOTE_ADDR is used).
+AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=0) or None
+PROXY_CLIENT_ADDRESS_HEADER = env.str("PROXY_CLIENT_ADDRESS_HEADER", default="")
+
 # Seconds allowed for any one call to a storage service or database.
 STORAGE_TIMEOUT_SECONDS = env.int("STORAGE_TIMEOUT_SECONDS", default=20)
 
@@ -101,10 +106,11 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "datastores.audit.RequestIdMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    # Last, so it sees what views raise: a storage error answers with its page, never a 500.
-    "datastores.errors.StorageErrorMiddleware",
+    # Last, so it sees what views raise: a storage error or a refused role answers with its page, never a 500.
+    "datastores.errors.ErrorAnswerMiddleware",
 ]
 
 ROOT_URLCONF = "studio.urls"
@@ -119,7 +125,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "datastores.context_processors.current_workspace",
+                "datastores.context_processors.studio",
             ],
         },
     },

@@ -142,9 +142,10 @@ def silent_port():
 
 @pytest.fixture
 def workspace(db, azurite_url, user):
+    from datastores.access import Actor
     from datastores.services import workspace_create
 
-    return workspace_create(name=f"ws-{uuid.uuid4().hex[:8]}", created_by=user)
+    return workspace_create(actor=Actor(user=user), name=f"ws-{uuid.uuid4().hex[:8]}")
 
 
 class RecordingClient(Client):
@@ -163,17 +164,29 @@ class RecordingClient(Client):
 
 @pytest.fixture
 def client(user, caplog) -> RecordingClient:
-    """A signed-in client. At teardown: no secret appears in any response or log line."""
+    """A signed-in client. At teardown: no secret appears in any response, log line or audit entry."""
+    from django.db.models.signals import post_save
+
+    from datastores.models import AuditEntry
+
+    audited: list[str] = []
+
+    def keep(sender: type, instance: AuditEntry, **kwargs: object) -> None:
+        audited.append(str(AuditEntry.objects.filter(pk=instance.pk).values_list().first()))
+
+    post_save.connect(keep, sender=AuditEntry, weak=False)
     recording = RecordingClient()
     recording.force_login(user)
     yield recording
+    post_save.disconnect(keep, sender=AuditEntry)
+    audit_rows = "\n".join(audited)
     leaks = [
         secret
         for secret in SECRETS_USED
-        for text in [*recording.bodies, caplog.text]
+        for text in [*recording.bodies, caplog.text, audit_rows]
         if secret and secret in text
     ]
-    assert not leaks, "a secret was sent back in a response or written to a log"
+    assert not leaks, "a secret was sent back in a response, written to a log or kept in the audit log"
 
 
 @pytest.fixture

@@ -27,11 +27,12 @@ GONE_AFTER_SWAP = {"SAS token": "Account key", "Service principal": "Password"}
 
 @pytest.fixture
 def signed_in(page: Page, live_server, django_user_model, azurite_url):
+    from datastores.access import Actor
     from datastores.services import workspace_create
 
     password = secrets.token_urlsafe(16)
     user = django_user_model.objects.create_user(username="grace", password=password)
-    workspace = workspace_create(name="browser-ws", created_by=user)
+    workspace = workspace_create(actor=Actor(user=user), name="browser-ws")
     page.goto(f"{live_server.url}/")
     page.get_by_label("Username").fill("grace")
     page.get_by_label("Password").fill(password)

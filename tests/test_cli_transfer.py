@@ -21,6 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from datastores.storage import AuthType
+from datastores.access import Actor
 from datastores.models import Datastore
 from datastores.services import WORKSPACE_BLOB_STORE, datastore_register, datastore_set_default, workspace_create
 from datastores.storage import Download, backend_for, paths
@@ -285,7 +286,7 @@ def test_a_progress_bar_goes_to_stderr_unless_no_progress(workspace, tree, tmp_p
 
 
 def test_the_workspace_may_be_omitted_only_when_there_is_one(workspace, tree, user):
-    other = workspace_create(name=f"ws-{uuid.uuid4().hex[:8]}", created_by=user)
+    other = workspace_create(actor=Actor(user=user), name=f"ws-{uuid.uuid4().hex[:8]}")
 
     with pytest.raises(CommandError) as refused:
         run("upload", str(tree), "--no-progress")

@@ -28,7 +28,8 @@ from typing import IO, Any, BinaryIO
 
 from tqdm import tqdm
 
-from .. import selectors, services
+from .. import access, selectors, services
+from ..access import Actor, Need, RoleRequired
 from ..models import Datastore, Workspace
 from ..storage import StorageError, StoredSettingsInvalid, UploadOutcome, paths
 
@@ -100,9 +101,12 @@ class TransferResult:
 # --- which datastore -------------------------------------------------------------------
 
 
-def datastore_for_transfer(*, workspace_name: str | None, datastore_name: str | None) -> Datastore:
-    """The named datastore, or the workspace default; the workspace may be omitted when only one exists."""
-    workspace = _workspace(workspace_name)
+def datastore_for_transfer(
+    *, actor: Actor, workspace_name: str | None, datastore_name: str | None, need: Need = Need.VIEW
+) -> Datastore:
+    """The named datastore, or the workspace default; the workspace may be omitted when the
+    actor sees only one. The actor's role must allow `need` (access.py decides)."""
+    workspace = _workspace(actor, workspace_name)
     if datastore_name:
         datastore = workspace.datastores.filter(name=datastore_name).first()
         if datastore is None:
@@ -125,11 +129,15 @@ def datastore_for_transfer(*, workspace_name: str | None, datastore_name: str | 
         raise TransferError(
             f"Datastore {datastore.name} is {backend.label}, which holds no files to upload or download."
         )
+    try:
+        access.datastore_for(actor, workspace.name, datastore.name, need)
+    except RoleRequired as refused:
+        raise TransferError(str(refused)) from None
     return datastore
 
 
-def _workspace(name: str | None) -> Workspace:
-    workspaces = list(Workspace.objects.order_by("name"))
+def _workspace(actor: Actor, name: str | None) -> Workspace:
+    workspaces = list(access.visible_workspaces(actor).order_by("name"))
     if name:
         for workspace in workspaces:
             if workspace.name == name:
@@ -194,6 +202,7 @@ def upload_directory(
     overwrite: bool = False,
     progress: bool = True,
     progress_stream: IO[str] | None = None,
+    actor: Actor | None = None,
 ) -> TransferResult:
     """Upload every file below `src_dir` to `target_path` (the root when None), keeping relative paths."""
     source = Path(src_dir)
@@ -216,7 +225,7 @@ def upload_directory(
                 bar.update(size)
                 continue
             bar.set_postfix_str(storage_path, refresh=False)
-            if not overwrite and size >= LOOK_BEFORE_SENDING and _already_stored(datastore, storage_path):
+            if not overwrite and size >= LOOK_BEFORE_SENDING and _already_stored(datastore, storage_path, actor):
                 result.skipped.append(storage_path)
                 bar.update(size)
                 continue
@@ -238,6 +247,7 @@ def upload_directory(
                         overwrite=overwrite,
                         content_type=paths.guess_content_type(storage_path),
                         size=os.fstat(file.fileno()).st_size,
+                        actor=actor,
                     )
             except StorageError as error:
                 raise TransferStopped(f"Uploading {storage_path}: {error.message}", result) from None
@@ -254,11 +264,13 @@ def upload_directory(
     return result
 
 
-def _already_stored(datastore: Datastore, path: str) -> bool:
+def _already_stored(datastore: Datastore, path: str, actor: Actor | None) -> bool:
     """Whether a file is stored under `path`, from one short listing. Only a shortcut: on any
     doubt it answers False and the conditional upload decides."""
     try:
-        page = selectors.folder_page(datastore, paths.parent(path), name_prefix=paths.name_of(path), page_size=5)
+        page = selectors.folder_page(
+            datastore, paths.parent(path), actor=actor, name_prefix=paths.name_of(path), page_size=5
+        )
     except StorageError:
         return False
     return any(entry.path == path and not entry.is_folder for entry in page.entries)
@@ -300,6 +312,7 @@ def download_prefix(
     overwrite: bool = False,
     progress: bool = True,
     progress_stream: IO[str] | None = None,
+    actor: Actor | None = None,
 ) -> TransferResult:
     """Download every file below the storage folder `prefix` (everything when None) into `target_dir`.
 
@@ -350,7 +363,7 @@ def download_prefix(
                     yield chunk
 
             try:
-                download = selectors.entry_download(datastore, entry)
+                download = selectors.entry_download(datastore, entry, actor=actor)
                 placed = _write_into_place(target, counted(download.chunks), overwrite=overwrite)
             except StorageError as error:
                 raise TransferStopped(f"Downloading {entry.path}: {error.message}", result) from None

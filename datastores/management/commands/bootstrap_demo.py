@@ -3,7 +3,8 @@ import os
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from datastores.models import Workspace
+from datastores.access import Actor
+from datastores.models import Membership, Role, Workspace
 from datastores.services import workspace_create
 from datastores.storage import StorageError
 
@@ -23,9 +24,12 @@ class Command(BaseCommand):
         user.is_staff = user.is_superuser = True
         user.set_password(password)
         user.save()
-        if not Workspace.objects.filter(name=workspace).exists():
+        demo = Workspace.objects.filter(name=workspace).first()
+        if demo is None:
             try:
-                workspace_create(name=workspace, description="Demo workspace on the local Azurite.", created_by=user)
+                workspace_create(actor=Actor(user=user), name=workspace, description="Demo workspace on the local Azurite.")
             except StorageError as failure:
                 raise CommandError(f"Could not create the demo workspace: {failure.message}") from None
+        else:  # a demo made before workspaces had owners
+            Membership.objects.get_or_create(workspace=demo, user=user, defaults={"role": Role.OWNER, "added_by": user})
         self.stdout.write(self.style.SUCCESS(f"Demo workspace: {workspace}. Sign in as {username} / {password}"))

@@ -1,9 +1,15 @@
+import argparse
+from typing import IO, Any
+
+from datastores.access import Actor, Need
+from datastores.management.transfer import TransferResult, download_prefix
 from datastores.management.transfer_command import TransferCommand
-from datastores.management.transfer import download_prefix
+from datastores.models import Datastore
 
 
 class Command(TransferCommand):
     verb = "download"
+    need = Need.VIEW
     help = (
         "Download a datastore's files into a local folder, like the SDK's "
         "datastore.download(target_path, prefix, overwrite, show_progress): each file keeps its full "
@@ -11,11 +17,14 @@ class Command(TransferCommand):
         "default datastore unless --datastore is given."
     )
 
-    def add_transfer_arguments(self, parser):
+    def add_transfer_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("target_dir", metavar="TARGET_DIR", help="The local folder to download into.")
         parser.add_argument("--prefix", default=None, help="The folder in the container or share (default: everything).")
 
-    def transfer(self, datastore, *, target_dir, prefix, overwrite, progress, progress_stream, **options):
+    def transfer(
+        self, datastore: Datastore, *, actor: Actor, overwrite: bool, progress: bool, progress_stream: IO[str], **options: Any
+    ) -> TransferResult:
         return download_prefix(
-            datastore, target_dir, prefix=prefix, overwrite=overwrite, progress=progress, progress_stream=progress_stream
+            datastore, options["target_dir"], prefix=options["prefix"], overwrite=overwrite, progress=progress,
+            progress_stream=progress_stream, actor=actor,
         )
