@@ -11,11 +11,10 @@ from django.urls import reverse
 
 from datastores.models import Datastore
 
-from .conftest import AZURITE_ACCOUNT, AZURITE_KEY, free_port, remember_secret
 from .pages import field_block
+from .support import AZURITE_ACCOUNT, AZURITE_KEY, WRONG_KEY, free_port, remember_secret
 
 pytestmark = pytest.mark.django_db
-WRONG_KEY = "V3JvbmdLZXlXcm9uZ0tleVdyb25nS2V5V3JvbmdLZXlXcm9uZ0tleVdyb25nS2V5"
 
 
 def sas_for(container: str, **permissions) -> str:

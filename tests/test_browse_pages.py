@@ -1,5 +1,6 @@
 """The browse, upload and download pages of Blob (real Azurite) and File Share (the local
-stand-in server: no Azure Files emulator exists) datastores, through the studio's HTTP endpoints."""
+stand-in server: no Azure Files emulator exists) datastores, through the studio's HTTP endpoints.
+The Data Lake pages are in tests/lakes/test_lake_pages.py."""
 
 from __future__ import annotations
 
@@ -18,8 +19,7 @@ from datastores.storage import AuthType
 from datastores.services import datastore_register
 from datastores.storage import backend_for
 
-from .conftest import AZURITE_ACCOUNT, AZURITE_KEY, FILESHARE_ACCOUNT, FILESHARE_KEY
-from .test_adls_dbfs_fixtures import aad, gen2, trust_standin_ca  # noqa: F401 (fixtures)
+from .support import AZURITE_ACCOUNT, AZURITE_KEY, FILESHARE_ACCOUNT, FILESHARE_KEY
 
 pytestmark = pytest.mark.django_db
 
@@ -245,39 +245,3 @@ def test_blob_storage_offers_no_new_folder_since_its_folders_are_only_prefixes(c
     page = client.get(url(datastore, "datastore_browse")).content.decode()
     assert "New folder" not in page
     assert client.post(url(datastore, "datastore_new_folder"), {"folder_name": "x"}).status_code == 404
-
-
-def test_a_data_lake_folder_is_created_through_the_page(client, workspace, gen2):
-    """ADLS Gen2 against its stand-in (no emulator exists): directories are real there."""
-    from datastores.services import datastore_register as register
-
-    values = gen2.backend.clean_values("service_principal", gen2.values())
-    datastore = register(workspace=workspace, name="lake", storage_type="AzureDataLakeGen2",
-                         auth_type="service_principal", values=values)
-    response = client.post(url(datastore, "datastore_new_folder"), {"path": "", "folder_name": "curated"})
-    assert response.status_code == 302
-    assert gen2.files["curated"].is_dir
-
-
-def test_a_data_lake_filter_that_matches_nothing_on_the_first_pages_offers_to_look_further(
-    client, workspace, gen2, monkeypatch
-):
-    """ADLS Gen2 against its stand-in (no emulator exists): the service pages by itself, so a
-    name prefix can leave a page empty while more entries remain; the page must not say "none"."""
-    from datastores.services import datastore_register as register
-    from datastores.storage import listing
-
-    monkeypatch.setattr(listing, "MAX_PAGES_SCANNED", 1)
-    for number in range(120):
-        gen2.put(f"logs/a{number:03d}.txt", b"x")
-    gen2.put("logs/zz-match.txt", b"x")
-    values = gen2.backend.clean_values("service_principal", gen2.values())
-    datastore = register(workspace=workspace, name="lake", storage_type="AzureDataLakeGen2",
-                         auth_type="service_principal", values=values)
-    first = client.get(url(datastore, "datastore_browse"), {"path": "logs", "prefix": "zz"}).content.decode()
-    assert "zz-match.txt" not in first
-    assert "there are more to look at" in first and "Look further" in first
-    further = first.split('href="?path=logs&amp;prefix=zz&amp;continuation=')[1].split('"')[0]
-    second = client.get(url(datastore, "datastore_browse"),
-                        {"path": "logs", "prefix": "zz", "continuation": unquote(further)}).content.decode()
-    assert "zz-match.txt" in second and "Look further" not in second

@@ -13,8 +13,8 @@ from django.urls import reverse
 
 from datastores.models import Datastore
 
-from .conftest import remember_secret
 from .pages import field_block, tied_labels, untied_labels
+from .support import remember_secret
 
 pytestmark = pytest.mark.django_db
 
