@@ -464,3 +464,8 @@ def test_gen1_expired_token_gets_401(aad, gen1):
         fs.azure.call("LISTSTATUS", "/", retry_policy=NoRetryPolicy())
 
     assert gen1.requests[-1] == "GET LISTSTATUS /"
+    # The client's exception does not carry the status: the same request without it shows the 401.
+    answer = requests.get(f"{gen1.base_url}/webhdfs/v1/?op=LISTSTATUS", timeout=5,
+                          headers={"Authorization": f"Bearer {fs.azure.AccessToken.token}"})
+    assert answer.status_code == 401
+    assert answer.json()["RemoteException"]["exception"] == "SecurityException"

@@ -207,6 +207,7 @@ def test_live_a_missing_database_is_named():
 def test_live_tables_are_listed_and_the_first_one_previews():
     listing = AZURE_SQL_BACKEND.list_tables(live_connection())
     tables = [table for schema in listing.schemas for table in schema.tables]
-    if tables:
-        page = AZURE_SQL_BACKEND.preview_rows(live_connection(), tables[0].schema, tables[0].name, page=1, page_size=5)
-        assert page.columns and len(page.rows) <= 5
+    if not tables:
+        pytest.skip("the live database has no table to preview")
+    page = AZURE_SQL_BACKEND.preview_rows(live_connection(), tables[0].schema, tables[0].name, page=1, page_size=5)
+    assert page.columns and len(page.rows) <= 5
