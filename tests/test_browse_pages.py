@@ -193,21 +193,6 @@ def test_deleting_a_file_removes_it_from_storage(client, datastore):
     assert list(datastore.backend.walk_files(datastore.connection(), "")) == []
 
 
-def test_a_deleted_container_shows_a_message_not_a_500(client, workspace, blob_service, azurite_endpoint, container_name):
-    backend = backend_for("AzureBlob")
-    values = backend.clean_values(AuthType.ACCOUNT_KEY, {
-        "account_name": AZURITE_ACCOUNT, "container_name": container_name, "endpoint": azurite_endpoint,
-        "protocol": "http", "account_key": AZURITE_KEY})
-    datastore_register(workspace=workspace, name="vanishing", storage_type="AzureBlob", auth_type="account_key", values=values)
-    blob_service.delete_container(container_name)
-    response = client.get(reverse("datastore_browse", args=[workspace.name, "vanishing"]))
-    assert response.status_code == 404
-    page = response.content.decode().replace("&#x27;", "'")
-    assert f"The container '{container_name}' was not found" in page and "Check that it still exists." in page
-    assert "Create if not exists" not in page  # a hint for the registration form only
-    assert reverse("datastore_detail", args=[workspace.name, "vanishing"]) in page  # a way out
-
-
 def test_the_filestore_of_a_connection_string_without_a_file_endpoint_explains_itself(client, workspace):
     response = client.get(reverse("datastore_browse", args=[workspace.name, "workspacefilestore"]))
     assert response.status_code == 502
