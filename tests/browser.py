@@ -27,6 +27,12 @@ def choose(page: Page, label: str, option: str) -> None:
     assert swapped, f"choosing {option!r} in {label!r} swapped nothing in"
 
 
+def wait_for_listing_refresh(page: Page) -> None:
+    """After an upload's summary, upload.js refreshes the listing through htmx (the target carries
+    htmx-request meanwhile): wait for it, as a person sees the new rows before clicking one."""
+    page.wait_for_function("() => !document.querySelector('.htmx-request')")
+
+
 def sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -75,6 +81,7 @@ def upload_browse_download_and_delete(
     page.set_input_files("#upload-folder", local_folder)
     expect(page.locator("progress.overall")).to_be_visible()
     expect(page.get_by_text("3 uploaded, 0 skipped, 0 failed.")).to_be_visible()
+    wait_for_listing_refresh(page)
     assert stored_names() == sorted(f"incoming/dataset/{name}" for name in FILES)
     assert stored_bytes("incoming/dataset/notes/deep/model.bin") == FILES["notes/deep/model.bin"]
 
@@ -82,6 +89,7 @@ def upload_browse_download_and_delete(
     page.set_input_files("#upload-folder", local_folder)
     expect(page.get_by_text("0 uploaded, 3 skipped, 0 failed.")).to_be_visible()
     expect(page.get_by_text("Skipped (already there; tick Overwrite to replace)")).to_contain_text("incoming/dataset/train.csv")
+    wait_for_listing_refresh(page)
 
     page.get_by_role("link", name="incoming/").click()
     page.get_by_role("link", name="dataset/").click()
