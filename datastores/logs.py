@@ -12,13 +12,18 @@ REDACTED = "[redacted]"
 GENERIC_SECRET_NAMES = ("password", "passwd", "secret", "client_secret", "access_token", "token")
 
 
-@cache
 def _patterns() -> list[re.Pattern[str]]:
     from .storage import BACKENDS
 
-    declared = {
+    # Read the registry on every record: a storage type may be registered after the first one.
+    declared = frozenset(
         name for backend in BACKENDS.values() for auth_type in backend.auth_types for name in backend.secret_names(auth_type)
-    }
+    )
+    return _compiled(declared)
+
+
+@cache
+def _compiled(declared: frozenset[str]) -> list[re.Pattern[str]]:
     names = "|".join(sorted(map(re.escape, declared | set(GENERIC_SECRET_NAMES)), key=len, reverse=True))
     return [
         re.compile(r"(?i)(\bsig=)[^&\s'\"<>]+"),

@@ -1,10 +1,14 @@
-"""Shared fixtures. The servers themselves (Azurite, PostgreSQL, MariaDB) are started by
-scripts/test, which passes their addresses in STUDIO_TEST_* variables."""
+"""Fixtures most test modules share. The servers themselves (Azurite, PostgreSQL, MariaDB) are
+started by scripts/test, which passes their addresses in STUDIO_TEST_* variables.
+
+Fixtures that only some tests need live beside them: tests/lakes/conftest.py (the ADLS and
+DBFS stand-ins), tests/sql/conftest.py (the SQL databases). Plain helpers are in support.py.
+"""
 
 from __future__ import annotations
 
-import base64
 import os
+import secrets
 import socket
 import uuid
 
@@ -12,8 +16,19 @@ import pytest
 from azure.storage.blob import BlobServiceClient
 from django.test import Client
 
-AZURITE_ACCOUNT = "devstoreaccount1"
-AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+from .standins.tls import ca_bundle_path
+from .support import (
+    AZURITE_ACCOUNT,
+    AZURITE_KEY,
+    FILESHARE_ACCOUNT,
+    FILESHARE_KEY,
+    RecordingClient,
+    remember_secret,
+)
+
+# Helper modules that assert (imported by the tests, after this), so their failures read as a test's do.
+pytest.register_assert_rewrite("tests.browser", "tests.pages")
+
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -22,14 +37,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-
-# Every secret a test hands to the studio; no response or log line may contain one.
-SECRETS_USED: set[str] = set()
-
-
-def remember_secret(value: str) -> str:
-    SECRETS_USED.add(value)
-    return value
 
 
 def _required_env(name: str) -> str:
@@ -64,10 +71,6 @@ def container_name(blob_service) -> str:
     return name
 
 
-FILESHARE_ACCOUNT = "studiofiles"
-FILESHARE_KEY = base64.b64encode(b"file-share-stand-in-key-" * 3).decode()
-
-
 @pytest.fixture(scope="session")
 def fileshare_standin():
     """The Azure Files stand-in (no emulator exists), checking SharedKey and SAS signatures."""
@@ -87,48 +90,19 @@ def share_name(fileshare_standin) -> str:
     return name
 
 
-@pytest.fixture(scope="session")
-def pg():
-    """A database with the sales tables on the plain PostgreSQL server (see tests/sql_servers.py)."""
-    from .sql_servers import PG_SALES_SETUP, create_database, drop_database, server_url
+@pytest.fixture
+def trust_standin_ca(monkeypatch):
+    """Trust the throwaway CA of the HTTPS stand-ins (tests/standins/tls.py), for this test only.
 
-    database = create_database(server_url("STUDIO_TEST_POSTGRES_URL"), setup=PG_SALES_SETUP)
-    yield database
-    drop_database(database)
-
-
-@pytest.fixture(scope="session")
-def pg_tls():
-    """A database with one table on the PostgreSQL server that offers TLS."""
-    from .sql_servers import create_database, drop_database, server_url
-
-    database = create_database(server_url("STUDIO_TEST_POSTGRES_TLS_URL"), setup="CREATE TABLE t (x int)")
-    yield database
-    drop_database(database)
-
-
-@pytest.fixture(scope="session")
-def maria():
-    """A database with the sales tables on the MariaDB server, standing in for Azure Database for MySQL."""
-    from .sql_servers import create_maria_database, drop_maria_database, server_url
-
-    url = server_url("STUDIO_TEST_MYSQL_URL")
-    database = create_maria_database(url)
-    yield database
-    drop_maria_database(url, database)
+    Not autouse: the fixtures that start an HTTPS stand-in ask for it."""
+    monkeypatch.setenv("SSL_CERT_FILE", ca_bundle_path())
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", ca_bundle_path())
 
 
 @pytest.fixture
 def user(django_user_model):
     """The signed-in person. The client signs in with force_login, so no password (and no slow hashing)."""
     return django_user_model.objects.create_user(username="ada")
-
-
-def free_port() -> int:
-    """A local port nothing listens on (for "unreachable" cases)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture
@@ -140,26 +114,23 @@ def silent_port():
         yield silent.getsockname()[1]
 
 
+@pytest.fixture(scope="session")
+def pg():
+    """A database with the sales tables on the plain PostgreSQL server (tests/sql/servers.py);
+    the SQL tests and the role and audit tests use it."""
+    from .sql.servers import PG_SALES_SETUP, create_database, drop_database, server_url
+
+    database = create_database(server_url("STUDIO_TEST_POSTGRES_URL"), setup=PG_SALES_SETUP)
+    yield database
+    drop_database(database)
+
+
 @pytest.fixture
 def workspace(db, azurite_url, user):
     from datastores.access import Actor
     from datastores.services import workspace_create
 
     return workspace_create(actor=Actor(user=user), name=f"ws-{uuid.uuid4().hex[:8]}")
-
-
-class RecordingClient(Client):
-    """A test client that keeps every response body, to prove no secret is ever sent back."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.bodies: list[str] = []
-
-    def request(self, **request):
-        response = super().request(**request)
-        if not getattr(response, "streaming", False):
-            self.bodies.append(response.content.decode(errors="replace"))
-        return response
 
 
 @pytest.fixture
@@ -179,13 +150,7 @@ def client(user, caplog) -> RecordingClient:
     recording.force_login(user)
     yield recording
     post_save.disconnect(keep, sender=AuditEntry)
-    audit_rows = "\n".join(audited)
-    leaks = [
-        secret
-        for secret in SECRETS_USED
-        for text in [*recording.bodies, caplog.text, audit_rows]
-        if secret and secret in text
-    ]
+    leaks = recording.leaked(caplog.text + "\n" + "\n".join(audited))
     assert not leaks, "a secret was sent back in a response, written to a log or kept in the audit log"
 
 
@@ -194,6 +159,28 @@ def anonymous_client() -> Client:
     return Client()
 
 
+# --- real Chromium ------------------------------------------------------------------------
+
+
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     return {**browser_type_launch_args, "executable_path": "/usr/bin/chromium", "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture
+def signed_in(page, live_server, django_user_model, azurite_url):
+    """A person signed in through the login page in Chromium; returns their new workspace."""
+    from playwright.sync_api import expect
+
+    from datastores.access import Actor
+    from datastores.services import workspace_create
+
+    password = secrets.token_urlsafe(16)
+    user = django_user_model.objects.create_user(username="grace", password=password)
+    workspace = workspace_create(actor=Actor(user=user), name="browser-ws")
+    page.goto(f"{live_server.url}/")
+    page.get_by_label("Username").fill("grace")
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Datastores")).to_be_visible()
+    return workspace

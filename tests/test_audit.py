@@ -24,7 +24,7 @@ from datastores.audit import AuditAction
 from datastores.models import AuditEntry, Membership, Role
 from datastores.services import member_add, workspace_create
 
-from .conftest import AZURITE_ACCOUNT, AZURITE_KEY, FILESHARE_ACCOUNT, FILESHARE_KEY, SECRETS_USED, remember_secret
+from .support import AZURITE_ACCOUNT, AZURITE_KEY, FILESHARE_ACCOUNT, FILESHARE_KEY, SECRETS_USED, remember_secret
 
 pytestmark = pytest.mark.django_db
 

@@ -11,11 +11,10 @@ from django.urls import reverse
 
 from datastores.models import Datastore
 
-from .conftest import AZURITE_ACCOUNT, AZURITE_KEY, free_port, remember_secret
 from .pages import field_block
+from .support import AZURITE_ACCOUNT, AZURITE_KEY, WRONG_KEY, free_port, remember_secret
 
 pytestmark = pytest.mark.django_db
-WRONG_KEY = "V3JvbmdLZXlXcm9uZ0tleVdyb25nS2V5V3JvbmdLZXlXcm9uZ0tleVdyb25nS2V5"
 
 
 def sas_for(container: str, **permissions) -> str:
@@ -104,11 +103,16 @@ def test_a_silent_server_times_out_within_the_configured_bound(register, contain
     assert "Timed out after 2 s" in field_block(page, "endpoint")
 
 
-def test_test_connection_on_the_detail_page_uses_the_stored_credentials(client, workspace):
+def test_test_connection_on_the_detail_page_uses_the_stored_credentials(client, workspace, register, container_name):
     url = reverse("datastore_test_connection", args=[workspace.name, "workspaceblobstore"])
     page = client.post(url, headers={"HX-Request": "true"}).content.decode()
     assert "Connection succeeded" in page
     assert "<html" not in page
+    # Azurite checks the key it is sent: a datastore stored with a wrong one fails the same test.
+    register(name="wrong_key", container_name=container_name, account_key=remember_secret(WRONG_KEY), skip_validation="on")
+    url = reverse("datastore_test_connection", args=[workspace.name, "wrong_key"])
+    page = client.post(url, headers={"HX-Request": "true"}).content.decode()
+    assert "Authentication failed: the storage account refused the account key" in page
 
 
 def test_set_as_default_moves_the_badge(client, workspace, register, container_name):
@@ -182,10 +186,11 @@ def test_update_authentication_with_a_wrong_key_changes_nothing(client, workspac
     assert Datastore.objects.get(name="azurite_blob").connection()["account_key"] == AZURITE_KEY
 
 
-def test_the_detail_page_shows_secrets_only_as_stored(client, workspace):
+def test_the_detail_page_shows_the_key_only_as_stored_and_a_script_that_names_the_datastore(client, workspace):
     page = client.get(reverse("datastore_detail", args=[workspace.name, "workspaceblobstore"])).content.decode()
-    assert "Stored (encrypted)" in page
-    assert "Datastore.get(ws, datastore_name=&#x27;workspaceblobstore&#x27;)" in page  # the script snippet
+    assert "<dt>Account key</dt><dd>Stored (encrypted)" in page
+    assert AZURITE_KEY not in page
+    assert "Datastore.get(ws, datastore_name=&#x27;workspaceblobstore&#x27;)" in page
 
 
 def test_the_list_filter_narrows_by_name_through_htmx(client, workspace):

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import secrets
-
 import pytest
 from playwright.sync_api import Page, expect
 
-from .conftest import AZURITE_ACCOUNT, AZURITE_KEY
+from .browser import choose
+from .support import AZURITE_ACCOUNT, AZURITE_KEY, WRONG_KEY
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -23,34 +22,6 @@ SWAPS = {
     "Databricks File System": {"No authentication": ["Workspace URL", "Personal access token"]},
 }
 GONE_AFTER_SWAP = {"SAS token": "Account key", "Service principal": "Password"}
-
-
-@pytest.fixture
-def signed_in(page: Page, live_server, django_user_model, azurite_url):
-    from datastores.access import Actor
-    from datastores.services import workspace_create
-
-    password = secrets.token_urlsafe(16)
-    user = django_user_model.objects.create_user(username="grace", password=password)
-    workspace = workspace_create(actor=Actor(user=user), name="browser-ws")
-    page.goto(f"{live_server.url}/")
-    page.get_by_label("Username").fill("grace")
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Datastores")).to_be_visible()
-    return workspace
-
-
-def choose(page: Page, label: str, option: str) -> None:
-    """Pick an option and wait until htmx has swapped in and wired up the new fields,
-    as a person's next click would."""
-    page.evaluate(
-        "() => { window.swapLoaded = new Promise(done => "
-        "document.body.addEventListener('htmx:load', () => done(true), {once: true})); }"
-    )
-    page.get_by_label(label).select_option(label=option)
-    swapped = page.evaluate("Promise.race([window.swapLoaded, new Promise(done => setTimeout(() => done(false), 10000))])")
-    assert swapped, f"choosing {option!r} in {label!r} swapped nothing in"
 
 
 def test_the_form_swaps_fields_in_place_for_every_storage_and_auth_type(page: Page, live_server, signed_in):
@@ -78,7 +49,7 @@ def test_a_person_registers_a_blob_datastore_and_makes_it_the_default(page: Page
     page.get_by_label("Container name").fill(container_name)
     page.get_by_label("Protocol").select_option("http")
     page.get_by_label("Endpoint").fill(azurite_endpoint)
-    wrong_key = "V3JvbmdLZXlXcm9uZ0tleVdyb25nS2V5V3JvbmdLZXlXcm9uZ0tleVdyb25nS2V5"
+    wrong_key = WRONG_KEY
     page.get_by_label("Account key").fill(wrong_key)
     page.get_by_role("button", name="Register datastore").click()
 

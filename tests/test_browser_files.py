@@ -1,52 +1,23 @@
 """A person browses, uploads, downloads and deletes files in real headless Chromium:
-Blob Storage against the real Azurite; File Share, and ADLS Gen2 with its Entra ID token
-endpoint, against local stand-in servers (no emulator exists for them). What storage
-holds is checked directly, with the SDK or in the stand-in."""
+Blob Storage against the real Azurite, File Share against the local stand-in server (no
+emulator exists for Azure Files). What storage holds is checked directly, with the SDK.
+ADLS Gen2 goes through the same steps in tests/lakes/test_lake_browser.py."""
 
 from __future__ import annotations
 
-import hashlib
-import io
-import re
-import zipfile
-
 import pytest
 from azure.storage.fileshare import ShareServiceClient
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page
 
-from .conftest import AZURITE_ACCOUNT, AZURITE_KEY, FILESHARE_ACCOUNT, FILESHARE_KEY
-from .test_adls_dbfs_fixtures import aad, gen2, trust_standin_ca  # noqa: F401 (fixtures)
-from .test_browser_datastores import choose, signed_in  # noqa: F401 (fixture)
+from .browser import make_local_folder, upload_browse_download_and_delete
+from .support import AZURITE_ACCOUNT, AZURITE_KEY, FILESHARE_ACCOUNT, FILESHARE_KEY
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-FILES = {"train.csv": b"x,y\n" + b"1,2\n" * 5000, "notes/readme.txt": b"hello", "notes/deep/model.bin": bytes(range(256)) * 4000}
 
-
-def sha(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-@pytest.fixture
-def local_folder(tmp_path):
-    root = tmp_path / "dataset"
-    for relative, data in FILES.items():
-        (root / relative).parent.mkdir(parents=True, exist_ok=True)
-        (root / relative).write_bytes(data)
-    return root
-
-
-@pytest.fixture(params=["blob", "share", "adls-gen2"])
+@pytest.fixture(params=["blob", "share"])
 def target(request, azurite_endpoint, blob_service):
     """How to register the datastore in the form, and how to read what storage holds."""
-    if request.param == "adls-gen2":
-        lake = request.getfixturevalue("gen2")
-        values = lake.values()
-        fields = {"Storage type": "Azure Data Lake Storage Gen2", "Account name": values["account_name"],
-                  "Filesystem": values["filesystem"], "Protocol": "https", "Endpoint": values["endpoint"],
-                  "Tenant ID": values["tenant_id"], "Client ID": values["client_id"],
-                  "Client secret": values["client_secret"], "Authority URL": values["authority_url"], "Validate now": True}
-        return fields, lake.read, lambda: sorted(path for path, node in lake.files.items() if not node.is_dir)
     if request.param == "blob":
         container = request.getfixturevalue("container_name")
         fields = {"Storage type": "Azure Blob Storage", "Account name": AZURITE_ACCOUNT, "Container name": container,
@@ -71,55 +42,8 @@ def target(request, azurite_endpoint, blob_service):
     return fields, lambda path: client.get_file_client(path).download_file().readall(), names
 
 
-def register(page: Page, live_server, workspace, fields: dict) -> None:
-    page.goto(f"{live_server.url}/workspaces/{workspace.name}/new-datastore/")
-    page.get_by_label("Datastore name").fill("files")
-    choose(page, "Storage type", fields["Storage type"])
-    for label, value in fields.items():
-        if label == "Protocol":
-            page.get_by_label(label).select_option(value)
-        elif value is True:
-            page.get_by_label(label, exact=True).check()
-        elif label != "Storage type":
-            page.get_by_label(label, exact=True).fill(value)
-    page.get_by_role("button", name="Register datastore").click()
-    expect(page.get_by_role("heading", name="files")).to_be_visible()
-
-
-def test_a_person_uploads_a_folder_browses_downloads_and_deletes(page: Page, live_server, signed_in, target, local_folder):
+def test_a_person_uploads_a_folder_browses_downloads_and_deletes(page: Page, live_server, signed_in, target, tmp_path):
     fields, stored_bytes, stored_names = target
-    register(page, live_server, signed_in, fields)
-    page.get_by_role("link", name="Browse", exact=True).click()
-    expect(page.get_by_text("This folder is empty.")).to_be_visible()
-
-    page.get_by_label("Target path").fill("incoming")
-    page.set_input_files("#upload-folder", local_folder)
-    expect(page.locator("progress.overall")).to_be_visible()
-    expect(page.get_by_text("3 uploaded, 0 skipped, 0 failed.")).to_be_visible()
-    assert stored_names() == sorted(f"incoming/dataset/{name}" for name in FILES)
-    assert stored_bytes("incoming/dataset/notes/deep/model.bin") == FILES["notes/deep/model.bin"]
-
-    page.get_by_label("Target path").fill("incoming")
-    page.set_input_files("#upload-folder", local_folder)
-    expect(page.get_by_text("0 uploaded, 3 skipped, 0 failed.")).to_be_visible()
-    expect(page.get_by_text("Skipped (already there; tick Overwrite to replace)")).to_contain_text("incoming/dataset/train.csv")
-
-    page.get_by_role("link", name="incoming/").click()
-    page.get_by_role("link", name="dataset/").click()
-    expect(page.get_by_role("navigation", name="Folder")).to_have_text(re.compile(r"Root\s*/\s*incoming\s*/\s*dataset"))
-    row = page.get_by_role("row").filter(has_text="train.csv")
-    with page.expect_download() as download_info:
-        row.get_by_role("link", name="Download").click()
-    assert sha(open(download_info.value.path(), "rb").read()) == sha(FILES["train.csv"])
-
-    with page.expect_download() as zip_info:
-        page.get_by_role("link", name="Download folder as zip").click()
-    archive = zipfile.ZipFile(io.BytesIO(open(zip_info.value.path(), "rb").read()))
-    assert {info.filename: sha(archive.read(info)) for info in archive.infolist()} == {
-        name: sha(data) for name, data in FILES.items()
-    }
-
-    page.once("dialog", lambda dialog: dialog.accept())
-    page.get_by_role("row").filter(has_text="train.csv").get_by_role("button", name="Delete").click()
-    expect(page.get_by_role("row").filter(has_text="train.csv")).to_have_count(0)
-    assert "incoming/dataset/train.csv" not in stored_names()
+    upload_browse_download_and_delete(
+        page, live_server, signed_in, make_local_folder(tmp_path), fields, stored_bytes, stored_names
+    )

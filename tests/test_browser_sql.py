@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from .test_browser_datastores import choose, signed_in  # noqa: F401 (a fixture)
-from .sql_servers import create_database, drop_database, server_url
+from .browser import choose
+from .sql.servers import create_database, drop_database, server_url
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -47,7 +47,7 @@ def read_csv(download) -> list[list[str]]:
 
 
 def test_a_person_registers_postgresql_opens_a_table_runs_a_query_and_downloads_csv(
-    page: Page, live_server, signed_in, fruit_db  # noqa: F811
+    page: Page, live_server, signed_in, fruit_db
 ):
     workspace = signed_in.name
     page.goto(f"{live_server.url}/workspaces/{workspace}/new-datastore/")

@@ -16,7 +16,7 @@ from datastores.storage import Connection, StorageError, UploadOutcome, backend_
 from datastores.storage.blob.backend import BLOCK_SIZE
 
 from .breaking_proxy import HEADERS_END, BreakingProxy
-from .conftest import AZURITE_ACCOUNT, AZURITE_KEY, FILESHARE_ACCOUNT, FILESHARE_KEY, remember_secret
+from .support import AZURITE_ACCOUNT, AZURITE_KEY, FILESHARE_ACCOUNT, FILESHARE_KEY, WRONG_KEY, remember_secret
 
 MIB = 1024 * 1024
 ALL_PERMISSIONS = {"read": True, "write": True, "delete": True, "list": True, "create": True}
@@ -266,7 +266,7 @@ def test_a_wrong_share_key_is_reported_as_authentication_failed(fileshare_standi
     backend = backend_for("AzureFile")
     raw = {"account_name": FILESHARE_ACCOUNT, "file_share_name": share_name, "protocol": "http",
            "endpoint": fileshare_standin.base_url.removeprefix("http://"),
-           "account_key": remember_secret("V3JvbmdLZXlXcm9uZ0tleVdyb25nS2V5V3JvbmdLZXlXcm9uZ0tleVdyb25nS2V5")}
+           "account_key": remember_secret(WRONG_KEY)}
     connection = connect(backend, "account_key", raw)
     with pytest.raises(StorageError, match="Authentication failed"):
         backend.list_folder(connection, "")

@@ -22,7 +22,7 @@ from datastores.models import AuditEntry, Datastore, Membership, Role
 from datastores.services import datastore_register, member_add, workspace_create
 from datastores.storage import AuthType, backend_for
 
-from .conftest import FILESHARE_ACCOUNT, FILESHARE_KEY
+from .support import FILESHARE_ACCOUNT, FILESHARE_KEY
 
 pytestmark = pytest.mark.django_db
 

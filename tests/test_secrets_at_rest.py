@@ -10,7 +10,7 @@ from datastores.models import Datastore
 from datastores.services import datastore_register
 from datastores.storage import backend_for
 
-from .conftest import AZURITE_KEY, remember_secret
+from .support import AZURITE_KEY, remember_secret
 
 pytestmark = pytest.mark.django_db
 

@@ -36,7 +36,6 @@ from tests.standins.aad import AadStandin
 from tests.standins.adls_gen1 import AdlsGen1Standin
 from tests.standins.adls_gen2 import AdlsGen2Standin
 from tests.standins.dbfs import DbfsStandin
-from tests.standins.tls import ca_bundle_path
 
 TENANT = "6f1c2a4e-0000-4000-8000-00000000a11d"
 READER = ("11111111-1111-4111-8111-111111111111", "reader-secret")  # granted access
@@ -46,14 +45,9 @@ TIMEOUTS = {"connection_timeout": 5, "read_timeout": 10}
 MiB = 1024 * 1024
 
 
-@pytest.fixture(autouse=True)
-def trust_standin_ca(monkeypatch):
-    monkeypatch.setenv("SSL_CERT_FILE", ca_bundle_path())
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", ca_bundle_path())
-
-
 @pytest.fixture
-def aad():
+def aad(trust_standin_ca):
+    """HTTPS, like the ADLS stand-ins that take their tokens from it (they all ask for it)."""
     with AadStandin() as server:
         server.add_principal(TENANT, *READER)
         server.add_principal(TENANT, *OUTSIDER)
@@ -470,3 +464,8 @@ def test_gen1_expired_token_gets_401(aad, gen1):
         fs.azure.call("LISTSTATUS", "/", retry_policy=NoRetryPolicy())
 
     assert gen1.requests[-1] == "GET LISTSTATUS /"
+    # The client's exception does not carry the status: the same request without it shows the 401.
+    answer = requests.get(f"{gen1.base_url}/webhdfs/v1/?op=LISTSTATUS", timeout=5,
+                          headers={"Authorization": f"Bearer {fs.azure.AccessToken.token}"})
+    assert answer.status_code == 401
+    assert answer.json()["RemoteException"]["exception"] == "SecurityException"

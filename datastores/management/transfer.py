@@ -151,7 +151,7 @@ def _workspace(actor: Actor, name: str | None) -> Workspace:
 
 
 def _names(items: Iterable[Datastore | Workspace]) -> str:
-    return ", ".join(item.name for item in items) or "none"
+    return ", ".join(item.name for item in items) or "(none)"
 
 
 def _connection(datastore: Datastore) -> None:

@@ -5,7 +5,7 @@ previews, the read-only query box and CSV downloads.
 Where the engines word things differently (their error messages, their column types),
 the `engine` fixture holds each one's own words, so every run asserts exactly what its
 server says. What only one engine has is in test_sql_postgres.py and test_sql_mysql.py;
-the databases themselves are made in tests/sql_servers.py.
+the databases themselves are made in tests/sql/servers.py.
 """
 
 from __future__ import annotations
@@ -21,18 +21,9 @@ from datastores.storage.sql.mysql import BACKEND as MYSQL_BACKEND
 from datastores.storage.sql.postgres import BACKEND as POSTGRESQL_BACKEND
 from datastores.storage.tables import CsvStream
 
-from .conftest import free_port, remember_secret
-from .pages import field_block
-from .sql_servers import (  # noqa: F401 (register is a fixture)
-    ORDERS,
-    MariaDatabase,
-    PgDatabase,
-    csv_rows,
-    listed_row,
-    register,
-    run_query,
-    url,
-)
+from tests.pages import field_block
+from tests.support import free_port, remember_secret
+from .servers import ORDERS, MariaDatabase, PgDatabase, csv_rows, listed_row, run_query, url
 
 pytestmark = pytest.mark.django_db
 

@@ -4,7 +4,7 @@ schemas, PostgreSQL's own values and errors, and the query box's finer points.
 
 What PostgreSQL shares with MySQL (validation, paging, quoting, the read-only transaction,
 CSV downloads) runs against both engines in test_sql_engines.py; the databases are made
-in tests/sql_servers.py.
+in tests/sql/servers.py.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from psycopg import sql
 
 from datastores.models import Datastore
 
-from .pages import field_block, tied_labels
-from .sql_servers import ORDERS, csv_rows, listed_row, register, run_query, url  # noqa: F401 (register is a fixture)
+from tests.pages import field_block, tied_labels
+from .servers import ORDERS, csv_rows, listed_row, run_query, url
 
 pytestmark = pytest.mark.django_db
 

@@ -1,5 +1,5 @@
 """Registering ADLS Gen2, ADLS Gen1 and DBFS datastores through the real New datastore form,
-with "Validate now", against the local stand-ins (see test_adls_dbfs_fixtures); and
+with "Validate now", against the local stand-ins (see conftest.py beside this file); and
 "Test connection" on a saved datastore. A failed check saves nothing and puts its message
 on the field to fix."""
 
@@ -14,17 +14,10 @@ from django.urls import reverse
 
 from datastores.models import Datastore
 
-from .conftest import free_port, remember_secret
-from .pages import field_block
-from .test_adls_dbfs_fixtures import (  # noqa: F401 (fixtures)
-    OUTSIDER_ID,
-    OUTSIDER_SECRET,
-    aad,
-    dbfs,
-    gen1,
-    gen2,
-    trust_standin_ca,
-)
+from tests.pages import field_block
+from tests.support import free_port, remember_secret
+
+from .stores import OUTSIDER_ID, OUTSIDER_SECRET
 
 pytestmark = pytest.mark.django_db
 

@@ -3,7 +3,7 @@
 
 What MySQL shares with PostgreSQL (validation, paging, quoting, the read-only transaction,
 CSV downloads) runs against both engines in test_sql_engines.py; the database is made in
-tests/sql_servers.py.
+tests/sql/servers.py.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from datastores.models import Datastore
 from datastores.storage import Connection
 from datastores.storage.sql.mysql import BACKEND as MYSQL_BACKEND
 
-from .sql_servers import ORDERS, register, run_query  # noqa: F401 (register is a fixture)
+from .servers import ORDERS, run_query
 
 pytestmark = pytest.mark.django_db
 

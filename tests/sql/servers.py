@@ -1,4 +1,4 @@
-"""The databases and helpers the SQL datastore tests share (no tests here).
+"""The databases and helpers the SQL datastore tests share (no tests and no fixtures here).
 
 scripts/test starts a real PostgreSQL server (and a second one with TLS) and a real
 MariaDB server. Each test session makes its own database on them, with a sales table
@@ -11,7 +11,7 @@ a login that has a password:
   really refused by the server.
 - MariaDB (root/root over TCP): a database and a user (studio_t_<random>).
 
-The session fixtures `pg`, `pg_tls` and `maria` (tests/conftest.py) build on these.
+The fixtures `pg`, `pg_tls`, `maria` and `register` (conftest.py beside this file) build on these.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from psycopg import sql
 from datastores.models import Datastore
 from datastores.storage.sql.base import APPLICATION_NAME
 
-from .conftest import remember_secret
+from tests.support import remember_secret
 
 ORDERS = 250
 PASSWORD_GROUP = "studio_password_users"
@@ -264,18 +264,6 @@ def drop_maria_database(url: str, database: MariaDatabase) -> None:
 
 
 # --- the studio's pages -----------------------------------------------------------------
-
-
-@pytest.fixture
-def register(client, workspace):
-    """Post the New datastore form for a database: register(pg), register(maria, port="1")."""
-
-    def post(database: SqlDatabase, **overrides):
-        data = database.form(**overrides)
-        remember_secret(data["password"])
-        return client.post(reverse("datastore_new", args=[workspace.name]), data)
-
-    return post
 
 
 def url(name: str, datastore: Datastore, *args) -> str:

@@ -1,4 +1,5 @@
-"""Stand-in servers and connections shared by the ADLS Gen1, Gen2 and DBFS tests (no tests here).
+"""What the ADLS Gen1, Gen2 and DBFS tests share (no tests and no fixtures here: the
+fixtures that start the stand-ins are in conftest.py beside this file).
 
 The Entra ID token endpoint, ADLS Gen2's DFS endpoint, ADLS Gen1 and Databricks
 DBFS have no emulator, so tests/standins/ holds local stand-ins. The studio's
@@ -14,18 +15,13 @@ from __future__ import annotations
 import secrets
 import time
 
-import pytest
-
-from datastores.storage import AuthType
-from datastores.storage import BACKENDS, Connection, StorageBackend
+from datastores.storage import BACKENDS, AuthType, Connection, StorageBackend
 from tests.standins.aad import AadStandin
 from tests.standins.adls_gen1 import AdlsGen1Standin, Item
 from tests.standins.adls_gen2 import AdlsGen2Standin, Node
 from tests.standins.dbfs import DbfsStandin
 from tests.standins.dbfs import Entry as DbfsEntry
-from tests.standins.tls import ca_bundle_path, server_ssl_context
-
-from .conftest import remember_secret
+from tests.support import remember_secret
 
 TENANT = "6f1c2a4e-0000-4000-8000-00000000a11d"
 READER_ID = "11111111-1111-4111-8111-111111111111"  # granted access to the data
@@ -34,20 +30,6 @@ READER_SECRET = remember_secret(f"reader~{secrets.token_urlsafe(24)}")
 OUTSIDER_SECRET = remember_secret(f"outsider~{secrets.token_urlsafe(24)}")
 FILESYSTEM = "raw"
 MiB = 1024 * 1024
-
-
-@pytest.fixture(autouse=True)
-def trust_standin_ca(monkeypatch):
-    monkeypatch.setenv("SSL_CERT_FILE", ca_bundle_path())
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", ca_bundle_path())
-
-
-@pytest.fixture
-def aad():
-    with AadStandin() as server:
-        server.add_principal(TENANT, READER_ID, READER_SECRET)
-        server.add_principal(TENANT, OUTSIDER_ID, OUTSIDER_SECRET)
-        yield server
 
 
 class Lake:
@@ -176,30 +158,3 @@ class DbfsLake(Lake):
 
     def stored_paths(self):
         return {path.lstrip("/") for path in self.server.entries if path != "/"}
-
-
-@pytest.fixture
-def gen2(aad):
-    with AdlsGen2Standin(aad, tenant_id=TENANT) as server:
-        server.grant(READER_ID)  # account-wide, so a missing filesystem is a 404, not a 403
-        server.add_filesystem(FILESYSTEM)
-        yield Gen2Lake(server, aad)
-
-
-@pytest.fixture
-def gen1(aad):
-    with AdlsGen1Standin(aad, tenant_id=TENANT) as server:
-        server.grant(READER_ID)
-        yield Gen1Lake(server, aad)
-
-
-@pytest.fixture
-def dbfs():
-    # HTTPS, as a Databricks workspace is; the Workspace URL field accepts https only.
-    with DbfsStandin(tokens=(remember_secret(f"dapi{secrets.token_hex(16)}"),), ssl_context=server_ssl_context()) as server:
-        yield DbfsLake(server)
-
-
-@pytest.fixture(params=["gen2", "gen1", "dbfs"])
-def lake(request) -> Lake:
-    return request.getfixturevalue(request.param)

@@ -1,5 +1,5 @@
 """Browsing, uploading and downloading ADLS Gen2, ADLS Gen1 and DBFS through the studio's
-storage backends, against the local stand-ins (see test_adls_dbfs_fixtures). Each test runs
+storage backends, against the local stand-ins (see conftest.py beside this file). Each test runs
 for the three types; what storage holds is read straight from the stand-in."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from datastores.storage import StorageError, UploadOutcome
 from datastores.storage.adls_gen1.backend import gen1_store_url
 from datastores.storage.staging import STAGING_PREFIX
 
-from .test_adls_dbfs_fixtures import MiB, aad, dbfs, gen1, gen2, lake, trust_standin_ca  # noqa: F401 (fixtures)
+from .stores import MiB
 
 KiB = 1024
 

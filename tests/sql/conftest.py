@@ -1,0 +1,47 @@
+"""The SQL databases for the tests in this folder, on the real PostgreSQL and MariaDB servers that
+scripts/test starts (see servers.py beside this file), and the New datastore form's POST for one."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from tests.support import remember_secret
+
+from .servers import (
+    SqlDatabase,
+    create_database,
+    create_maria_database,
+    drop_database,
+    drop_maria_database,
+    server_url,
+)
+
+
+@pytest.fixture(scope="session")
+def pg_tls():
+    """A database with one table on the PostgreSQL server that offers TLS."""
+    database = create_database(server_url("STUDIO_TEST_POSTGRES_TLS_URL"), setup="CREATE TABLE t (x int)")
+    yield database
+    drop_database(database)
+
+
+@pytest.fixture(scope="session")
+def maria():
+    """A database with the sales tables on the MariaDB server, standing in for Azure Database for MySQL."""
+    url = server_url("STUDIO_TEST_MYSQL_URL")
+    database = create_maria_database(url)
+    yield database
+    drop_maria_database(url, database)
+
+
+@pytest.fixture
+def register(client, workspace):
+    """Post the New datastore form for a database: register(pg), register(maria, port="1")."""
+
+    def post(database: SqlDatabase, **overrides):
+        data = database.form(**overrides)
+        remember_secret(data["password"])
+        return client.post(reverse("datastore_new", args=[workspace.name]), data)
+
+    return post
