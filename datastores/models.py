@@ -9,6 +9,7 @@ from django.utils import timezone
 from .crypto import SecretsUnreadable, decrypt_secrets
 from .storage import (
     Connection,
+    CredentialFacts,
     StorageBackend,
     StoredSettingsInvalid,
     auth_type_choices,
@@ -88,6 +89,14 @@ class Datastore(models.Model):
         return self.backend.parse_stored(self.auth_type, self.connection_settings, secrets)
 
     @property
+    def credential_facts(self) -> CredentialFacts:
+        """What the stored credential says of itself (a SAS token's expiry), even when it no longer parses."""
+        try:
+            return self.backend.credential_facts(self.auth_type, decrypt_secrets(self.encrypted_secrets))
+        except (SecretsUnreadable, StoredSettingsInvalid):
+            return CredentialFacts()
+
+    @property
     def location(self) -> str:
         return self.backend.location(self.connection_settings)
 
@@ -140,6 +149,10 @@ class AuditAction(models.TextChoices):
     FILE_UPLOADED = "files.uploaded", "File uploaded"
     FILE_DELETED = "files.deleted", "File deleted"
     FOLDER_CREATED = "files.folder_created", "Folder created"
+    FOLDER_DELETED = "files.folder_deleted", "Folder deleted"
+    FILE_MOVED = "files.moved", "File or folder moved"
+    FILE_PREVIEWED = "files.previewed", "File previewed"
+    SELECTION_ZIPPED = "files.selection_zipped", "Files downloaded as zip"
     TABLES_LISTED = "tables.listed", "Tables listed"
     TABLE_PREVIEWED = "tables.previewed", "Table previewed"
     QUERY_RUN = "tables.query_run", "Query run"

@@ -115,7 +115,7 @@ def test_a_path_with_dot_dot_or_backslashes_is_refused(client, datastore, bad_pa
 def test_the_folder_view_lists_folders_first_with_breadcrumbs(client, datastore):
     for path in ["data/b.csv", "data/a.csv", "data/raw/z.bin", "top.txt"]:
         put(client, datastore, path, b"12345")
-    page = client.get(url(datastore, "datastore_browse"), {"path": "data"}).content.decode()
+    page = client.get(url(datastore, "datastore_browse"), {"path": "data", "listing": "1"}).content.decode()
     assert page.index("raw/") < page.index("a.csv") < page.index("b.csv")
     assert 'href="?path=data/raw"' in page
     assert ">Root</a>" in page and 'aria-current="page">data<' in page
@@ -126,10 +126,10 @@ def test_the_folder_view_lists_folders_first_with_breadcrumbs(client, datastore)
 def test_load_more_follows_the_continuation_without_listing_everything(client, datastore):
     for number in range(130):
         put(client, datastore, f"many/f{number:03d}.txt", b"x")
-    first = client.get(url(datastore, "datastore_browse"), {"path": "many"}).content.decode()
+    first = client.get(url(datastore, "datastore_browse"), {"path": "many", "listing": "1"}).content.decode()
     assert first.count("Copy path") == 100
     assert "Load more" in first
-    continuation = first.split("continuation=")[1].split('"')[0].replace("&amp;", "&")
+    continuation = first.split("continuation=")[1].split('"')[0].split("&amp;")[0]
     more = client.get(
         url(datastore, "datastore_browse"), {"path": "many", "continuation": unquote(continuation)},
         headers={"HX-Request": "true", "HX-Target": "load-more-row"},
@@ -148,7 +148,7 @@ def test_the_name_prefix_filter_narrows_the_listing(client, datastore):
 
 
 def test_an_empty_folder_says_so(client, datastore):
-    page = client.get(url(datastore, "datastore_browse")).content.decode()
+    page = client.get(url(datastore, "datastore_browse"), {"listing": "1"}).content.decode()
     assert "This folder is empty." in page
 
 
@@ -199,7 +199,7 @@ def test_a_deleted_container_shows_a_message_not_a_500(client, workspace, blob_s
         "protocol": "http", "account_key": AZURITE_KEY})
     datastore_register(workspace=workspace, name="vanishing", storage_type="AzureBlob", auth_type="account_key", values=values)
     blob_service.delete_container(container_name)
-    response = client.get(reverse("datastore_browse", args=[workspace.name, "vanishing"]))
+    response = client.get(reverse("datastore_browse", args=[workspace.name, "vanishing"]), {"listing": "1"})
     assert response.status_code == 404
     page = response.content.decode().replace("&#x27;", "'")
     assert f"The container '{container_name}' was not found" in page and "Check that it still exists." in page
@@ -208,7 +208,7 @@ def test_a_deleted_container_shows_a_message_not_a_500(client, workspace, blob_s
 
 
 def test_the_filestore_of_a_connection_string_without_a_file_endpoint_explains_itself(client, workspace):
-    response = client.get(reverse("datastore_browse", args=[workspace.name, "workspacefilestore"]))
+    response = client.get(reverse("datastore_browse", args=[workspace.name, "workspacefilestore"]), {"listing": "1"})
     assert response.status_code == 502
     page = response.content.decode()
     assert "names no File endpoint" in page and "The storage service answered 400" in page
@@ -241,10 +241,19 @@ def test_a_new_folder_name_with_dot_dot_is_refused(client, datastore):
 
 
 @pytest.mark.parametrize("datastore", ["AzureBlob"], indirect=True)
-def test_blob_storage_offers_no_new_folder_since_its_folders_are_only_prefixes(client, datastore):
+def test_a_new_blob_folder_opens_empty_and_appears_with_its_first_file(client, datastore, blob_service):
+    """Blob folders are name prefixes: "New folder" opens the folder to upload into and writes
+    nothing (as Azure Storage Explorer does); the folder shows once a file lands in it."""
     page = client.get(url(datastore, "datastore_browse")).content.decode()
-    assert "New folder" not in page
-    assert client.post(url(datastore, "datastore_new_folder"), {"folder_name": "x"}).status_code == 404
+    assert '<label for="new-folder-name">New folder</label>' in page
+    response = client.post(url(datastore, "datastore_new_folder"), {"path": "", "folder_name": "drafts"}, follow=True)
+    assert response.redirect_chain[-1][0].endswith("?path=drafts")
+    assert "shows in listings once a file lands in it" in response.content.decode()
+    container = blob_service.get_container_client(datastore.connection_settings["container_name"])
+    assert list(container.list_blobs()) == []
+    put(client, datastore, "drafts/first.txt", b"x")
+    entries = datastore.backend.list_folder(datastore.connection(), "").entries
+    assert [(entry.name, entry.is_folder) for entry in entries] == [("drafts", True)]
 
 
 def test_a_data_lake_folder_is_created_through_the_page(client, workspace, gen2):
@@ -274,10 +283,10 @@ def test_a_data_lake_filter_that_matches_nothing_on_the_first_pages_offers_to_lo
     values = gen2.backend.clean_values("service_principal", gen2.values())
     datastore = register(workspace=workspace, name="lake", storage_type="AzureDataLakeGen2",
                          auth_type="service_principal", values=values)
-    first = client.get(url(datastore, "datastore_browse"), {"path": "logs", "prefix": "zz"}).content.decode()
+    first = client.get(url(datastore, "datastore_browse"), {"path": "logs", "prefix": "zz", "listing": "1"}).content.decode()
     assert "zz-match.txt" not in first
     assert "there are more to look at" in first and "Look further" in first
-    further = first.split('href="?path=logs&amp;prefix=zz&amp;continuation=')[1].split('"')[0]
+    further = first.split('href="?path=logs&amp;prefix=zz&amp;continuation=')[1].split('"')[0].split("&amp;")[0]
     second = client.get(url(datastore, "datastore_browse"),
-                        {"path": "logs", "prefix": "zz", "continuation": unquote(further)}).content.decode()
+                        {"path": "logs", "prefix": "zz", "continuation": unquote(further), "listing": "1"}).content.decode()
     assert "zz-match.txt" in second and "Look further" not in second
