@@ -390,7 +390,7 @@ class BlobBackend(StorageBackend):
             raise NotFound(f"There is no file {source!r} in this datastore.") from None
         try:
             copy = target.start_copy_from_url(
-                self._signed_url(connection, source_blob), etag="*", match_condition=MatchConditions.IfMissing,
+                self._signed_url(connection, source_blob), match_condition=MatchConditions.IfMissing,
                 source_etag=etag, source_match_condition=MatchConditions.IfNotModified,
             )
         except (ResourceExistsError, ResourceModifiedError):
