@@ -102,7 +102,8 @@ def storage_error_response(request: HttpRequest, error: StorageError) -> HttpRes
             "%s %s refused (%s): %s", request.method, request.path, type(cause).__name__ if cause else "-", error.message
         )
     if wants_json(request):
-        body = {"outcome": "failed", "message": error.message, "field": error.field}
+        ways = [{"label": label, "url": url} for label, url in fix_urls(request, error)]
+        body = {"outcome": "failed", "message": error.message, "field": error.field, "ways_out": ways}
         return JsonResponse(body, status=error.status)
     datastore = getattr(request, "datastore", None)
     match = request.resolver_match

@@ -1,4 +1,6 @@
 import uuid
+from datetime import timedelta
+from functools import cached_property
 
 from django.conf import settings
 from django.core.validators import RegexValidator
@@ -16,6 +18,8 @@ from .storage import (
     backend_for,
     storage_type_choices,
 )
+
+CREDENTIAL_WARNING_AHEAD = timedelta(days=7)  # how long before a credential expires the pages warn
 
 validate_workspace_name = RegexValidator(
     r"^[A-Za-z0-9][A-Za-z0-9_-]{2,32}\Z",
@@ -88,13 +92,28 @@ class Datastore(models.Model):
             raise StoredSettingsInvalid(f"{unreadable} Update authentication to store them again.") from None
         return self.backend.parse_stored(self.auth_type, self.connection_settings, secrets)
 
-    @property
+    @cached_property
     def credential_facts(self) -> CredentialFacts:
         """What the stored credential says of itself (a SAS token's expiry), even when it no longer parses."""
         try:
             return self.backend.credential_facts(self.auth_type, decrypt_secrets(self.encrypted_secrets))
         except (SecretsUnreadable, StoredSettingsInvalid):
             return CredentialFacts()
+
+    @property
+    def credential_warning(self) -> str:
+        """Said on the list and the detail page when the credential has expired or expires within a week."""
+        facts = self.credential_facts
+        if facts.expires_at is None:
+            return ""
+        left = facts.expires_at - timezone.now()
+        if left <= timedelta(0):
+            return f"{facts.label} expired on {facts.expires_at:%Y-%m-%d %H:%M} UTC"
+        if left <= CREDENTIAL_WARNING_AHEAD:
+            days = left.days
+            when = "today" if days == 0 else "tomorrow" if days == 1 else f"in {days} days"
+            return f"{facts.label} expires {when} ({facts.expires_at:%Y-%m-%d %H:%M} UTC)"
+        return ""
 
     @property
     def location(self) -> str:

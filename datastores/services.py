@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
@@ -282,33 +283,47 @@ def member_remove(*, actor: Actor, membership: Membership) -> None:
 # --- checks and data access ---------------------------------------------------------------------
 
 
-def datastore_test_connection(
-    datastore: Datastore, *, actor: Actor | None = None, write: bool = False
-) -> tuple[bool, str, list[tuple[str, bool | None, str]]]:
+@dataclass
+class ConnectionTest:
+    """How "Test connection" ended: the outcome, what failed (for the way out), and, when it
+    passed, what the credential can do: (ability, True/False or None when not tried, detail)."""
+
+    ok: bool
+    message: str
+    failure: StorageError | None = None
+    abilities: list[tuple[str, bool | None, str]] = field(default_factory=list)
+
+
+def datastore_test_connection(datastore: Datastore, *, actor: Actor | None = None, write: bool = False) -> ConnectionTest:
     """Check the stored credentials against the service now, and remember the outcome. When the
     check passes, also report what the credential can do (write and delete only if asked: they
     write a temporary object and remove it again)."""
-    abilities: list[tuple[str, bool | None, str]] = []
     try:
         connection = datastore.connection()
         within_deadline(lambda: datastore.backend.check_connection(connection), "checking the connection")
     except StorageError as failure:
-        ok, message = False, failure.message
+        result = ConnectionTest(False, failure.message, failure)
     else:
-        ok, message = True, "Connection succeeded: the stored credentials reach the data."
-        abilities = within_deadline(
-            lambda: datastore.backend.probe(connection, write=write), "checking what the credential can do",
-            seconds=settings.STORAGE_TIMEOUT_SECONDS * 2,
-        )
-    _note_check(datastore, ok=ok, message=message)
-    summary = "; ".join(f"{name}: {'yes' if can else 'no' if can is False else 'not tried'}" for name, can, _ in abilities)
+        result = ConnectionTest(True, "Connection succeeded: the stored credentials reach the data.")
+        try:
+            result.abilities = within_deadline(
+                lambda: datastore.backend.probe(connection, write=write), "checking what the credential can do",
+                seconds=settings.STORAGE_TIMEOUT_SECONDS * 2,
+            )
+        except StorageError as failure:  # the connection works; only the closer look ran out of time
+            result.abilities = [("Closer look", False, failure.message)]
+    _note_check(datastore, ok=result.ok, message=result.message)
+    summary = "; ".join(
+        f"{name}: {'yes' if can else 'no' if can is False else 'not tried'}" for name, can, _ in result.abilities
+    )
     with transaction.atomic():
         datastore.save(update_fields=["last_check_ok", "last_check_message", "last_checked_at"])
         record(
             _server(actor), AuditAction.CONNECTION_TESTED, workspace=datastore.workspace, datastore=datastore.name,
-            outcome=Outcome.OK if ok else Outcome.FAILED, detail=message + (f" ({summary})" if summary else ""),
+            outcome=Outcome.OK if result.ok else Outcome.FAILED,
+            detail=result.message + (f" ({summary})" if summary else ""),
         )
-    return ok, message, abilities
+    return result
 
 
 # --- files -------------------------------------------------------------------------------

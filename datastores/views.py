@@ -14,6 +14,7 @@ from django_htmx.middleware import HtmxDetails
 
 from . import access, selectors, services
 from .access import Actor, Need, Permissions
+from .errors import fix_urls
 from .forms import DatastoreForm, WorkspaceForm
 from .models import Datastore, Workspace
 from .storage import StorageError
@@ -180,11 +181,13 @@ def datastore_detail(request: HtmxHttpRequest, workspace_name: str, name: str) -
 @require_POST
 def datastore_test_connection(request: HtmxHttpRequest, workspace_name: str, name: str) -> HttpResponse:
     workspace, datastore = _datastore(request, workspace_name, name, Need.CHANGE)
-    ok, message = services.datastore_test_connection(datastore, actor=request.actor)
+    result = services.datastore_test_connection(datastore, actor=request.actor, write=request.POST.get("write") == "1")
     if not request.htmx:
-        (messages.success if ok else messages.error)(request, message)
+        (messages.success if result.ok else messages.error)(request, result.message)
         return redirect("datastore_detail", workspace_name=workspace.name, name=datastore.name)
-    return render(request, "datastores/datastore_detail.html#test-result", {"result": {"ok": ok, "message": message}})
+    ways_out = fix_urls(request, result.failure) if result.failure else []
+    context = {"result": result, "ways_out": [way for way in ways_out if "Overview" not in way[0]]}
+    return render(request, "datastores/datastore_detail.html#test-result", context)
 
 
 @require_POST

@@ -121,7 +121,7 @@ def sas_facts(auth_type: str, secrets: Mapping[str, str]) -> CredentialFacts:
         rows.append(("Services", letters("ss", SAS_SERVICES)))
     rows.append(("Allowed IP range", params.get("sip") or "any"))
     rows.append(("Protocol", params.get("spr") or "https,http"))
-    return CredentialFacts(expires_at=expires, rows=rows)
+    return CredentialFacts(label="SAS token", expires_at=expires, rows=rows)
 
 
 def explain_storage_error(

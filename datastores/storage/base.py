@@ -109,6 +109,7 @@ class FileProperties:
 class CredentialFacts:
     """What the stored credential says of itself (a SAS token's expiry, permissions...), never a secret."""
 
+    label: str = ""  # what the credential is called ("SAS token")
     expires_at: datetime | None = None
     rows: list[tuple[str, str]] = field(default_factory=list)
 
