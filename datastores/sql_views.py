@@ -34,14 +34,17 @@ class QueryForm(forms.Form):
         label="SQL query",
         max_length=100_000,
         error_messages={"required": "Type a statement to run."},
-        widget=forms.Textarea(attrs={"rows": 6, "spellcheck": "false", "autocomplete": "off", "class": "mono"}),
+        widget=forms.Textarea(
+            attrs={"rows": 6, "spellcheck": "false", "autocomplete": "off", "class": "mono", "data-submit-shortcut": ""}
+        ),
     )
     row_limit = forms.TypedChoiceField(label="Show at most", choices=ROW_LIMITS, coerce=int, initial=QUERY_ROW_LIMIT)
 
     def __init__(self, *args: Any, timeout: int, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.fields["sql"].help_text = (
-            f"One statement, run in a read-only transaction: the database refuses writes. It stops after {timeout} s."
+            f"One statement, run in a read-only transaction: the database refuses writes. It stops after {timeout} s. "
+            "Ctrl+Enter runs it."
         )
 
 

@@ -15,7 +15,7 @@ from django_htmx.middleware import HtmxDetails
 from . import access, selectors, services
 from .access import Actor, Need, Permissions
 from .errors import fix_urls
-from .forms import DatastoreForm, WorkspaceForm
+from .forms import DatastoreForm, WorkspaceForm, kept_on_swap
 from .models import Datastore, Workspace
 from .storage import StorageError
 
@@ -118,8 +118,8 @@ def datastore_form(request: HtmxHttpRequest, workspace_name: str, name: str | No
     else:
         # A swap (or the no-JavaScript refresh) renders the fields of the chosen types afresh,
         # keeping what was typed; secrets are never rendered back.
-        typed = request.POST if request.method == "POST" else request.GET
-        form = DatastoreForm(initial={**initial, **typed.dict()}, datastore=datastore, swap_url=request.path)
+        typed = kept_on_swap((request.POST if request.method == "POST" else request.GET).dict())
+        form = DatastoreForm(initial={**initial, **typed}, datastore=datastore, swap_url=request.path)
     context = {"workspace": workspace, "datastore": datastore, "form": form}
     template = "datastores/datastore_form.html"
     if request.htmx and request.method == "GET":

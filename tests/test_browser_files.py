@@ -102,7 +102,8 @@ def test_a_person_uploads_a_folder_browses_downloads_and_deletes(page: Page, liv
     page.get_by_label("Target path").fill("incoming")
     page.set_input_files("#upload-folder", local_folder)
     expect(page.get_by_text("0 uploaded, 3 skipped, 0 failed.")).to_be_visible()
-    expect(page.get_by_text("Skipped (already there; tick Overwrite to replace)")).to_contain_text("incoming/dataset/train.csv")
+    expect(page.get_by_text("Skipped (already there; tick Overwrite to replace):")).to_be_visible()
+    expect(page.locator(".upload-summary li")).to_have_text(sorted(f"incoming/dataset/{name}" for name in FILES))  # one per line
 
     page.get_by_role("link", name="incoming/").click()
     page.get_by_role("link", name="dataset/").click()
@@ -121,5 +122,6 @@ def test_a_person_uploads_a_folder_browses_downloads_and_deletes(page: Page, liv
 
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("row").filter(has_text="train.csv").get_by_role("button", name="Delete").click()
+    expect(page.get_by_role("status").filter(has_text="Deleted incoming/dataset/train.csv.")).to_be_visible()
     expect(page.get_by_role("row").filter(has_text="train.csv")).to_have_count(0)
     assert "incoming/dataset/train.csv" not in stored_names()

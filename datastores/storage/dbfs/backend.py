@@ -82,6 +82,7 @@ class DbfsBackend(StorageBackend):
             required=False,
             help_text="Optional: https://adb-….azuredatabricks.net, to browse and transfer from the studio.",
             validators=[validate_authority_url],
+            widget=forms.TextInput(attrs={"placeholder": "https://adb-<workspace-id>.<n>.azuredatabricks.net"}),
         ),
     }
     auth_methods = (
