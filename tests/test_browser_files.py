@@ -103,7 +103,9 @@ def test_a_person_uploads_a_folder_browses_downloads_and_deletes(page: Page, liv
     page.set_input_files("#upload-folder", local_folder)
     expect(page.get_by_text("0 uploaded, 3 skipped, 0 failed.")).to_be_visible()
     expect(page.get_by_text("Skipped (already there; tick Overwrite to replace):")).to_be_visible()
-    expect(page.locator(".upload-summary li")).to_have_text(sorted(f"incoming/dataset/{name}" for name in FILES))  # one per line
+    expect(page.locator(".upload-summary li")).to_have_count(3)
+    skipped = sorted(page.locator(".upload-summary li").all_text_contents())  # one per line
+    assert skipped == sorted(f"incoming/dataset/{name}" for name in FILES)
 
     page.get_by_role("link", name="incoming/").click()
     page.get_by_role("link", name="dataset/").click()
