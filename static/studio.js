@@ -43,6 +43,12 @@
     area.form.querySelector("button[type=submit]")?.click();
   });
 
+  // A part that loaded into place (or whose error answer did) is no longer busy.
+  document.addEventListener("htmx:afterSwap", (event) => {
+    const target = event.detail.target;
+    if (target && target.isConnected) target.removeAttribute("aria-busy");
+  });
+
   // An error summary (a failed submit) takes the focus, so it is read out and scrolled to.
   function focusSummary() {
     const summary = document.querySelector("[data-focus-on-load]");
