@@ -110,7 +110,7 @@ class Datastore(models.Model):
         if left <= timedelta(0):
             return f"{facts.label} expired on {facts.expires_at:%Y-%m-%d %H:%M} UTC"
         if left <= CREDENTIAL_WARNING_AHEAD:
-            days = left.days
+            days = round(left.total_seconds() / 86400)
             when = "today" if days == 0 else "tomorrow" if days == 1 else f"in {days} days"
             return f"{facts.label} expires {when} ({facts.expires_at:%Y-%m-%d %H:%M} UTC)"
         return ""
