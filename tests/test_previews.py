@@ -118,4 +118,4 @@ def test_read_range_reads_only_the_bytes_asked_for(datastore):
 def test_a_file_of_no_known_kind_shows_its_properties_only(client, datastore):
     put(client, datastore, "model.bin", bytes(range(256)))
     page = preview_page(client, datastore, "model.bin")
-    assert "There is no preview for this kind of file" in page and "256 bytes" in page
+    assert "There is no preview for this kind of file" in page and "256\xa0bytes" in page
