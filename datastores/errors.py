@@ -84,10 +84,8 @@ def _folder_of(request: HttpRequest) -> str | None:
         path = clean_path(typed)
     except StorageError:
         return ""
-    name = match.url_name or ""
-    if name in ("datastore_browse", "datastore_folder_zip", "datastore_new_folder"):
-        return parent(path) if name == "datastore_browse" else path
-    return parent(path)
+    # A folder's own pages are about the folder itself; the others about a file in it.
+    return path if match.url_name in ("datastore_folder_zip", "datastore_new_folder") else parent(path)
 
 
 def storage_error_response(request: HttpRequest, error: StorageError) -> HttpResponse:

@@ -148,14 +148,19 @@ def folder_zip_started(datastore: Datastore, folder: str, *, actor: Actor) -> st
 
 def tables_list(datastore: Datastore, *, actor: Actor) -> TableListing:
     with _audited(actor, AuditAction.TABLES_LISTED, datastore, ""):
-        return datastore.backend.list_tables(datastore.connection())
+        connection = datastore.connection()
+        return within_deadline(lambda: datastore.backend.list_tables(connection), "listing the tables")
 
 
 def table_preview(
     datastore: Datastore, schema: str, table: str, *, actor: Actor, page: int, page_size: int
 ) -> RowsPage:
     with _audited(actor, AuditAction.TABLE_PREVIEWED, datastore, f"{schema}.{table}", f"page {page}"):
-        return datastore.backend.preview_rows(datastore.connection(), schema, table, page=page, page_size=page_size)
+        connection = datastore.connection()
+        return within_deadline(
+            lambda: datastore.backend.preview_rows(connection, schema, table, page=page, page_size=page_size),
+            "reading the table",
+        )
 
 
 def table_csv(datastore: Datastore, schema: str, table: str, *, actor: Actor) -> CsvStream:

@@ -80,9 +80,16 @@ def _csv_response(stream: CsvStream, filename: str) -> StreamingHttpResponse:
 
 @require_GET
 def datastore_tables(request: HtmxHttpRequest, workspace_name: str, name: str) -> HttpResponse:
+    """The page renders at once; the schemas and tables, which ask the database, come into
+    place through htmx (or, without JavaScript, with ?listing=1)."""
     workspace, datastore = _tables_datastore(request, workspace_name, name)
-    listing = selectors.tables_list(datastore, actor=request.actor)
-    return render(request, "datastores/sql/tables.html", {"workspace": workspace, "datastore": datastore, "listing": listing})
+    context: dict[str, Any] = {"workspace": workspace, "datastore": datastore}
+    template = "datastores/sql/tables.html"
+    if request.htmx or request.GET.get("listing") == "1":
+        context.update(listing=selectors.tables_list(datastore, actor=request.actor), listed=True)
+    if request.htmx and request.htmx.target == "tables-listing":
+        template += "#listing"
+    return render(request, template, context)
 
 
 @require_GET

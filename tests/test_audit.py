@@ -80,7 +80,7 @@ def test_every_change_and_data_access_is_recorded_without_a_secret(
     })
     client.post(url("datastore_new_folder", ws, "share"), {"path": "", "folder_name": "made"})
     client.post(url("datastore_new", ws), pg.form(name="sales"))
-    client.get(url("datastore_tables", ws, "sales"))
+    client.get(url("datastore_tables", ws, "sales") + "?listing=1")
     client.get(url("datastore_table", ws, "sales", "public", "orders"))
     b"".join(client.get(url("datastore_table_csv", ws, "sales", "public", "orders")).streaming_content)
     client.post(url("datastore_query", ws, "sales"), {"sql": "SELECT count(*) FROM orders", "row_limit": "100"})

@@ -166,3 +166,17 @@ def test_a_listener_that_never_answers_times_out_within_the_timeout_retries_incl
     assert time.monotonic() - started < 3.5
     assert listing.status_code == 504 and listing["HX-Reswap"] == "innerHTML"
     assert "did not answer within 2 s" in text_of(listing)
+
+
+def test_the_tables_page_opens_at_once_and_an_unreachable_server_answers_in_place(client, workspace, pg):
+    """The real PostgreSQL's form values, pointed at a port nothing listens on."""
+    from .conftest import free_port
+
+    form = {**pg.form(name="down", port=str(free_port())), "skip_validation": "on"}
+    assert client.post(reverse("datastore_new", args=[workspace.name]), form).status_code == 302
+    datastore = Datastore.objects.get(workspace=workspace, name="down")
+    page = client.get(url(datastore, "datastore_tables"))
+    assert page.status_code == 200 and "Loading the tables" in page.content.decode()
+    listing = client.get(url(datastore, "datastore_tables"), headers={"HX-Request": "true", "HX-Target": "tables-listing"})
+    assert listing.status_code == 502 and listing["HX-Reswap"] == "innerHTML"
+    assert "Could not reach" in text_of(listing) and "Update authentication" in text_of(listing)

@@ -113,7 +113,7 @@ CASES = [
     Case("preview a file", Role.READER, get("datastore_preview", "workspaceblobstore", query="?path=data/a.txt")),
     Case("download ticked files as zip", Role.READER,
          post("datastore_selection_zip", "workspaceblobstore", data={"path": ["data/a.txt"]})),
-    Case("list tables", Role.READER, get("datastore_tables", "sales")),
+    Case("list tables", Role.READER, get("datastore_tables", "sales", query="?listing=1")),
     Case("preview a table", Role.READER, get("datastore_table", "sales", "public", "orders")),
     Case("download a table as CSV", Role.READER, get("datastore_table_csv", "sales", "public", "orders")),
     Case("run a query", Role.READER, post("datastore_query", "sales", data={"sql": "SELECT 1", "row_limit": "100"})),

@@ -8,6 +8,7 @@ backend declares through its capabilities, so every storage type reports the sam
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from .errors import StorageError
@@ -20,12 +21,12 @@ PROBE_PREFIX = ".studio-probe-"  # the temporary object a write check leaves for
 Ability = tuple[str, bool | None, str]  # (ability, can, detail)
 
 
-def _try(ability: str, call: object) -> Ability:
+def _try(ability: str, call: Callable[[], object]) -> Ability:
     try:
-        detail = call()  # type: ignore[operator]
+        detail = call()
     except StorageError as failure:
         return (ability, False, failure.message)
-    return (ability, True, detail or "")
+    return (ability, True, detail if isinstance(detail, str) else "")
 
 
 def probe(backend: StorageBackend, connection: Connection, *, write: bool) -> list[Ability]:
