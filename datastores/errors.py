@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlencode
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -20,6 +21,7 @@ from django.urls import reverse
 from .access import RoleRequired
 from .logs import RedactSecrets
 from .storage import AuthenticationFailed, PermissionMissing, StorageError, StoredSettingsInvalid
+from .storage.paths import clean_path, parent
 
 logger = logging.getLogger(__name__)
 logger.addFilter(RedactSecrets())  # caplog and every other handler see the redacted record
@@ -29,6 +31,15 @@ FIXED_BY_AUTHENTICATION = (AuthenticationFailed, PermissionMissing, StoredSettin
 
 TAB_OF_VIEW = {
     "datastore_browse": "browse",
+    "datastore_file": "browse",
+    "datastore_folder_zip": "browse",
+    "datastore_selection_zip": "browse",
+    "datastore_delete_file": "browse",
+    "datastore_delete_folder": "browse",
+    "datastore_new_folder": "browse",
+    "datastore_move": "browse",
+    "datastore_preview": "browse",
+    "datastore_preview_image": "browse",
     "datastore_tables": "tables",
     "datastore_table": "tables",
     "datastore_table_csv": "tables",
@@ -42,18 +53,39 @@ def wants_json(request: HttpRequest) -> bool:
 
 
 def fix_urls(request: HttpRequest, error: StorageError) -> list[tuple[str, str]]:
-    """The ways out: (label, URL), most useful first."""
+    """The ways out: (label, URL), most useful first. Every answer has at least one."""
     datastore = getattr(request, "datastore", None)
     if datastore is None:
-        return []
+        return [("Workspaces", reverse("workspace_list"))]
     args = [datastore.workspace.name, datastore.name]
     ways = []
     if isinstance(error, FIXED_BY_AUTHENTICATION) or (
         error.field and error.field in datastore.backend.form_fields(datastore.auth_type)
     ):
         ways.append(("Update authentication", reverse("datastore_edit_auth", args=args)))
+    folder = _folder_of(request)
+    match = request.resolver_match
+    if folder is not None and TAB_OF_VIEW.get(match.url_name if match else "") == "browse":
+        if not (match and match.url_name == "datastore_browse" and not folder):  # not back to the page that failed
+            label = f"Back to {folder}" if folder else "Back to the root folder"
+            ways.append((label, reverse("datastore_browse", args=args) + "?" + urlencode({"path": folder})))
     ways.append((f"Overview of {datastore.name}", reverse("datastore_detail", args=args)))
     return ways
+
+
+def _folder_of(request: HttpRequest) -> str | None:
+    """The folder the failed action was about, if it was one of the file pages."""
+    match = request.resolver_match
+    if match is None:
+        return None
+    typed = request.POST.get("path") if request.method == "POST" else request.GET.get("path")
+    typed = typed if typed is not None else match.kwargs.get("file_path", "")
+    try:
+        path = clean_path(typed)
+    except StorageError:
+        return ""
+    # A folder's own pages are about the folder itself; the others about a file in it.
+    return path if match.url_name in ("datastore_folder_zip", "datastore_new_folder") else parent(path)
 
 
 def storage_error_response(request: HttpRequest, error: StorageError) -> HttpResponse:
@@ -68,7 +100,8 @@ def storage_error_response(request: HttpRequest, error: StorageError) -> HttpRes
             "%s %s refused (%s): %s", request.method, request.path, type(cause).__name__ if cause else "-", error.message
         )
     if wants_json(request):
-        body = {"outcome": "failed", "message": error.message, "field": error.field}
+        ways = [{"label": label, "url": url} for label, url in fix_urls(request, error)]
+        body = {"outcome": "failed", "message": error.message, "field": error.field, "ways_out": ways}
         return JsonResponse(body, status=error.status)
     datastore = getattr(request, "datastore", None)
     match = request.resolver_match

@@ -7,10 +7,13 @@ Storage errors rise to errors.py, which answers with the page, the part or JSON.
 
 from __future__ import annotations
 
+import itertools
 import unicodedata
 from collections.abc import Iterator
+from typing import Any
 from urllib.parse import quote, urlencode
 
+from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -20,7 +23,8 @@ from zipstream import ZipStream
 
 from . import selectors, services
 from .models import Datastore, Workspace
-from .storage import Entry, InvalidInput
+from .previews import IMAGE_LIMIT, IMAGE_TYPES, extension
+from .storage import Conflict, Entry, InvalidInput
 from .storage.paths import clean_path, join, name_of, parent
 from .access import Need
 from .views import HtmxHttpRequest, _datastore
@@ -53,27 +57,34 @@ def breadcrumbs(folder: str) -> list[tuple[str, str]]:
 
 @require_GET
 def datastore_browse(request: HtmxHttpRequest, workspace_name: str, name: str) -> HttpResponse:
+    """The page renders at once; the listing, which asks the storage service, comes into place
+    through htmx (or, without JavaScript, with ?listing=1)."""
     workspace, datastore = _files_datastore(request, workspace_name, name)
     folder = clean_path(request.GET.get("path", ""))
     name_prefix = request.GET.get("prefix", "").strip()
     continuation = request.GET.get("continuation") or None
-    page = selectors.folder_page(
-        datastore, folder, actor=request.actor, name_prefix=name_prefix, continuation=continuation, page_size=PAGE_SIZE
-    )
-    context = {
+    context: dict[str, Any] = {
         "workspace": workspace,
         "datastore": datastore,
-        "page": page,
         "folder": folder,
         "name_prefix": name_prefix,
         "crumbs": breadcrumbs(folder),
         "parent_folder": parent(folder),
+        "listing_query": urlencode({"path": folder, "prefix": name_prefix}, safe="/", quote_via=quote),
     }
-    if page.continuation:
-        # The query of the next page, as Django's urlencode filter writes it (folders keep their "/").
-        next_page = {"path": folder, "prefix": name_prefix, "continuation": page.continuation}
-        context["next_page_query"] = urlencode(next_page, safe="/", quote_via=quote)
     template = "datastores/datastore_browse.html"
+    wants_listing = request.htmx or request.GET.get("listing") == "1"
+    if wants_listing:
+        page = selectors.folder_page(
+            datastore, folder, actor=request.actor, name_prefix=name_prefix, continuation=continuation,
+            page_size=PAGE_SIZE,
+        )
+        context["page"] = page
+        context["listed"] = True
+        if page.continuation:
+            # The query of the next page, as Django's urlencode filter writes it (folders keep their "/").
+            next_page = {"path": folder, "prefix": name_prefix, "continuation": page.continuation, "listing": "1"}
+            context["next_page_query"] = urlencode(next_page, safe="/", quote_via=quote)
     if request.htmx and continuation:
         template += "#more-rows"
     elif request.htmx and request.htmx.target == "listing":
@@ -145,16 +156,30 @@ def _upload(request: HtmxHttpRequest, datastore: Datastore, path: str) -> JsonRe
     return JsonResponse({"outcome": str(outcome), "path": path})
 
 
-def _zip_chunks(datastore: Datastore, folder: str) -> Iterator[bytes]:
+def _zip_chunks(datastore: Datastore, entries: Iterator[Entry], folder: str) -> Iterator[bytes]:
     archive = ZipStream(sized=False)
 
     def file_chunks(entry: Entry) -> Iterator[bytes]:
         yield from selectors.entry_download(datastore, entry, audit=False).chunks
 
-    for entry in selectors.folder_files(datastore, folder):
+    for entry in entries:
         archive.add(file_chunks(entry), entry.path[len(folder) + 1 :] if folder else entry.path)
         yield from archive.all_files()
     yield from archive.footer()
+
+
+def _started(entries: Iterator[Entry]) -> Iterator[Entry]:
+    """The entries, with the first one fetched now: a storage error (an expired SAS, a missing
+    container) then rises before the response starts, and is answered with the page."""
+    first = next(entries, None)
+    return iter(()) if first is None else itertools.chain([first], entries)
+
+
+def _zip_response(datastore: Datastore, entries: Iterator[Entry], folder: str, archive_name: str) -> HttpResponse:
+    response = StreamingHttpResponse(_zip_chunks(datastore, _started(entries), folder), content_type="application/zip")
+    response["Content-Disposition"] = content_disposition_header(True, _safe_filename(archive_name))
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 @require_GET
@@ -162,11 +187,19 @@ def datastore_folder_zip(request: HtmxHttpRequest, workspace_name: str, name: st
     """A folder as a zip, built and streamed on the fly: memory stays bounded whatever its size."""
     _workspace, datastore = _files_datastore(request, workspace_name, name)
     folder = selectors.folder_zip_started(datastore, request.GET.get("path", ""), actor=request.actor)
-    archive_name = f"{name_of(folder) or datastore.name}.zip"
-    response = StreamingHttpResponse(_zip_chunks(datastore, folder), content_type="application/zip")
-    response["Content-Disposition"] = content_disposition_header(True, _safe_filename(archive_name))
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    entries = selectors.folder_files(datastore, folder)
+    return _zip_response(datastore, entries, folder, f"{name_of(folder) or datastore.name}.zip")
+
+
+@require_POST
+def datastore_selection_zip(request: HtmxHttpRequest, workspace_name: str, name: str) -> HttpResponse:
+    """The files ticked in a folder, as one zip named after the folder."""
+    _workspace, datastore = _files_datastore(request, workspace_name, name)
+    chosen = selectors.selection_zip_started(datastore, request.POST.getlist("path"), actor=request.actor)
+    folder = clean_path(request.POST.get("folder", ""))
+    inside = [path for path in chosen if not folder or path.startswith(folder + "/")]
+    entries = (Entry(name=name_of(path), path=path, is_folder=False) for path in inside)
+    return _zip_response(datastore, entries, folder, f"{name_of(folder) or datastore.name}-selection.zip")
 
 
 def _browse_url(workspace: Workspace, datastore: Datastore, folder: str) -> str:
@@ -174,20 +207,113 @@ def _browse_url(workspace: Workspace, datastore: Datastore, folder: str) -> str:
     return f"{url}?{urlencode({'path': folder})}"
 
 
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
 @require_POST
 def datastore_delete_file(request: HtmxHttpRequest, workspace_name: str, name: str) -> HttpResponse:
+    """Delete one file, or the several ticked in a folder."""
     workspace, datastore = _files_datastore(request, workspace_name, name, Need.CHANGE)
-    path = services.file_delete(datastore=datastore, path=request.POST.get("path", ""), actor=request.actor)
-    return redirect(_browse_url(workspace, datastore, parent(path)))
+    chosen = request.POST.getlist("path")
+    deleted = services.files_delete(datastore=datastore, paths=chosen, actor=request.actor)
+    folder = clean_path(request.POST.get("folder", "")) if "folder" in request.POST else parent(deleted[0])
+    text = f"Deleted {deleted[0]}." if len(deleted) == 1 else f"Deleted {_plural(len(deleted), 'file')}."
+    messages.success(request, text)
+    return redirect(_browse_url(workspace, datastore, folder))
+
+
+@require_http_methods(["GET", "POST"])
+def datastore_delete_folder(request: HtmxHttpRequest, workspace_name: str, name: str) -> HttpResponse:
+    """GET asks, saying how many files go; POST deletes the folder with everything in it."""
+    workspace, datastore = _files_datastore(request, workspace_name, name, Need.CHANGE)
+    folder = clean_path(request.POST.get("path", "") if request.method == "POST" else request.GET.get("path", ""))
+    if not folder:
+        raise InvalidInput("The datastore's root folder cannot be deleted.")
+    if request.method == "POST":
+        services.folder_delete(datastore=datastore, path=folder, actor=request.actor)
+        messages.success(request, f"Deleted the folder {folder} and everything in it.")
+        return redirect(_browse_url(workspace, datastore, parent(folder)))
+    count, more = selectors.folder_file_count(datastore, folder)
+    context = {"workspace": workspace, "datastore": datastore, "folder": folder, "count": count, "more": more,
+               "parent_folder": parent(folder)}
+    return render(request, "datastores/folder_delete.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def datastore_move(request: HtmxHttpRequest, workspace_name: str, name: str) -> HttpResponse:
+    """Rename or move a file or folder within the datastore."""
+    workspace, datastore = _files_datastore(request, workspace_name, name, Need.CHANGE)
+    if not datastore.backend.capabilities.move:
+        raise Http404("This storage type cannot move files.")
+    data = request.POST if request.method == "POST" else request.GET
+    source = clean_path(data.get("path", ""))
+    is_folder = data.get("folder") == "1"
+    destination = data.get("destination", source)
+    error = ""
+    if request.method == "POST":
+        try:
+            moved = services.file_move(
+                datastore=datastore, source=source, destination=destination, is_folder=is_folder, actor=request.actor
+            )
+        except (InvalidInput, Conflict) as refused:  # the form's own answer: type another path
+            error = refused.message
+        else:
+            messages.success(request, f"Moved {source} to {moved}.")
+            return redirect(_browse_url(workspace, datastore, parent(moved)))
+    context = {"workspace": workspace, "datastore": datastore, "source": source, "is_folder": is_folder,
+               "destination": destination, "error": error, "parent_folder": parent(source)}
+    return render(request, "datastores/move.html", context, status=400 if error else 200)
 
 
 @require_POST
 def datastore_new_folder(request: HtmxHttpRequest, workspace_name: str, name: str) -> HttpResponse:
     workspace, datastore = _files_datastore(request, workspace_name, name, Need.CHANGE)
-    if not datastore.backend.capabilities.folders:
-        raise Http404("Folders of this storage type exist only through the files in them.")
+    if not datastore.backend.capabilities.upload:
+        raise Http404("This storage type takes no new files or folders.")
     folder = services.folder_create(
         datastore=datastore, parent=request.POST.get("path", ""), name=request.POST.get("folder_name", ""),
         actor=request.actor,
     )
+    if datastore.backend.capabilities.folders:
+        messages.success(request, f"Created the folder {folder}.")
+    else:
+        messages.success(
+            request,
+            f"Folder {folder} is ready to upload into. In {datastore.backend.label} a folder is part of its files' "
+            "names, so it shows in listings once a file lands in it (as in Azure Storage Explorer).",
+        )
     return redirect(_browse_url(workspace, datastore, folder))
+
+
+@require_GET
+def datastore_preview(request: HtmxHttpRequest, workspace_name: str, name: str) -> HttpResponse:
+    """A file's properties, and a look inside it (previews.py) without downloading it."""
+    workspace, datastore = _files_datastore(request, workspace_name, name)
+    if not datastore.backend.capabilities.properties:
+        raise Http404("This storage type shows no file properties.")
+    properties, preview = selectors.file_preview(datastore, request.GET.get("path", ""), actor=request.actor)
+    context = {"workspace": workspace, "datastore": datastore, "file": properties, "preview": preview,
+               "crumbs": breadcrumbs(parent(properties.path)), "parent_folder": parent(properties.path)}
+    return render(request, "datastores/preview.html", context)
+
+
+@require_GET
+def datastore_preview_image(request: HtmxHttpRequest, workspace_name: str, name: str) -> HttpResponse:
+    """An image for the preview page: served as the type its extension names (never the stored
+    type, never SVG), with nosniff and a sandbox, and only up to IMAGE_LIMIT."""
+    _workspace, datastore = _files_datastore(request, workspace_name, name)
+    path = clean_path(request.GET.get("path", ""))
+    image_type = IMAGE_TYPES.get(extension(path))
+    if not image_type:
+        raise InvalidInput("Only PNG, JPEG, GIF, WebP, BMP and AVIF images are shown inline.")
+    download = selectors.file_download(datastore, path, actor=request.actor)
+    if download.size is None or download.size > IMAGE_LIMIT:
+        raise InvalidInput("This image is too large to show: download it.")
+    response = StreamingHttpResponse(download.chunks, content_type=image_type)
+    response["Content-Length"] = str(download.size)
+    response["Content-Disposition"] = content_disposition_header(False, _safe_filename(download.name))
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Cache-Control"] = "private, no-store"
+    return response

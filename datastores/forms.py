@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from django import forms
 
 from .models import Datastore, Workspace, validate_datastore_name, validate_workspace_name
@@ -101,8 +103,35 @@ class DatastoreForm(forms.Form):
     def option_fields(self):
         return [self[name] for name in self.backend.options if name in self.fields]
 
+    def error_summary(self) -> list[tuple[str, str, str]]:
+        """(control id, label, message) of every error, form-wide ones first, for the summary at the top."""
+        found = [("", "", message) for message in self.non_field_errors()]
+        for name, messages in self.errors.items():
+            if name != forms.forms.NON_FIELD_ERRORS and name in self.fields:
+                found += [(self[name].id_for_label, str(self.fields[name].label), message) for message in messages]
+        return found
+
     def backend_values(self) -> dict:
         return {name: self.cleaned_data.get(name) for name in self.backend_field_names}
+
+
+SHOWN_TYPE = "_shown_type"  # the storage type whose fields the page shows, sent along with a swap
+
+
+def kept_on_swap(typed: Mapping[str, str]) -> dict[str, str]:
+    """What a swap to another storage type keeps of the values on the page: those the person
+    typed. A value still equal to the shown type's own default (its port, its endpoint) is
+    dropped, so that the new type brings its own."""
+    values = dict(typed.items())
+    shown = values.pop(SHOWN_TYPE, "")
+    if shown not in BACKENDS or shown == values.get("storage_type"):
+        return values
+    previous = BACKENDS[shown]
+    for auth_type in previous.auth_types:
+        for name, form_field in previous.form_fields(auth_type).items():
+            if form_field.initial not in (None, "") and str(values.get(name, "")) == str(form_field.initial):
+                values.pop(name, None)
+    return values
 
 
 class WorkspaceForm(forms.ModelForm):

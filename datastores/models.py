@@ -1,4 +1,6 @@
 import uuid
+from datetime import timedelta
+from functools import cached_property
 
 from django.conf import settings
 from django.core.validators import RegexValidator
@@ -9,12 +11,15 @@ from django.utils import timezone
 from .crypto import SecretsUnreadable, decrypt_secrets
 from .storage import (
     Connection,
+    CredentialFacts,
     StorageBackend,
     StoredSettingsInvalid,
     auth_type_choices,
     backend_for,
     storage_type_choices,
 )
+
+CREDENTIAL_WARNING_AHEAD = timedelta(days=7)  # how long before a credential expires the pages warn
 
 validate_workspace_name = RegexValidator(
     r"^[A-Za-z0-9][A-Za-z0-9_-]{2,32}\Z",
@@ -87,6 +92,29 @@ class Datastore(models.Model):
             raise StoredSettingsInvalid(f"{unreadable} Update authentication to store them again.") from None
         return self.backend.parse_stored(self.auth_type, self.connection_settings, secrets)
 
+    @cached_property
+    def credential_facts(self) -> CredentialFacts:
+        """What the stored credential says of itself (such as when a token expires), even when it no longer parses."""
+        try:
+            return self.backend.credential_facts(self.auth_type, decrypt_secrets(self.encrypted_secrets))
+        except (SecretsUnreadable, StoredSettingsInvalid):
+            return CredentialFacts()
+
+    @property
+    def credential_warning(self) -> str:
+        """Said on the list and the detail page when the credential has expired or expires within a week."""
+        facts = self.credential_facts
+        if facts.expires_at is None:
+            return ""
+        left = facts.expires_at - timezone.now()
+        if left <= timedelta(0):
+            return f"{facts.label} expired on {facts.expires_at:%Y-%m-%d %H:%M} UTC"
+        if left <= CREDENTIAL_WARNING_AHEAD:
+            days = round(left.total_seconds() / 86400)
+            when = "today" if days == 0 else "tomorrow" if days == 1 else f"in {days} days"
+            return f"{facts.label} expires {when} ({facts.expires_at:%Y-%m-%d %H:%M} UTC)"
+        return ""
+
     @property
     def location(self) -> str:
         return self.backend.location(self.connection_settings)
@@ -140,6 +168,10 @@ class AuditAction(models.TextChoices):
     FILE_UPLOADED = "files.uploaded", "File uploaded"
     FILE_DELETED = "files.deleted", "File deleted"
     FOLDER_CREATED = "files.folder_created", "Folder created"
+    FOLDER_DELETED = "files.folder_deleted", "Folder deleted"
+    FILE_MOVED = "files.moved", "File or folder moved"
+    FILE_PREVIEWED = "files.previewed", "File previewed"
+    SELECTION_ZIPPED = "files.selection_zipped", "Files downloaded as zip"
     TABLES_LISTED = "tables.listed", "Tables listed"
     TABLE_PREVIEWED = "tables.previewed", "Table previewed"
     QUERY_RUN = "tables.query_run", "Query run"

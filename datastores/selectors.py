@@ -14,7 +14,9 @@ from django.http import HttpRequest
 from .access import Actor, visible_workspaces
 from .audit import AuditAction, recorded
 from .models import Datastore, Workspace
-from .storage import Download, Entry, FolderPage, InvalidInput
+from .deadline import within_deadline
+from .previews import Preview, preview
+from .storage import Download, Entry, FileProperties, FolderPage, InvalidInput
 from .storage.paths import clean_path
 from .storage.tables import CsvStream, QueryResult, RowsPage, TableListing
 
@@ -62,8 +64,12 @@ def folder_page(
     folder = clean_path(folder)
     detail = f"name prefix {name_prefix!r}" if name_prefix else ""
     with _audited(actor or Actor(), AuditAction.FOLDER_BROWSED, datastore, folder or "/", detail):
-        return datastore.backend.list_folder(
-            datastore.connection(), folder, name_prefix=name_prefix, continuation=continuation, page_size=page_size
+        connection = datastore.connection()
+        return within_deadline(
+            lambda: datastore.backend.list_folder(
+                connection, folder, name_prefix=name_prefix, continuation=continuation, page_size=page_size
+            ),
+            "listing the folder",
         )
 
 
@@ -90,6 +96,46 @@ def entry_download(datastore: Datastore, entry: Entry, *, actor: Actor | None = 
         return datastore.backend.download(datastore.connection(), entry.path)
 
 
+def folder_file_count(datastore: Datastore, folder: str, *, limit: int = 10_000) -> tuple[int, bool]:
+    """How many files a folder holds, counted up to `limit`: (count, whether there are more)."""
+    connection, folder = datastore.connection(), clean_path(folder)
+
+    def count() -> tuple[int, bool]:
+        found = 0
+        for _entry in datastore.backend.walk_files(connection, folder):
+            found += 1
+            if found > limit:
+                return limit, True
+        return found, False
+
+    return within_deadline(count, "counting the folder's files")
+
+
+def file_preview(datastore: Datastore, path: str, *, actor: Actor) -> tuple[FileProperties, Preview]:
+    """A file's properties and a bounded look inside it (see previews.py)."""
+    clean = clean_path(path)
+    if not clean:
+        raise InvalidInput("Name the file.")
+    backend = datastore.backend
+    with _audited(actor, AuditAction.FILE_PREVIEWED, datastore, clean):
+        connection = datastore.connection()
+
+        def look() -> tuple[FileProperties, Preview]:
+            properties = backend.properties(connection, clean)
+            return properties, preview(backend, connection, properties)
+
+        return within_deadline(look, "reading the file")
+
+
+def selection_zip_started(datastore: Datastore, paths: list[str], *, actor: Actor) -> list[str]:
+    """Record that several files are being downloaded as one zip; returns their clean paths."""
+    cleaned = [clean_path(path) for path in paths]
+    if not cleaned or not all(cleaned):
+        raise InvalidInput("Choose the files to download.")
+    with _audited(actor, AuditAction.SELECTION_ZIPPED, datastore, ", ".join(cleaned)[:1000], f"{len(cleaned)} file(s)"):
+        return cleaned
+
+
 def folder_zip_started(datastore: Datastore, folder: str, *, actor: Actor) -> str:
     """Record that a folder is being downloaded as a zip; returns the clean folder."""
     folder = clean_path(folder)
@@ -102,14 +148,19 @@ def folder_zip_started(datastore: Datastore, folder: str, *, actor: Actor) -> st
 
 def tables_list(datastore: Datastore, *, actor: Actor) -> TableListing:
     with _audited(actor, AuditAction.TABLES_LISTED, datastore, ""):
-        return datastore.backend.list_tables(datastore.connection())
+        connection = datastore.connection()
+        return within_deadline(lambda: datastore.backend.list_tables(connection), "listing the tables")
 
 
 def table_preview(
     datastore: Datastore, schema: str, table: str, *, actor: Actor, page: int, page_size: int
 ) -> RowsPage:
     with _audited(actor, AuditAction.TABLE_PREVIEWED, datastore, f"{schema}.{table}", f"page {page}"):
-        return datastore.backend.preview_rows(datastore.connection(), schema, table, page=page, page_size=page_size)
+        connection = datastore.connection()
+        return within_deadline(
+            lambda: datastore.backend.preview_rows(connection, schema, table, page=page, page_size=page_size),
+            "reading the table",
+        )
 
 
 def table_csv(datastore: Datastore, schema: str, table: str, *, actor: Actor) -> CsvStream:

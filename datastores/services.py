@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
@@ -25,6 +26,7 @@ from .storage import (
     backend_for,
     workspace_stores,
 )
+from .deadline import within_deadline
 from .storage.paths import clean_path, join
 
 # Azure ML's name for the default datastore every workspace gets; the default moves back to it.
@@ -281,22 +283,47 @@ def member_remove(*, actor: Actor, membership: Membership) -> None:
 # --- checks and data access ---------------------------------------------------------------------
 
 
-def datastore_test_connection(datastore: Datastore, *, actor: Actor | None = None) -> tuple[bool, str]:
-    """Check the stored credentials against the service now, and remember the outcome."""
+@dataclass
+class ConnectionTest:
+    """How "Test connection" ended: the outcome, what failed (for the way out), and, when it
+    passed, what the credential can do: (ability, True/False or None when not tried, detail)."""
+
+    ok: bool
+    message: str
+    failure: StorageError | None = None
+    abilities: list[tuple[str, bool | None, str]] = field(default_factory=list)
+
+
+def datastore_test_connection(datastore: Datastore, *, actor: Actor | None = None, write: bool = False) -> ConnectionTest:
+    """Check the stored credentials against the service now, and remember the outcome. When the
+    check passes, also report what the credential can do (write and delete only if asked: they
+    write a temporary object and remove it again)."""
     try:
-        datastore.backend.check_connection(datastore.connection())
+        connection = datastore.connection()
+        within_deadline(lambda: datastore.backend.check_connection(connection), "checking the connection")
     except StorageError as failure:
-        ok, message = False, failure.message
+        result = ConnectionTest(False, failure.message, failure)
     else:
-        ok, message = True, "Connection succeeded: the stored credentials reach the data."
-    _note_check(datastore, ok=ok, message=message)
+        result = ConnectionTest(True, "Connection succeeded: the stored credentials reach the data.")
+        try:
+            result.abilities = within_deadline(
+                lambda: datastore.backend.probe(connection, write=write), "checking what the credential can do",
+                seconds=settings.STORAGE_TIMEOUT_SECONDS * 2,
+            )
+        except StorageError as failure:  # the connection works; only the closer look ran out of time
+            result.abilities = [("Closer look", False, failure.message)]
+    _note_check(datastore, ok=result.ok, message=result.message)
+    summary = "; ".join(
+        f"{name}: {'yes' if can else 'no' if can is False else 'not tried'}" for name, can, _ in result.abilities
+    )
     with transaction.atomic():
         datastore.save(update_fields=["last_check_ok", "last_check_message", "last_checked_at"])
         record(
             _server(actor), AuditAction.CONNECTION_TESTED, workspace=datastore.workspace, datastore=datastore.name,
-            outcome=Outcome.OK if ok else Outcome.FAILED, detail=message,
+            outcome=Outcome.OK if result.ok else Outcome.FAILED,
+            detail=result.message + (f" ({summary})" if summary else ""),
         )
-    return ok, message
+    return result
 
 
 # --- files -------------------------------------------------------------------------------
@@ -341,14 +368,56 @@ def file_delete(*, datastore: Datastore, path: str, actor: Actor | None = None) 
 
 
 def folder_create(*, datastore: Datastore, parent: str, name: str, actor: Actor | None = None) -> str:
-    """Create a folder `name` in `parent`. Returns its path."""
+    """Create a folder `name` in `parent`. Returns its path. Where folders are only name prefixes
+    (Blob Storage) nothing is written: the folder appears once a file lands in it."""
     parent_folder = clean_path(parent)
     folder = clean_path(join(parent_folder, name.strip()))
-    if folder == parent_folder:
-        raise InvalidInput("Name the new folder.")
-    with recorded(_server(actor), AuditAction.FOLDER_CREATED, workspace=datastore.workspace, datastore=datastore.name, target=folder):
-        datastore.backend.create_folder(datastore.connection(), folder)
+    if folder == parent_folder or "/" in name.strip().strip("/"):
+        raise InvalidInput("Name the new folder (one name, without /)." if folder != parent_folder else "Name the new folder.")
+    with recorded(_server(actor), AuditAction.FOLDER_CREATED, workspace=datastore.workspace, datastore=datastore.name, target=folder) as note:
+        if datastore.backend.capabilities.folders:
+            datastore.backend.create_folder(datastore.connection(), folder)
+        else:
+            note.detail = "a name prefix: it appears with its first file"
     return folder
+
+
+def folder_delete(*, datastore: Datastore, path: str, actor: Actor | None = None) -> str:
+    """Delete a folder and everything in it. Returns the clean path."""
+    clean = clean_path(path)
+    if not clean:
+        raise InvalidInput("The datastore's root folder cannot be deleted.")
+    with recorded(_server(actor), AuditAction.FOLDER_DELETED, workspace=datastore.workspace, datastore=datastore.name, target=clean):
+        datastore.backend.delete_folder(datastore.connection(), clean)
+    return clean
+
+
+def files_delete(*, datastore: Datastore, paths: Iterable[str], actor: Actor | None = None) -> list[str]:
+    """Delete several files, each audited; stops at the first failure (those before it are gone)."""
+    cleaned = [clean_path(path) for path in paths]
+    if not cleaned or not all(cleaned):
+        raise InvalidInput("Choose the files to delete.")
+    return [file_delete(datastore=datastore, path=path, actor=actor) for path in cleaned]
+
+
+def file_move(
+    *, datastore: Datastore, source: str, destination: str, is_folder: bool, actor: Actor | None = None
+) -> str:
+    """Rename or move a file or folder within the datastore. Returns the destination path."""
+    clean_source, clean_destination = clean_path(source), clean_path(destination)
+    if not clean_source or not clean_destination:
+        raise InvalidInput("Name both the file or folder to move and where it goes.", field="destination")
+    if clean_destination == clean_source:
+        raise InvalidInput("The new path is the same as the old one.", field="destination")
+    if is_folder and clean_destination.startswith(clean_source + "/"):
+        raise InvalidInput("A folder cannot be moved into itself.", field="destination")
+    audited = recorded(
+        _server(actor), AuditAction.FILE_MOVED, workspace=datastore.workspace, datastore=datastore.name,
+        target=clean_source, detail=f"to {clean_destination}",
+    )
+    with audited:
+        datastore.backend.move(datastore.connection(), clean_source, clean_destination, is_folder=is_folder)
+    return clean_destination
 
 
 def datastore_secrets_rotate(*, actor: Actor | None = None) -> int:

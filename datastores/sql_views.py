@@ -34,14 +34,17 @@ class QueryForm(forms.Form):
         label="SQL query",
         max_length=100_000,
         error_messages={"required": "Type a statement to run."},
-        widget=forms.Textarea(attrs={"rows": 6, "spellcheck": "false", "autocomplete": "off", "class": "mono"}),
+        widget=forms.Textarea(
+            attrs={"rows": 6, "spellcheck": "false", "autocomplete": "off", "class": "mono", "data-submit-shortcut": ""}
+        ),
     )
     row_limit = forms.TypedChoiceField(label="Show at most", choices=ROW_LIMITS, coerce=int, initial=QUERY_ROW_LIMIT)
 
     def __init__(self, *args: Any, timeout: int, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.fields["sql"].help_text = (
-            f"One statement, run in a read-only transaction: the database refuses writes. It stops after {timeout} s."
+            f"One statement, run in a read-only transaction: the database refuses writes. It stops after {timeout} s. "
+            "Ctrl+Enter runs it."
         )
 
 
@@ -77,9 +80,16 @@ def _csv_response(stream: CsvStream, filename: str) -> StreamingHttpResponse:
 
 @require_GET
 def datastore_tables(request: HtmxHttpRequest, workspace_name: str, name: str) -> HttpResponse:
+    """The page renders at once; the schemas and tables, which ask the database, come into
+    place through htmx (or, without JavaScript, with ?listing=1)."""
     workspace, datastore = _tables_datastore(request, workspace_name, name)
-    listing = selectors.tables_list(datastore, actor=request.actor)
-    return render(request, "datastores/sql/tables.html", {"workspace": workspace, "datastore": datastore, "listing": listing})
+    context: dict[str, Any] = {"workspace": workspace, "datastore": datastore}
+    template = "datastores/sql/tables.html"
+    if request.htmx or request.GET.get("listing") == "1":
+        context.update(listing=selectors.tables_list(datastore, actor=request.actor), listed=True)
+    if request.htmx and request.htmx.target == "tables-listing":
+        template += "#listing"
+    return render(request, template, context)
 
 
 @require_GET

@@ -33,5 +33,10 @@ urlpatterns = [
     path(datastore + "folder.zip", file_views.datastore_folder_zip, name="datastore_folder_zip"),
     path(datastore + "delete-file/", file_views.datastore_delete_file, name="datastore_delete_file"),
     path(datastore + "new-folder/", file_views.datastore_new_folder, name="datastore_new_folder"),
+    path(datastore + "delete-folder/", file_views.datastore_delete_folder, name="datastore_delete_folder"),
+    path(datastore + "selection.zip", file_views.datastore_selection_zip, name="datastore_selection_zip"),
+    path(datastore + "move/", file_views.datastore_move, name="datastore_move"),
+    path(datastore + "preview/", file_views.datastore_preview, name="datastore_preview"),
+    path(datastore + "preview/image", file_views.datastore_preview_image, name="datastore_preview_image"),
     path(datastore + "tables/", include("datastores.sql_urls")),
 ]

@@ -14,7 +14,8 @@ from django_htmx.middleware import HtmxDetails
 
 from . import access, selectors, services
 from .access import Actor, Need, Permissions
-from .forms import DatastoreForm, WorkspaceForm
+from .errors import fix_urls
+from .forms import DatastoreForm, WorkspaceForm, kept_on_swap
 from .models import Datastore, Workspace
 from .storage import StorageError
 
@@ -117,8 +118,8 @@ def datastore_form(request: HtmxHttpRequest, workspace_name: str, name: str | No
     else:
         # A swap (or the no-JavaScript refresh) renders the fields of the chosen types afresh,
         # keeping what was typed; secrets are never rendered back.
-        typed = request.POST if request.method == "POST" else request.GET
-        form = DatastoreForm(initial={**initial, **typed.dict()}, datastore=datastore, swap_url=request.path)
+        typed = kept_on_swap((request.POST if request.method == "POST" else request.GET).dict())
+        form = DatastoreForm(initial={**initial, **typed}, datastore=datastore, swap_url=request.path)
     context = {"workspace": workspace, "datastore": datastore, "form": form}
     template = "datastores/datastore_form.html"
     if request.htmx and request.method == "GET":
@@ -180,11 +181,13 @@ def datastore_detail(request: HtmxHttpRequest, workspace_name: str, name: str) -
 @require_POST
 def datastore_test_connection(request: HtmxHttpRequest, workspace_name: str, name: str) -> HttpResponse:
     workspace, datastore = _datastore(request, workspace_name, name, Need.CHANGE)
-    ok, message = services.datastore_test_connection(datastore, actor=request.actor)
+    result = services.datastore_test_connection(datastore, actor=request.actor, write=request.POST.get("write") == "1")
     if not request.htmx:
-        (messages.success if ok else messages.error)(request, message)
+        (messages.success if result.ok else messages.error)(request, result.message)
         return redirect("datastore_detail", workspace_name=workspace.name, name=datastore.name)
-    return render(request, "datastores/datastore_detail.html#test-result", {"result": {"ok": ok, "message": message}})
+    ways_out = fix_urls(request, result.failure) if result.failure else []
+    context = {"result": result, "ways_out": [way for way in ways_out if "Overview" not in way[0]]}
+    return render(request, "datastores/datastore_detail.html#test-result", context)
 
 
 @require_POST

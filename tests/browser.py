@@ -88,7 +88,10 @@ def upload_browse_download_and_delete(
     page.get_by_label("Target path").fill("incoming")
     page.set_input_files("#upload-folder", local_folder)
     expect(page.get_by_text("0 uploaded, 3 skipped, 0 failed.")).to_be_visible()
-    expect(page.get_by_text("Skipped (already there; tick Overwrite to replace)")).to_contain_text("incoming/dataset/train.csv")
+    expect(page.get_by_text("Skipped (already there; tick Overwrite to replace):")).to_be_visible()
+    expect(page.locator(".upload-summary li")).to_have_count(3)
+    skipped = sorted(page.locator(".upload-summary li").all_text_contents())  # one per line
+    assert skipped == sorted(f"incoming/dataset/{name}" for name in FILES)
     wait_for_listing_refresh(page)
 
     page.get_by_role("link", name="incoming/").click()
@@ -108,5 +111,6 @@ def upload_browse_download_and_delete(
 
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("row").filter(has_text="train.csv").get_by_role("button", name="Delete").click()
+    expect(page.get_by_role("status").filter(has_text="Deleted incoming/dataset/train.csv.")).to_be_visible()
     expect(page.get_by_role("row").filter(has_text="train.csv")).to_have_count(0)
     assert "incoming/dataset/train.csv" not in stored_names()

@@ -16,6 +16,7 @@ import pytest
 from azure.storage.blob import BlobServiceClient
 from django.test import Client
 
+from .lakes.stores import DbfsLake, Gen1Lake, Gen2Lake, Lake
 from .standins.tls import ca_bundle_path
 from .support import (
     AZURITE_ACCOUNT,
@@ -184,3 +185,89 @@ def signed_in(page, live_server, django_user_model, azurite_url):
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", name="Datastores")).to_be_visible()
     return workspace
+
+
+# --- the Data Lake and DBFS stand-ins (tests/standins/: no emulator exists), each wrapped in a
+# `Lake` (tests/lakes/stores.py). They serve HTTPS, so each asks for `trust_standin_ca`.
+
+@pytest.fixture
+def aad(trust_standin_ca):
+    from tests.lakes.stores import OUTSIDER_ID, OUTSIDER_SECRET, READER_ID, READER_SECRET, TENANT
+    from tests.standins.aad import AadStandin
+
+    """The Entra ID token endpoint, knowing a reader (granted access by the lakes) and an outsider."""
+    with AadStandin() as server:
+        server.add_principal(TENANT, READER_ID, READER_SECRET)
+        server.add_principal(TENANT, OUTSIDER_ID, OUTSIDER_SECRET)
+        yield server
+
+
+@pytest.fixture
+def gen2(aad) -> Gen2Lake:
+    from tests.lakes.stores import FILESYSTEM, READER_ID, TENANT, Gen2Lake
+    from tests.standins.adls_gen2 import AdlsGen2Standin
+
+    with AdlsGen2Standin(aad, tenant_id=TENANT) as server:
+        server.grant(READER_ID)  # account-wide, so a missing filesystem is a 404, not a 403
+        server.add_filesystem(FILESYSTEM)
+        yield Gen2Lake(server, aad)
+
+
+@pytest.fixture
+def gen1(aad) -> Gen1Lake:
+    from tests.lakes.stores import READER_ID, TENANT, Gen1Lake
+    from tests.standins.adls_gen1 import AdlsGen1Standin
+
+    with AdlsGen1Standin(aad, tenant_id=TENANT) as server:
+        server.grant(READER_ID)
+        yield Gen1Lake(server, aad)
+
+
+@pytest.fixture
+def dbfs(trust_standin_ca) -> DbfsLake:
+    from tests.lakes.stores import DbfsLake
+    from tests.standins.dbfs import DbfsStandin
+    from tests.standins.tls import server_ssl_context
+
+    # HTTPS, as a Databricks workspace is; the Workspace URL field accepts https only.
+    with DbfsStandin(tokens=(remember_secret(f"dapi{secrets.token_hex(16)}"),), ssl_context=server_ssl_context()) as server:
+        yield DbfsLake(server)
+
+
+@pytest.fixture(params=["gen2", "gen1", "dbfs"])
+def lake(request) -> Lake:
+    return request.getfixturevalue(request.param)
+
+
+@pytest.fixture
+def register(client, workspace):
+    """Post the New datastore form for a database: register(pg), register(maria, port="1")."""
+
+    from django.urls import reverse
+
+    def post(database, **overrides):
+        data = database.form(**overrides)
+        remember_secret(data["password"])
+        return client.post(reverse("datastore_new", args=[workspace.name]), data)
+
+    return post
+
+
+@pytest.fixture(params=["AzureBlob", "AzureFile"])
+def datastore(request, workspace, azurite_endpoint):
+    """A registered datastore on an empty container (Azurite) or share (stand-in)."""
+    from datastores.services import datastore_register
+    from datastores.storage import AuthType, backend_for
+
+    storage_type = request.param
+    backend = backend_for(storage_type)
+    if storage_type == "AzureBlob":
+        raw = {"account_name": AZURITE_ACCOUNT, "container_name": request.getfixturevalue("container_name"),
+               "endpoint": azurite_endpoint, "account_key": AZURITE_KEY}
+    else:
+        standin = request.getfixturevalue("fileshare_standin")
+        raw = {"account_name": FILESHARE_ACCOUNT, "file_share_name": request.getfixturevalue("share_name"),
+               "endpoint": standin.base_url.removeprefix("http://"), "account_key": FILESHARE_KEY}
+    values = backend.clean_values(AuthType.ACCOUNT_KEY, {**raw, "protocol": "http"})
+    return datastore_register(workspace=workspace, name="files", storage_type=storage_type,
+                              auth_type=AuthType.ACCOUNT_KEY, values=values)

@@ -8,8 +8,13 @@ from __future__ import annotations
 
 import base64
 import socket
+import struct
+import zlib
+from datetime import datetime
 
+from azure.storage.blob import ContainerSasPermissions, generate_container_sas
 from django.test import Client
+from django.urls import reverse
 
 AZURITE_ACCOUNT = "devstoreaccount1"
 AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
@@ -50,3 +55,44 @@ class RecordingClient(Client):
     def leaked(self, log_text: str) -> list[str]:
         """The remembered secrets found in a response body or in `log_text`."""
         return [secret for secret in SECRETS_USED for text in [*self.bodies, log_text] if secret and secret in text]
+
+
+def put(client, datastore, path, data: bytes, *, overwrite=False, **extra):
+    return client.put(
+        reverse("datastore_file", args=[datastore.workspace.name, datastore.name, path]) + ("?overwrite=1" if overwrite else "?overwrite=0"),
+        data=data, content_type="application/octet-stream", **extra,
+    )
+
+
+def sas(container: str, *, expiry: datetime, **permissions: bool) -> str:
+    return remember_secret(generate_container_sas(
+        AZURITE_ACCOUNT, container, account_key=AZURITE_KEY, expiry=expiry,
+        permission=ContainerSasPermissions(**(permissions or {"read": True, "list": True, "write": True, "create": True, "delete": True})),
+    ))
+
+
+def register_sas(workspace, container, azurite_endpoint, token, name="shared"):
+    from datastores.services import datastore_register
+    from datastores.storage import AuthType, backend_for
+
+    backend = backend_for("AzureBlob")
+    values = backend.clean_values(AuthType.SAS_TOKEN, {
+        "account_name": AZURITE_ACCOUNT, "container_name": container, "endpoint": azurite_endpoint,
+        "protocol": "http", "sas_token": token, "skip_validation": True})
+    return datastore_register(workspace=workspace, name=name, storage_type="AzureBlob",
+                              auth_type=AuthType.SAS_TOKEN, values=values)
+
+
+def url(datastore, view: str, *args: str) -> str:
+    """The URL of one of a datastore's pages."""
+    return reverse(view, args=[datastore.workspace.name, datastore.name, *args])
+
+
+def png(width: int = 2, height: int = 2) -> bytes:
+    """A real PNG, written by hand (no imaging library needed)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    rows = b"".join(b"\x00" + b"\xff\x00\x00" * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")

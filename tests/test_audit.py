@@ -22,7 +22,7 @@ from django.urls import reverse
 from datastores.access import Actor
 from datastores.audit import AuditAction
 from datastores.models import AuditEntry, Membership, Role
-from datastores.services import member_add, workspace_create
+from datastores.services import member_add
 
 from .support import AZURITE_ACCOUNT, AZURITE_KEY, FILESHARE_ACCOUNT, FILESHARE_KEY, SECRETS_USED, remember_secret
 
@@ -64,10 +64,15 @@ def test_every_change_and_data_access_is_recorded_without_a_secret(
     client.post(url("datastore_test_connection", ws, "files"))
     client.put(url("datastore_file", ws, "files", "data/a.txt"), b"alpha", content_type="text/plain")
     client.put(url("datastore_file", ws, "files", "data/a.txt"), b"again", content_type="text/plain")  # skipped
-    client.get(url("datastore_browse", ws, "files") + "?path=data")
+    client.get(url("datastore_browse", ws, "files") + "?path=data&listing=1")
     b"".join(client.get(url("datastore_file", ws, "files", "data/a.txt")).streaming_content)
     b"".join(client.get(url("datastore_folder_zip", ws, "files") + "?path=data").streaming_content)
-    client.post(url("datastore_delete_file", ws, "files"), {"path": "data/a.txt"})
+    client.get(url("datastore_preview", ws, "files") + "?path=data/a.txt")
+    b"".join(client.post(url("datastore_selection_zip", ws, "files"), {"path": ["data/a.txt"]}).streaming_content)
+    client.post(url("datastore_move", ws, "files"), {"path": "data/a.txt", "destination": "moved/a.txt"})
+    client.post(url("datastore_delete_file", ws, "files"), {"path": "moved/a.txt"})
+    client.put(url("datastore_file", ws, "files", "data/b.txt"), b"beta", content_type="text/plain")
+    client.post(url("datastore_delete_folder", ws, "files"), {"path": "data"})
     client.post(url("datastore_new", ws), {
         "name": "share", "storage_type": "AzureFile", "auth_type": "account_key", "account_name": FILESHARE_ACCOUNT,
         "file_share_name": share_name, "protocol": "http",
@@ -75,7 +80,7 @@ def test_every_change_and_data_access_is_recorded_without_a_secret(
     })
     client.post(url("datastore_new_folder", ws, "share"), {"path": "", "folder_name": "made"})
     client.post(url("datastore_new", ws), pg.form(name="sales"))
-    client.get(url("datastore_tables", ws, "sales"))
+    client.get(url("datastore_tables", ws, "sales") + "?listing=1")
     client.get(url("datastore_table", ws, "sales", "public", "orders"))
     b"".join(client.get(url("datastore_table_csv", ws, "sales", "public", "orders")).streaming_content)
     client.post(url("datastore_query", ws, "sales"), {"sql": "SELECT count(*) FROM orders", "row_limit": "100"})
@@ -103,14 +108,14 @@ def test_every_change_and_data_access_is_recorded_without_a_secret(
 
 
 def test_an_entry_holds_the_client_address_and_the_request_id_the_response_names(client, workspace):
-    response = client.get(url("datastore_browse", workspace.name, "workspaceblobstore"), REMOTE_ADDR="203.0.113.7")
+    response = client.get(url("datastore_browse", workspace.name, "workspaceblobstore") + "?listing=1", REMOTE_ADDR="203.0.113.7")
     entry = AuditEntry.objects.filter(action=AuditAction.FOLDER_BROWSED).latest("id")
     assert entry.client_address == "203.0.113.7"
     assert entry.request_id == response["X-Request-ID"] and len(entry.request_id) == 32
 
 
 def test_the_proxy_header_is_honoured_only_when_configured(client, workspace, settings):
-    browse = url("datastore_browse", workspace.name, "workspaceblobstore")
+    browse = url("datastore_browse", workspace.name, "workspaceblobstore") + "?listing=1"
     client.get(browse, REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="198.51.100.9")
     assert AuditEntry.objects.latest("id").client_address == "10.0.0.2"  # a header anyone can send
     settings.PROXY_CLIENT_ADDRESS_HEADER = "X-Forwarded-For"

@@ -15,41 +15,10 @@ from urllib.parse import unquote, urlsplit
 import pytest
 from django.urls import reverse
 
-from datastores.storage import AuthType
-from datastores.services import datastore_register
-from datastores.storage import backend_for
 
-from .support import AZURITE_ACCOUNT, AZURITE_KEY, FILESHARE_ACCOUNT, FILESHARE_KEY
+from .support import put, url
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(params=["AzureBlob", "AzureFile"])
-def datastore(request, workspace, azurite_endpoint):
-    """A registered datastore on an empty container (Azurite) or share (stand-in)."""
-    storage_type = request.param
-    backend = backend_for(storage_type)
-    if storage_type == "AzureBlob":
-        raw = {"account_name": AZURITE_ACCOUNT, "container_name": request.getfixturevalue("container_name"),
-               "endpoint": azurite_endpoint, "account_key": AZURITE_KEY}
-    else:
-        standin = request.getfixturevalue("fileshare_standin")
-        raw = {"account_name": FILESHARE_ACCOUNT, "file_share_name": request.getfixturevalue("share_name"),
-               "endpoint": standin.base_url.removeprefix("http://"), "account_key": FILESHARE_KEY}
-    values = backend.clean_values(AuthType.ACCOUNT_KEY, {**raw, "protocol": "http"})
-    return datastore_register(workspace=workspace, name="files", storage_type=storage_type,
-                              auth_type=AuthType.ACCOUNT_KEY, values=values)
-
-
-def url(datastore, view, *args):
-    return reverse(view, args=[datastore.workspace.name, datastore.name, *args])
-
-
-def put(client, datastore, path, data: bytes, *, overwrite=False, **extra):
-    return client.put(
-        url(datastore, "datastore_file", path) + ("?overwrite=1" if overwrite else "?overwrite=0"),
-        data=data, content_type="application/octet-stream", **extra,
-    )
 
 
 def stored(datastore, path) -> bytes:
@@ -115,7 +84,7 @@ def test_a_path_with_dot_dot_or_backslashes_is_refused(client, datastore, bad_pa
 def test_the_folder_view_lists_folders_first_with_breadcrumbs(client, datastore):
     for path in ["data/b.csv", "data/a.csv", "data/raw/z.bin", "top.txt"]:
         put(client, datastore, path, b"12345")
-    page = client.get(url(datastore, "datastore_browse"), {"path": "data"}).content.decode()
+    page = client.get(url(datastore, "datastore_browse"), {"path": "data", "listing": "1"}).content.decode()
     assert page.index("raw/") < page.index("a.csv") < page.index("b.csv")
     assert 'href="?path=data/raw"' in page
     assert ">Root</a>" in page and 'aria-current="page">data<' in page
@@ -126,10 +95,10 @@ def test_the_folder_view_lists_folders_first_with_breadcrumbs(client, datastore)
 def test_load_more_follows_the_continuation_without_listing_everything(client, datastore):
     for number in range(130):
         put(client, datastore, f"many/f{number:03d}.txt", b"x")
-    first = client.get(url(datastore, "datastore_browse"), {"path": "many"}).content.decode()
+    first = client.get(url(datastore, "datastore_browse"), {"path": "many", "listing": "1"}).content.decode()
     assert first.count("Copy path") == 100
     assert "Load more" in first
-    continuation = first.split("continuation=")[1].split('"')[0].replace("&amp;", "&")
+    continuation = first.split("continuation=")[1].split('"')[0].split("&amp;")[0]
     more = client.get(
         url(datastore, "datastore_browse"), {"path": "many", "continuation": unquote(continuation)},
         headers={"HX-Request": "true", "HX-Target": "load-more-row"},
@@ -148,7 +117,7 @@ def test_the_name_prefix_filter_narrows_the_listing(client, datastore):
 
 
 def test_an_empty_folder_says_so(client, datastore):
-    page = client.get(url(datastore, "datastore_browse")).content.decode()
+    page = client.get(url(datastore, "datastore_browse"), {"listing": "1"}).content.decode()
     assert "This folder is empty." in page
 
 
@@ -194,7 +163,7 @@ def test_deleting_a_file_removes_it_from_storage(client, datastore):
 
 
 def test_the_filestore_of_a_connection_string_without_a_file_endpoint_explains_itself(client, workspace):
-    response = client.get(reverse("datastore_browse", args=[workspace.name, "workspacefilestore"]))
+    response = client.get(reverse("datastore_browse", args=[workspace.name, "workspacefilestore"]), {"listing": "1"})
     assert response.status_code == 502
     page = response.content.decode()
     assert "names no File endpoint" in page and "The storage service answered 400" in page
@@ -231,7 +200,17 @@ def test_a_new_folder_name_with_dot_dot_is_refused(client, datastore):
 
 
 @pytest.mark.parametrize("datastore", ["AzureBlob"], indirect=True)
-def test_blob_storage_offers_no_new_folder_since_its_folders_are_only_prefixes(client, datastore):
+def test_a_new_blob_folder_opens_empty_and_appears_with_its_first_file(client, datastore, blob_service):
+    """Blob folders are name prefixes: "New folder" opens the folder to upload into and writes
+    nothing (as Azure Storage Explorer does); the folder shows once a file lands in it."""
     page = client.get(url(datastore, "datastore_browse")).content.decode()
-    assert "New folder" not in page
-    assert client.post(url(datastore, "datastore_new_folder"), {"folder_name": "x"}).status_code == 404
+    assert '<label for="new-folder-name">New folder</label>' in page
+    response = client.post(url(datastore, "datastore_new_folder"), {"path": "", "folder_name": "drafts"}, follow=True)
+    assert response.redirect_chain[-1][0].endswith("?path=drafts")
+    assert "shows in listings once a file lands in it" in response.content.decode()
+    container = blob_service.get_container_client(datastore.connection_settings["container_name"])
+    assert list(container.list_blobs()) == []
+    put(client, datastore, "drafts/first.txt", b"x")
+    entries = datastore.backend.list_folder(datastore.connection(), "").entries
+    assert [(entry.name, entry.is_folder) for entry in entries] == [("drafts", True)]
+

@@ -53,7 +53,14 @@ def test_a_person_registers_a_blob_datastore_and_makes_it_the_default(page: Page
     page.get_by_label("Account key").fill(wrong_key)
     page.get_by_role("button", name="Register datastore").click()
 
-    expect(page.get_by_text("Authentication failed: the storage account refused the account key")).to_be_visible()
+    # The error summary at the top takes the focus, in view at 1440x900, and links to the field.
+    page.set_viewport_size({"width": 1440, "height": 900})
+    summary = page.locator("#error-summary")
+    expect(summary).to_be_focused()
+    expect(summary).to_be_in_viewport()
+    link = summary.get_by_role("link", name="Account key: Authentication failed: the storage account refused the account key")
+    link.click()
+    expect(page.locator("#field-account_key").get_by_role("alert")).to_contain_text("refused the account key")
     expect(page.get_by_label("Account key")).to_have_value("")
     assert wrong_key not in page.content()
 

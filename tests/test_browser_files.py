@@ -5,9 +5,11 @@ ADLS Gen2 goes through the same steps in tests/lakes/test_lake_browser.py."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from azure.storage.fileshare import ShareServiceClient
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 from .browser import make_local_folder, upload_browse_download_and_delete
 from .support import AZURITE_ACCOUNT, AZURITE_KEY, FILESHARE_ACCOUNT, FILESHARE_KEY
@@ -47,3 +49,38 @@ def test_a_person_uploads_a_folder_browses_downloads_and_deletes(page: Page, liv
     upload_browse_download_and_delete(
         page, live_server, signed_in, make_local_folder(tmp_path), fields, stored_bytes, stored_names
     )
+
+
+def test_an_upload_shows_its_progress_and_cancel_keeps_nothing_partial(page: Page, live_server, signed_in, blob_service, tmp_path):
+    """Against the real Azurite, with the browser's upload throttled (Chrome DevTools Protocol) so
+    that the upload is still going when Cancel is pressed."""
+    container = signed_in.datastores.get(name="workspaceblobstore").connection_settings["container_name"]
+    files = [tmp_path / f"part-{n}.bin" for n in range(4)]
+    for number, file in enumerate(files):
+        file.write_bytes(bytes([number]) * (3 * 1024 * 1024))
+    page.goto(f"{live_server.url}/workspaces/{signed_in.name}/datastores/workspaceblobstore/browse/")
+    expect(page.get_by_text("This folder is empty.")).to_be_visible()
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send("Network.emulateNetworkConditions",
+             {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": 512 * 1024})
+
+    page.set_input_files("#upload-files", [str(file) for file in files])
+    overall = page.locator("#upload-overall-progress")
+    expect(overall).to_contain_text(re.compile(r"\d+% · [\d.]+ (KB|MB)/s · .+ left"))
+    expect(page.locator(".upload-list li").first.locator(".upload-state")).to_contain_text("%")
+    expect(page.get_by_text("This folder is empty.")).to_have_count(0)  # gone as soon as files start
+    expect(page.locator("#upload-files")).to_be_disabled()  # no second upload meanwhile
+    expect(page.locator("#upload-folder")).to_be_disabled()
+    page.get_by_role("button", name="Cancel upload").click()
+
+    expect(page.locator(".upload-summary")).to_contain_text("cancelled: nothing of them was kept")
+    expect(page.locator("#upload-files")).to_be_enabled()
+    expect(page.get_by_role("button", name="Cancel upload")).to_be_hidden()
+    cdp.send("Network.emulateNetworkConditions", {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1})
+    client = blob_service.get_container_client(container)
+    kept = {blob.name: client.download_blob(blob.name).readall() for blob in client.list_blobs()}
+    assert len(kept) < len(files)  # the cancel stopped some
+    for name, data in kept.items():  # and whatever is there is whole
+        number = int(name.removeprefix("part-").removesuffix(".bin"))
+        assert data == bytes([number]) * (3 * 1024 * 1024)

@@ -48,7 +48,7 @@ def test_an_owner_adds_a_reader_who_may_look_but_not_change(
     expect(reader.get_by_role("link", name="team-ws").first).to_be_visible()
     expect(reader.get_by_text("private-ws")).to_have_count(0)
     reader.goto(f"{live_server.url}/workspaces/team-ws/datastores/workspaceblobstore/browse/?path=reports")
-    expect(reader.get_by_text("q1.csv")).to_be_visible()
+    expect(reader.get_by_role("link", name="q1.csv")).to_be_visible()
     for control in ("Upload files", "Upload folder"):
         expect(reader.get_by_text(control)).to_have_count(0)
     expect(reader.get_by_role("button", name="Delete")).to_have_count(0)

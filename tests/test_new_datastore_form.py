@@ -12,6 +12,7 @@ import pytest
 from django.urls import reverse
 
 from datastores.models import Datastore
+from datastores.storage import backend_for
 
 from .pages import field_block, tied_labels, untied_labels
 from .support import remember_secret
@@ -263,3 +264,47 @@ def test_adls_gen2_registers_without_a_check_when_validate_now_is_off(client, wo
     }
     assert client.post(new_url(workspace), data).status_code == 302
     assert Datastore.objects.get(name="lake").auth_type == "service_principal"
+
+
+@pytest.mark.parametrize("storage_type, port, endpoint", [
+    ("AzurePostgreSql", "5432", "postgres.database.azure.com"),
+    ("AzureMySql", "3306", "mysql.database.azure.com"),
+    ("AzureSqlDatabase", "1433", "database.windows.net"),
+    ("AzureDataLake", None, "azuredatalakestore.net"),
+])
+def test_a_swap_brings_the_new_types_defaults_in_place_of_the_old_types(client, workspace, storage_type, port, endpoint):
+    """The page sends what it shows (Azure SQL's port 1433, Blob's endpoint); untouched defaults
+    of the type shown give way to the new type's own."""
+    shown = "AzureSqlDatabase" if storage_type != "AzureSqlDatabase" else "AzurePostgreSql"
+    shown_port = "1433" if shown == "AzureSqlDatabase" else "5432"
+    page = swap(client, workspace, storage_type=storage_type, _shown_type=shown, port=shown_port,
+                endpoint=backend_for(shown).connection_fields["endpoint"].initial, server_name="myserver").content.decode()
+    if port:
+        assert f'value="{port}"' in field_block(page, "port")
+        assert 'value="myserver"' in field_block(page, "server_name")  # typed: kept
+    assert f'value="{endpoint}"' in field_block(page, "endpoint")
+
+
+def test_a_swap_from_blob_to_a_database_replaces_core_windows_net(client, workspace):
+    page = swap(client, workspace, storage_type="AzurePostgreSql", _shown_type="AzureBlob",
+                endpoint="core.windows.net", protocol="https", account_name="acct").content.decode()
+    assert 'value="postgres.database.azure.com"' in field_block(page, "endpoint")
+    assert 'value="5432"' in field_block(page, "port")
+
+
+def test_a_port_the_person_typed_survives_a_swap(client, workspace):
+    page = swap(client, workspace, storage_type="AzureMySql", _shown_type="AzurePostgreSql", port="6543").content.decode()
+    assert 'value="6543"' in field_block(page, "port")
+
+
+def test_a_failed_submit_lists_every_error_at_the_top_linked_to_its_field(client, workspace):
+    response = client.post(new_url(workspace), {"name": "9bad", "storage_type": "AzureBlob", "auth_type": "account_key",
+                                                "account_name": "UPPER", "container_name": "c1c", "protocol": "https",
+                                                "endpoint": "core.windows.net", "account_key": "nope"})
+    page = response.content.decode()
+    summary = page.split('id="error-summary"')[1].split("</div>")[0]
+    assert "data-focus-on-load" in page.split('id="error-summary"')[0][-200:] + summary[:200]
+    assert '<a href="#id_name">Datastore name:' in summary
+    assert '<a href="#id_account_name">Account name:' in summary
+    assert '<a href="#id_account_key">Account key:' in summary
+    assert page.index('id="error-summary"') < page.index('id="field-name"')

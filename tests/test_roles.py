@@ -107,10 +107,13 @@ def post(name: str, *args: str, data: dict | None = None) -> Callable[[Team, Cli
 CASES = [
     Case("list datastores", Role.READER, get("datastore_list")),
     Case("see a datastore's properties", Role.READER, get("datastore_detail", "workspaceblobstore")),
-    Case("browse a folder", Role.READER, get("datastore_browse", "workspaceblobstore", query="?path=data")),
+    Case("browse a folder", Role.READER, get("datastore_browse", "workspaceblobstore", query="?path=data&listing=1")),
     Case("download a file", Role.READER, get("datastore_file", "workspaceblobstore", "data/a.txt")),
     Case("download a folder as zip", Role.READER, get("datastore_folder_zip", "workspaceblobstore", query="?path=data")),
-    Case("list tables", Role.READER, get("datastore_tables", "sales")),
+    Case("preview a file", Role.READER, get("datastore_preview", "workspaceblobstore", query="?path=data/a.txt")),
+    Case("download ticked files as zip", Role.READER,
+         post("datastore_selection_zip", "workspaceblobstore", data={"path": ["data/a.txt"]})),
+    Case("list tables", Role.READER, get("datastore_tables", "sales", query="?listing=1")),
     Case("preview a table", Role.READER, get("datastore_table", "sales", "public", "orders")),
     Case("download a table as CSV", Role.READER, get("datastore_table_csv", "sales", "public", "orders")),
     Case("run a query", Role.READER, post("datastore_query", "sales", data={"sql": "SELECT 1", "row_limit": "100"})),
@@ -124,6 +127,9 @@ CASES = [
     Case("upload a file", Role.CONTRIBUTOR, lambda team, client: client.put(
         team.url("datastore_file", "workspaceblobstore", "data/new.txt"), b"new bytes", content_type="text/plain")),
     Case("delete a file", Role.CONTRIBUTOR, post("datastore_delete_file", "workspaceblobstore", data={"path": "data/a.txt"})),
+    Case("rename or move a file", Role.CONTRIBUTOR,
+         post("datastore_move", "workspaceblobstore", data={"path": "data/a.txt", "destination": "data/renamed.txt"})),
+    Case("delete a folder", Role.CONTRIBUTOR, post("datastore_delete_folder", "workspaceblobstore", data={"path": "data"})),
     Case("create a folder", Role.CONTRIBUTOR, post("datastore_new_folder", "share", data={"path": "", "folder_name": "made"})),
     Case("unregister a datastore", Role.OWNER, post("datastore_unregister", "local")),
     Case("see the members", Role.OWNER, get("workspace_members"), changes=False),
@@ -206,9 +212,9 @@ def test_a_reader_sees_no_controls_that_change_anything(team):
     detail = reader.get(team.url("datastore_detail", "workspaceblobstore")).content.decode()
     for control in ("Set as default", "Update authentication", "Unregister", "Test connection"):
         assert control not in detail, control
-    browse = reader.get(team.url("datastore_browse", "workspaceblobstore") + "?path=data").content.decode()
-    assert "Download" in browse
-    for control in ("Upload files", "Delete", "data-upload"):
+    browse = reader.get(team.url("datastore_browse", "workspaceblobstore") + "?path=data&listing=1").content.decode()
+    assert "a.txt" in browse and "Download" in browse
+    for control in ("Upload files", "Delete", "data-upload", "Rename", "New folder"):
         assert control not in browse, control
 
 

@@ -53,6 +53,11 @@ class Failure:
     field: str | None = None  # the form field at fault, as the JSON names it
     path: str = ""  # the folder browsed, and the folder the upload goes into
     secrets: tuple[str, ...] = ()  # what no answer or log line may hold
+    listing_message: str = ""  # what the browse listing says, when not `message` (a page-level deadline)
+
+    @property
+    def page_message(self) -> str:
+        return self.listing_message or self.message
 
 
 def blob_datastore(workspace, container: str, *, endpoint: str, **credentials) -> Datastore:
@@ -108,7 +113,10 @@ def failure(request, workspace, azurite_endpoint, blob_service, container_name, 
         )
         message = (f"Timed out after 1 s waiting for 127.0.0.1:{port}. "
                    "Check the workspace URL and that the workspace is running.")
-        return Failure(datastore, TimedOut, 504, message, True, "workspace_url", secrets=(token,))
+        return Failure(
+            datastore, TimedOut, 504, message, True, "workspace_url", secrets=(token,),
+            listing_message="The storage service did not answer within 1 s while listing the folder.",
+        )
     if kind == "StoredSettingsInvalid":  # secrets encrypted under a key the studio no longer has
         datastore = blob_datastore(workspace, container_name, endpoint=azurite_endpoint, account_key=AZURITE_KEY)
         lost_key = Fernet(Fernet.generate_key())
@@ -122,8 +130,9 @@ def failure(request, workspace, azurite_endpoint, blob_service, container_name, 
 
 
 def browse_url(failure: Failure) -> str:
+    """The browse page with its listing in the page (as without JavaScript; htmx loads it into place)."""
     url = reverse("datastore_browse", args=[failure.datastore.workspace.name, failure.datastore.name])
-    return f"{url}?path={quote(failure.path)}" if failure.path else url
+    return f"{url}?listing=1&path={quote(failure.path)}" if failure.path else f"{url}?listing=1"
 
 
 def upload_url(failure: Failure) -> str:
@@ -138,8 +147,10 @@ def error_part(page: str) -> str:
 
 
 def ways_out(failure: Failure) -> list[tuple[str, str]]:
+    """The ways out a page offers. A page-level deadline names no field, so it offers no fix."""
     args = [failure.datastore.workspace.name, failure.datastore.name]
-    ways = [("Update authentication", reverse("datastore_edit_auth", args=args))] if failure.update_authentication else []
+    fixable = failure.update_authentication and not failure.listing_message
+    ways = [("Update authentication", reverse("datastore_edit_auth", args=args))] if fixable else []
     return [*ways, (f"Overview of {failure.datastore.name}", reverse("datastore_detail", args=args))]
 
 
@@ -151,7 +162,7 @@ def shown_ways_out(failure: Failure, part: str) -> list[tuple[str, str]]:
 def assert_logged(caplog, failure: Failure) -> None:
     """One line on the errors logger with the message (a warning when the service failed), no secret."""
     [record] = [record for record in caplog.records if record.name == storage_error_logger.name]
-    assert failure.message in record.getMessage()
+    assert failure.message in record.getMessage() or failure.page_message in record.getMessage()
     assert record.levelno == (logging.WARNING if failure.status >= 500 else logging.INFO)
     for secret in failure.secrets:
         assert secret not in caplog.text
@@ -174,7 +185,7 @@ def test_a_storage_error_answers_the_page_with_its_status_tabs_message_and_ways_
     assert ">Overview</a>" in tabs and 'aria-current="page">Overview' not in tabs
     assert 'aria-current="page">Browse</a>' in tabs
     part = error_part(page)
-    assert failure.message in part
+    assert failure.page_message in part
     assert shown_ways_out(failure, part) == ways_out(failure)
     assert "Create if not exists" not in part  # a hint for the registration form only
     assert_logged(logged, failure)
@@ -188,7 +199,7 @@ def test_a_storage_error_answers_htmx_with_only_the_error_part_swapped_inside_it
     part = response.content.decode()
     assert "<html" not in part and 'class="tabs"' not in part
     assert part.strip().startswith('<section class="card storage-error"')
-    assert failure.message in error_part(part)
+    assert failure.page_message in error_part(part)
     assert shown_ways_out(failure, error_part(part)) == ways_out(failure)
     assert_logged(logged, failure)
 
@@ -200,7 +211,7 @@ def test_a_storage_error_answers_the_upload_put_with_json(client, failure, logge
     assert response["Content-Type"] == "application/json"
     body = response.json()
     assert body["outcome"] == "failed" and failure.message in body["message"]
-    assert body["field"] == failure.field and set(body) == {"outcome", "message", "field"}
+    assert body["field"] == failure.field and set(body) == {"outcome", "message", "field", "ways_out"}
     assert_logged(logged, failure)
 
 

@@ -239,7 +239,8 @@ def test_a_plug_in_datastore_browses_uploads_downloads_and_deletes_through_the_p
 ):
     assert register_through_the_form(browser, workspace, str(disk)).status_code == 302
     browse_url = reverse("datastore_browse", args=[workspace.name, "scratch"])
-    root = browser.get(browse_url).content.decode()
+    # The listing loads into place with htmx; listing=1 has it in the page, as without JavaScript.
+    root = browser.get(browse_url, {"listing": "1"}).content.decode()
     assert links(root, "reports/") == ["?path=reports"]
 
     # upload.js: one PUT per file to data-upload-url with PATH replaced, the CSRF header from hx-headers.
@@ -257,7 +258,7 @@ def test_a_plug_in_datastore_browses_uploads_downloads_and_deletes_through_the_p
     )
     assert again.json()["outcome"] == "skipped" and (disk / "reports" / "2025 draft.csv").read_bytes() != b"changed"
 
-    folder = browser.get(browse_url, {"path": "reports"}).content.decode()
+    folder = browser.get(browse_url, {"path": "reports", "listing": "1"}).content.decode()
     assert folder.index("2024.csv") < folder.index("2025 draft.csv")
     [download_url] = [href for href in links(folder, "Download") if href.endswith("2025%20draft.csv")]
     download = browser.get(download_url)
@@ -268,7 +269,9 @@ def test_a_plug_in_datastore_browses_uploads_downloads_and_deletes_through_the_p
     deleted = browser.post(delete.attrs["action"], delete.values)
     assert deleted.status_code == 302 and deleted["Location"].endswith("?path=reports")
     assert sorted(path.name for path in (disk / "reports").iterdir()) == ["2024.csv"]
-    assert "2025 draft.csv" not in browser.get(browse_url, {"path": "reports"}).content.decode()
+    after = browser.get(browse_url, {"path": "reports", "listing": "1"}).content.decode()
+    assert "Deleted reports/2025 draft.csv." in after  # the message after the change
+    assert not [href for href in links(after, "Download") if href.endswith("2025%20draft.csv")]
 
 
 def test_a_plug_in_type_with_folders_gets_new_folder_on_its_browse_page(browser, workspace, local_folder_type, disk):

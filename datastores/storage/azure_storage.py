@@ -7,9 +7,10 @@ with it a SAS signature.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from azure.core.exceptions import (
     AzureError,
@@ -23,8 +24,9 @@ from azure.core.exceptions import (
 from django.conf import settings
 
 from .auth import AuthType
-from .base import Connection
+from .base import Connection, CredentialFacts
 from .endpoints import is_custom_host
+from .fields import parse_sas_token
 from .errors import AuthenticationFailed, NotFound, PermissionMissing, StorageError, TimedOut, Unreachable
 
 AUTH_FAILURE_CODES = {"AuthenticationFailed", "AuthorizationFailure", "InvalidAuthenticationInfo"}
@@ -67,7 +69,59 @@ PERMISSIONS_NEEDED = {
     "read": "read (r)",
     "write": "write (w) and create (c)",
     "delete": "delete (d)",
+    "move": "read (r), write (w), create (c) and delete (d)",
 }
+
+
+def public_url(connection: Connection, service: str, container: str, path: str) -> str:
+    """A file's URL as the portal shows it: no SAS, no key."""
+    return f"{account_url(connection, service)}/{container}/{quote(path)}"
+
+
+# What the letters of a SAS token mean (sp, srt, sr, ss), as the portal names them.
+SAS_PERMISSIONS = {
+    "r": "read", "a": "add", "c": "create", "w": "write", "d": "delete", "x": "delete version",
+    "y": "permanent delete", "l": "list", "t": "tags", "f": "filter", "m": "move", "e": "execute",
+    "i": "set immutability policy", "p": "process", "u": "update",
+}
+SAS_RESOURCE_TYPES = {"s": "service", "c": "container", "o": "object"}
+SAS_SIGNED_RESOURCES = {"c": "container", "b": "blob", "s": "share", "f": "file", "d": "directory", "bv": "blob version", "bs": "blob snapshot"}
+SAS_SERVICES = {"b": "blob", "f": "file", "q": "queue", "t": "table"}
+
+
+def sas_facts(auth_type: str, secrets: Mapping[str, str]) -> CredentialFacts:
+    """A SAS token's expiry, start, permissions, resource types, services, IP range and protocol,
+    read from its query string. The signature (sig) is never read out."""
+    token = secrets.get("sas_token") if auth_type == AuthType.SAS_TOKEN else None
+    if not token:
+        return CredentialFacts()
+    params = parse_sas_token(token)
+
+    def when(name: str) -> datetime | None:
+        try:
+            moment = datetime.fromisoformat(params.get(name, "").replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+    def letters(name: str, meaning: Mapping[str, str]) -> str:
+        return ", ".join(meaning.get(letter, letter) for letter in params.get(name, "")) or ""
+
+    expires, starts = when("se"), when("st")
+    rows = [
+        ("Expires", f"{expires:%Y-%m-%d %H:%M} UTC" if expires else "not stated"),
+        ("Valid from", f"{starts:%Y-%m-%d %H:%M} UTC" if starts else "when it was made"),
+        ("Permissions", letters("sp", SAS_PERMISSIONS) or "none"),
+    ]
+    if "srt" in params:
+        rows.append(("Resource types", letters("srt", SAS_RESOURCE_TYPES)))
+    if "sr" in params:
+        rows.append(("Resource", SAS_SIGNED_RESOURCES.get(params["sr"], params["sr"])))
+    if "ss" in params:
+        rows.append(("Services", letters("ss", SAS_SERVICES)))
+    rows.append(("Allowed IP range", params.get("sip") or "any"))
+    rows.append(("Protocol", params.get("spr") or "https,http"))
+    return CredentialFacts(label="SAS token", expires_at=expires, rows=rows)
 
 
 def explain_storage_error(

@@ -22,6 +22,10 @@ from .errors import StoredSettingsInvalid
 from .fields import SecretField, is_registration_only
 from .tables import ColumnInfo, CsvStream, QueryResult, RowsPage, TableListing
 
+# Validation errors whose message already says what is stored and what happened
+# ("The SAS token expired on ..."), shown as they are when a stored value fails them.
+SELF_EXPLAINING_CODES = {"expired_sas"}
+
 
 @dataclass(frozen=True)
 class Capabilities:
@@ -33,7 +37,11 @@ class Capabilities:
     browse: bool = False  # list_folder, walk_files, download
     upload: bool = False  # upload
     delete: bool = False  # delete
-    folders: bool = False  # create_folder: folders exist on their own, so pages offer "New folder"
+    folders: bool = False  # create_folder: folders exist on their own (elsewhere they appear with their first file)
+    delete_folders: bool = False  # delete_folder: a folder with everything in it
+    move: bool = False  # move: rename or move a file or folder within the datastore, the source removed last
+    properties: bool = False  # properties: size, type, dates, ETag or version, metadata, URL
+    read_range: bool = False  # read_range: a bounded piece of a file, for previews
     tables: bool = False  # list_tables, table_columns, preview_rows, stream_table_csv
     queries: bool = False  # run_readonly_query, stream_query_csv
     deferred_validation: bool = False  # checked on first use unless "Validate now" is ticked
@@ -81,6 +89,29 @@ class Entry:
 class FolderPage:
     entries: list[Entry] = field(default_factory=list)
     continuation: str | None = None
+
+
+@dataclass(frozen=True)
+class FileProperties:
+    """What the properties panel shows of one file. `url` never carries a credential."""
+
+    name: str
+    path: str
+    size: int | None
+    content_type: str = ""
+    last_modified: datetime | None = None
+    etag: str = ""  # an ETag, or a version where the service has no ETag
+    metadata: Mapping[str, str] = field(default_factory=dict)
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class CredentialFacts:
+    """What the stored credential says of itself (a SAS token's expiry, permissions...), never a secret."""
+
+    label: str = ""  # what the credential is called ("SAS token")
+    expires_at: datetime | None = None
+    rows: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -195,9 +226,10 @@ class StorageBackend:
             try:
                 values[name] = form_field.clean(raw)
             except forms.ValidationError as error:
-                raise StoredSettingsInvalid(
-                    f"The stored {form_field.label} can no longer be used: {error.messages[0]}", field=name
-                ) from None
+                text = error.messages[0]
+                if error.error_list[0].code not in SELF_EXPLAINING_CODES:
+                    text = f"The stored {form_field.label} can no longer be used: {text}"
+                raise StoredSettingsInvalid(text, field=name) from None
         return Connection(self.storage_type, AuthType(auth_type), values)
 
     # --- what the list and detail pages show ---------------------------------------
@@ -278,6 +310,40 @@ class StorageBackend:
 
     def create_folder(self, connection: Connection, path: str) -> None:
         raise NotImplementedError
+
+    def delete_folder(self, connection: Connection, path: str) -> None:
+        """Delete a folder and everything in it. This default deletes file by file (for
+        services whose folders are only name prefixes); services with real folders override it."""
+        for entry in list(self.walk_files(connection, path)):
+            self.delete(connection, entry.path)
+
+    def move(self, connection: Connection, source: str, destination: str, *, is_folder: bool) -> None:
+        """Rename or move a file or folder. Refuses (Conflict) when the destination exists; the
+        source is removed only after its copy is complete."""
+        raise NotImplementedError
+
+    def properties(self, connection: Connection, path: str) -> FileProperties:
+        raise NotImplementedError
+
+    def read_range(self, connection: Connection, path: str, offset: int, length: int) -> bytes:
+        """At most `length` bytes from `offset` (fewer at the end of the file)."""
+        raise NotImplementedError
+
+    # --- what the credential says of itself ----------------------------------------
+
+    def credential_facts(self, auth_type: str, secrets: Mapping[str, str]) -> CredentialFacts:
+        """Facts a stored credential carries in the clear (a SAS token's expiry), read without
+        validating it, so that an expired one still shows when it expired."""
+        return CredentialFacts()
+
+    # --- what "Test connection" reports ----------------------------------------------
+
+    def probe(self, connection: Connection, *, write: bool) -> list[tuple[str, bool | None, str]]:
+        """What the credential can do: (ability, True/False, or None when not tried, detail).
+        Built on the declared capabilities, so every type reports the same abilities."""
+        from .probe import probe  # the probe uses only the calls above
+
+        return probe(self, connection, write=write)
 
     # --- tables (capabilities tables and queries) ----------------------------------
 

@@ -4,12 +4,9 @@ scripts/test starts (see servers.py beside this file), and the New datastore for
 from __future__ import annotations
 
 import pytest
-from django.urls import reverse
 
-from tests.support import remember_secret
 
 from .servers import (
-    SqlDatabase,
     create_database,
     create_maria_database,
     drop_database,
@@ -33,15 +30,3 @@ def maria():
     database = create_maria_database(url)
     yield database
     drop_maria_database(url, database)
-
-
-@pytest.fixture
-def register(client, workspace):
-    """Post the New datastore form for a database: register(pg), register(maria, port="1")."""
-
-    def post(database: SqlDatabase, **overrides):
-        data = database.form(**overrides)
-        remember_secret(data["password"])
-        return client.post(reverse("datastore_new", args=[workspace.name]), data)
-
-    return post

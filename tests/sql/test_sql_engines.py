@@ -142,7 +142,7 @@ def test_a_silent_server_times_out_within_the_connect_timeout(register, engine, 
 
 
 def test_the_tables_page_lists_tables_and_views(client, engine, sales):
-    page = client.get(url("datastore_tables", sales)).content.decode()
+    page = client.get(url("datastore_tables", sales), {"listing": "1"}).content.decode()
     assert f">{engine.schema}<" in page
     orders_row = listed_row(page, "orders")
     assert "Table" in orders_row and "≈ " in orders_row  # ANALYZE gave an estimate

@@ -28,7 +28,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, NoReturn
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from azure.core.exceptions import ClientAuthenticationError
 from azure.datalake.store.exceptions import DatalakeRESTException
@@ -39,7 +39,17 @@ from django.conf import settings
 
 from .. import fields, paths
 from ..auth import AuthType
-from ..base import AuthMethod, Capabilities, Connection, Download, Entry, FolderPage, StorageBackend, UploadOutcome
+from ..base import (
+    AuthMethod,
+    Capabilities,
+    Connection,
+    Download,
+    Entry,
+    FileProperties,
+    FolderPage,
+    StorageBackend,
+    UploadOutcome,
+)
 from ..chunks import blocks_of
 from ..endpoints import is_custom_host, validate_allowed_host
 from ..entra import explain_token_failure, reused_credential, service_principal_credential
@@ -104,7 +114,10 @@ def from_gen1(error: BaseException) -> bool:
 class DataLakeGen1Backend(StorageBackend):
     storage_type = "AzureDataLake"
     label = "Azure Data Lake Storage Gen1"
-    capabilities = Capabilities(browse=True, upload=True, delete=True, folders=True, deferred_validation=True)
+    capabilities = Capabilities(
+        browse=True, upload=True, delete=True, folders=True, delete_folders=True, move=True, properties=True,
+        read_range=True, deferred_validation=True,
+    )
     upload_block_size = TRANSFER_BLOCK
     connection_fields = {
         "store_name": forms.CharField(
@@ -374,6 +387,48 @@ class DataLakeGen1Backend(StorageBackend):
         refuse_root(path, "deleted")
         with self.explained(connection, path):
             self.remove(self.rest(connection), path)
+
+
+    def delete_folder(self, connection: Connection, path: str) -> None:
+        self.delete(connection, path)  # recursive already
+
+    def properties(self, connection: Connection, path: str) -> FileProperties:
+        rest = self.rest(connection)
+        with self.explained(connection, path):
+            status = self.status(rest, path)
+        if status is None or status.get("type") == "DIRECTORY":
+            raise NotFound(f"There is no file {path!r} in this datastore.")
+        modified = status.get("modificationTime")
+        return FileProperties(
+            name=paths.name_of(path),
+            path=path,
+            size=int(status.get("length") or 0),
+            content_type=guess_content_type(path),
+            last_modified=datetime.fromtimestamp(modified / 1000, UTC) if modified else None,
+            metadata={key: str(status[key]) for key in ("owner", "group", "permission") if key in status},
+            url=f"adl://{urlsplit(gen1_store_url(connection)).netloc}/{quote(path)}",
+        )
+
+    def read_range(self, connection: Connection, path: str, offset: int, length: int) -> bytes:
+        if length <= 0:
+            return b""
+        rest = self.rest(connection)
+        with self.explained(connection, path, "file"):
+            response = self.call(rest, "OPEN", path, retry=True, offset=offset, length=length, read="true")
+        return bytes(getattr(response, "content", b""))[:length]
+
+    def move(self, connection: Connection, source: str, destination: str, *, is_folder: bool) -> None:
+        """WebHDFS RENAME, which never replaces; a destination that exists is refused before it
+        (WebHDFS would move the source into an existing folder)."""
+        refuse_root(source, "moved")
+        rest = self.rest(connection)
+        with self.explained(connection, source):
+            if self.status(rest, destination) is not None:
+                raise Conflict(f"{destination!r} is already there: choose another name.")
+            if paths.parent(destination):
+                self.call(rest, "MKDIRS", paths.parent(destination))
+            if not self.rename(rest, source, destination):
+                raise NotFound(f"There is no file or folder {source!r} in this datastore.")
 
 
 BACKEND = DataLakeGen1Backend()

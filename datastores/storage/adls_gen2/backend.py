@@ -35,8 +35,18 @@ from azure.storage.filedatalake import ContentSettings, DataLakeServiceClient, F
 
 from .. import fields, paths
 from ..auth import AuthType
-from ..azure_storage import account_url, client_options, explain_storage_error
-from ..base import AuthMethod, Capabilities, Connection, Download, Entry, FolderPage, StorageBackend, UploadOutcome
+from ..azure_storage import account_url, client_options, explain_storage_error, public_url
+from ..base import (
+    AuthMethod,
+    Capabilities,
+    Connection,
+    Download,
+    Entry,
+    FileProperties,
+    FolderPage,
+    StorageBackend,
+    UploadOutcome,
+)
 from ..chunks import blocks_of
 from ..entra import explain_token_failure, reused_credential, service_principal_credential
 from ..errors import AuthenticationFailed, Conflict, InvalidInput, NotFound, PermissionMissing, StorageError
@@ -58,7 +68,10 @@ def delete_if_there(file: Any) -> None:
 class DataLakeGen2Backend(StorageBackend):
     storage_type = "AzureDataLakeGen2"
     label = "Azure Data Lake Storage Gen2"
-    capabilities = Capabilities(browse=True, upload=True, delete=True, folders=True, deferred_validation=True)
+    capabilities = Capabilities(
+        browse=True, upload=True, delete=True, folders=True, delete_folders=True, move=True, properties=True,
+        read_range=True, deferred_validation=True,
+    )
     upload_block_size = TRANSFER_BLOCK
     connection_fields = {
         "account_name": fields.account_name_field(),
@@ -274,6 +287,57 @@ class DataLakeGen2Backend(StorageBackend):
                 if error.error_code != "DirectoryNotEmpty":
                     raise
                 filesystem.get_directory_client(path).delete_directory()
+
+
+    def delete_folder(self, connection: Connection, path: str) -> None:
+        self.delete(connection, path)  # recursive already
+
+    def properties(self, connection: Connection, path: str) -> FileProperties:
+        with self.explained(connection, path, "file"):
+            found = self.file_system(connection).get_file_client(path).get_file_properties()
+        content_settings = found.content_settings
+        return FileProperties(
+            name=paths.name_of(path),
+            path=path,
+            size=found.size,
+            content_type=(content_settings.content_type if content_settings else "") or guess_content_type(path),
+            last_modified=found.last_modified,
+            etag=found.etag or "",
+            metadata={key: value for key, value in (found.metadata or {}).items() if key != "hdi_isfolder"},
+            url=public_url(connection, "dfs", connection["filesystem"], path),
+        )
+
+    def read_range(self, connection: Connection, path: str, offset: int, length: int) -> bytes:
+        if length <= 0:
+            return b""
+        file = self.file_system(connection).get_file_client(path)
+        with self.explained(connection, path, "file"):
+            try:
+                return file.download_file(offset=offset, length=length).readall()
+            except HttpResponseError as error:
+                if error.status_code == 416:  # past the end (or an empty file)
+                    return b""
+                raise
+
+    def move(self, connection: Connection, source: str, destination: str, *, is_folder: bool) -> None:
+        """One rename (atomic on a hierarchical namespace), refused when the destination exists."""
+        refuse_root(source, "moved")
+        refuse_root(destination, "replaced")
+        filesystem = self.file_system(connection)
+        target = f"{filesystem.file_system_name}/{destination}"
+        with self.explained(connection, source):
+            if paths.parent(destination):
+                filesystem.create_directory(paths.parent(destination))
+            client = filesystem.get_directory_client(source) if is_folder else filesystem.get_file_client(source)
+            try:
+                if is_folder:
+                    client.rename_directory(target, match_condition=MatchConditions.IfMissing)
+                else:
+                    client.rename_file(target, match_condition=MatchConditions.IfMissing)
+            except HttpResponseError as error:
+                if error.status_code in (409, 412):
+                    raise Conflict(f"{destination!r} is already there: choose another name.") from None
+                raise
 
 
 BACKEND = DataLakeGen2Backend()

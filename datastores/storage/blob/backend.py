@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import base64
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
-from azure.core import PipelineClient
+from azure.core import MatchConditions, PipelineClient
 from azure.core.exceptions import (
     AzureError,
     HttpResponseError,
@@ -39,6 +40,8 @@ from ..azure_storage import (
     check_by_listing,
     client_options,
     explain_storage_error,
+    public_url,
+    sas_facts,
     storage_credential,
     workspace_storage_values,
 )
@@ -46,8 +49,10 @@ from ..base import (
     AuthMethod,
     Capabilities,
     Connection,
+    CredentialFacts,
     Download,
     Entry,
+    FileProperties,
     FolderPage,
     StorageBackend,
     UploadOutcome,
@@ -68,12 +73,15 @@ BLOCKS_IN_FLIGHT = 3  # upload: blocks staged at once; the next one is read from
 STREAM_READ_SIZE = 1024 * 1024  # download: the piece read from the response and passed on
 MAX_RESUMES = 3  # download: a broken connection is resumed from the byte reached this many times
 READ_SAS_LIFETIME = timedelta(minutes=15)  # the SAS an account-key download signs for its GETs
+COPY_POLL_SECONDS = 0.2  # how often a move looks whether its server-side copy has finished
 
 
 class BlobBackend(StorageBackend):
     storage_type = "AzureBlob"
     label = "Azure Blob Storage"
-    capabilities = Capabilities(browse=True, upload=True, delete=True)
+    capabilities = Capabilities(
+        browse=True, upload=True, delete=True, delete_folders=True, move=True, properties=True, read_range=True
+    )
     connection_fields = {
         "account_name": fields.account_name_field(),
         "container_name": fields.container_name_field(),
@@ -319,6 +327,84 @@ class BlobBackend(StorageBackend):
             raise NotFound(f"There is no file {path!r} in this datastore.") from None
         except AzureError as error:
             raise self._explain(error, connection, "delete") from None
+
+
+    # --- file operations ----------------------------------------------------------------
+
+    def credential_facts(self, auth_type: str, secrets: Mapping[str, str]) -> CredentialFacts:
+        return sas_facts(auth_type, secrets)
+
+    def properties(self, connection: Connection, path: str) -> FileProperties:
+        try:
+            found = self.container_client(connection).get_blob_client(path).get_blob_properties()
+        except ResourceNotFoundError:
+            raise NotFound(f"There is no file {path!r} in this datastore.") from None
+        except AzureError as error:
+            raise self._explain(error, connection, "read") from None
+        return FileProperties(
+            name=paths.name_of(path),
+            path=path,
+            size=found.size,
+            content_type=found.content_settings.content_type or "",
+            last_modified=found.last_modified,
+            etag=found.version_id or found.etag or "",
+            metadata=dict(found.metadata or {}),
+            url=public_url(connection, "blob", connection["container_name"], path),
+        )
+
+    def read_range(self, connection: Connection, path: str, offset: int, length: int) -> bytes:
+        if length <= 0:
+            return b""
+        blob = self.container_client(connection).get_blob_client(path)
+        try:
+            return blob.download_blob(offset=offset, length=length).readall()
+        except ResourceNotFoundError:
+            raise NotFound(f"There is no file {path!r} in this datastore.") from None
+        except HttpResponseError as error:
+            if error.status_code == 416:  # past the end (or an empty blob)
+                return b""
+            raise self._explain(error, connection, "read") from None
+        except AzureError as error:
+            raise self._explain(error, connection, "read") from None
+
+    def move(self, connection: Connection, source: str, destination: str, *, is_folder: bool) -> None:
+        """A server-side copy of each blob, then the source blob is deleted (only once its
+        copy has succeeded, and only if it was not replaced meanwhile)."""
+        container = self.container_client(connection)
+        try:
+            if not is_folder:
+                self._move_blob(connection, container, source, destination)
+                return
+            if next(iter(container.list_blobs(name_starts_with=f"{destination}/", results_per_page=1)), None):
+                raise Conflict(f"A folder {destination!r} is already there: choose another name.")
+            for entry in list(self.walk_files(connection, source)):
+                self._move_blob(connection, container, entry.path, destination + entry.path[len(source):])
+        except AzureError as error:
+            raise self._explain(error, connection, "move") from None
+
+    def _move_blob(self, connection: Connection, container: ContainerClient, source: str, destination: str) -> None:
+        source_blob, target = container.get_blob_client(source), container.get_blob_client(destination)
+        try:
+            etag = source_blob.get_blob_properties().etag
+        except ResourceNotFoundError:
+            raise NotFound(f"There is no file {source!r} in this datastore.") from None
+        try:
+            copy = target.start_copy_from_url(
+                self._signed_url(connection, source_blob), match_condition=MatchConditions.IfMissing,
+                source_etag=etag, source_match_condition=MatchConditions.IfNotModified,
+            )
+        except (ResourceExistsError, ResourceModifiedError):
+            raise Conflict(f"{destination!r} is already there: choose another name.") from None
+        status = copy.get("copy_status")
+        while status == "pending":
+            time.sleep(COPY_POLL_SECONDS)
+            status = target.get_blob_properties().copy.status
+        if status != "success":
+            raise StorageError(f"The storage service could not copy {source!r} ({status}); it was left in place.")
+        try:
+            source_blob.delete_blob(etag=etag, match_condition=MatchConditions.IfNotModified)
+        except ResourceModifiedError:
+            raise Conflict(f"{source!r} changed while it was copied: both it and its copy {destination!r} are kept.") from None
 
 
 BACKEND = BlobBackend()

@@ -39,6 +39,7 @@ from ..base import (
     Connection,
     Download,
     Entry,
+    FileProperties,
     FolderPage,
     StorageBackend,
     UploadOutcome,
@@ -70,7 +71,10 @@ def absolute(path: str) -> str:
 class DbfsBackend(StorageBackend):
     storage_type = "DBFS"
     label = "Databricks File System"
-    capabilities = Capabilities(browse=True, upload=True, delete=True, folders=True, deferred_validation=True)
+    capabilities = Capabilities(
+        browse=True, upload=True, delete=True, folders=True, delete_folders=True, move=True, properties=True,
+        read_range=True, deferred_validation=True,
+    )
     upload_block_size = BLOCK
     connection_fields = {
         "workspace_url": forms.CharField(
@@ -78,6 +82,7 @@ class DbfsBackend(StorageBackend):
             required=False,
             help_text="Optional: https://adb-….azuredatabricks.net, to browse and transfer from the studio.",
             validators=[validate_authority_url],
+            widget=forms.TextInput(attrs={"placeholder": "https://adb-<workspace-id>.<n>.azuredatabricks.net"}),
         ),
     }
     auth_methods = (
@@ -292,7 +297,7 @@ class DbfsBackend(StorageBackend):
                     staged,
                     path,
                     overwrite=overwrite,
-                    rename=lambda source, destination: self.move(api, source, destination),
+                    rename=lambda source, destination: self.move_path(api, source, destination),
                     remove=lambda name: api.post("delete", path=absolute(name), recursive=False),
                     exists=lambda name: self.status(api, name) is not None,
                 )
@@ -305,7 +310,7 @@ class DbfsBackend(StorageBackend):
                 return None
             raise
 
-    def move(self, api: DbfsApi, source: str, destination: str) -> bool:
+    def move_path(self, api: DbfsApi, source: str, destination: str) -> bool:
         """False when the destination exists (or the source is gone)."""
         try:
             api.post("move", source_path=absolute(source), destination_path=absolute(destination))
@@ -325,6 +330,41 @@ class DbfsBackend(StorageBackend):
         refuse_root(path, "deleted")
         with self.calls(connection, path) as api:
             api.post("delete", path=absolute(path), recursive=True)
+
+    def delete_folder(self, connection: Connection, path: str) -> None:
+        self.delete(connection, path)  # recursive already
+
+    def properties(self, connection: Connection, path: str) -> FileProperties:
+        with self.calls(connection, path, "file") as api:
+            info = api.get("get-status", path=absolute(path))
+        if info.get("is_dir"):
+            raise NotFound(f"There is no file {path!r} in this datastore.")
+        entry = self.entry(info)
+        return FileProperties(
+            name=entry.name, path=path, size=entry.size, content_type=entry.content_type,
+            last_modified=entry.last_modified, url=f"dbfs:{absolute(path)}",
+        )
+
+    def read_range(self, connection: Connection, path: str, offset: int, length: int) -> bytes:
+        pieces, wanted = [], length
+        with self.calls(connection, path, "file") as api:
+            while wanted > 0:
+                block = api.get("read", path=absolute(path), offset=offset, length=min(BLOCK, wanted))
+                data = base64.b64decode(block.get("data") or "")
+                if not data:
+                    break
+                pieces.append(data)
+                offset, wanted = offset + len(data), wanted - len(data)
+        return b"".join(pieces)
+
+    def move(self, connection: Connection, source: str, destination: str, *, is_folder: bool) -> None:
+        """DBFS move, which refuses an existing destination."""
+        refuse_root(source, "moved")
+        with self.calls(connection, source) as api:
+            if self.status(api, destination) is not None:
+                raise Conflict(f"{destination!r} is already there: choose another name.")
+            if not self.move_path(api, source, destination):
+                raise Conflict(f"{destination!r} is already there, or {source!r} is gone.")
 
 
 class _Explained:

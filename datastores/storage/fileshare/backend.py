@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from azure.core.exceptions import AzureError, ResourceExistsError, ResourceNotFoundError
+from azure.core.exceptions import AzureError, HttpResponseError, ResourceExistsError, ResourceNotFoundError
 from azure.storage.fileshare import ContentSettings, ShareClient, ShareFileClient, ShareServiceClient
 
 from .. import fields, paths
@@ -15,6 +15,8 @@ from ..azure_storage import (
     check_by_listing,
     client_options,
     explain_storage_error,
+    public_url,
+    sas_facts,
     storage_credential,
     workspace_storage_values,
 )
@@ -22,15 +24,17 @@ from ..base import (
     AuthMethod,
     Capabilities,
     Connection,
+    CredentialFacts,
     Download,
     Entry,
+    FileProperties,
     FolderPage,
     StorageBackend,
     UploadOutcome,
     WorkspaceStore,
 )
 from ..chunks import blocks_of
-from ..errors import InvalidInput, NotFound, StorageError
+from ..errors import Conflict, InvalidInput, NotFound, StorageError
 from ..listing import folder_entry
 from ..paths import guess_content_type
 from ..staging import is_staging_name, staging_path
@@ -43,7 +47,10 @@ class FileShareBackend(StorageBackend):
     storage_type = "AzureFile"
     upload_block_size = RANGE_SIZE
     label = "Azure File Share"
-    capabilities = Capabilities(browse=True, upload=True, delete=True, folders=True)
+    capabilities = Capabilities(
+        browse=True, upload=True, delete=True, folders=True, delete_folders=True, move=True, properties=True,
+        read_range=True,
+    )
     connection_fields = {
         "account_name": fields.account_name_field(),
         "file_share_name": fields.container_name_field("File share name"),
@@ -261,6 +268,90 @@ class FileShareBackend(StorageBackend):
             raise NotFound(f"There is no file {path!r} in this datastore.") from None
         except AzureError as error:
             raise self._explain(error, connection, "delete") from None
+
+
+    # --- file operations ----------------------------------------------------------------
+
+    def credential_facts(self, auth_type: str, secrets: Mapping[str, str]) -> CredentialFacts:
+        return sas_facts(auth_type, secrets)
+
+    def properties(self, connection: Connection, path: str) -> FileProperties:
+        try:
+            found = self.share_client(connection).get_file_client(path).get_file_properties()
+        except ResourceNotFoundError:
+            raise NotFound(f"There is no file {path!r} in this datastore.") from None
+        except AzureError as error:
+            raise self._explain(error, connection, "read") from None
+        return FileProperties(
+            name=paths.name_of(path),
+            path=path,
+            size=found.size,
+            content_type=found.content_settings.content_type or guess_content_type(path),
+            last_modified=found.last_modified,
+            etag=found.etag or "",
+            metadata=dict(found.metadata or {}),
+            url=public_url(connection, "file", connection["file_share_name"], path),
+        )
+
+    def read_range(self, connection: Connection, path: str, offset: int, length: int) -> bytes:
+        if length <= 0:
+            return b""
+        try:
+            return self.share_client(connection).get_file_client(path).download_file(offset=offset, length=length).readall()
+        except ResourceNotFoundError:
+            raise NotFound(f"There is no file {path!r} in this datastore.") from None
+        except HttpResponseError as error:
+            if error.status_code == 416:  # past the end (or an empty file)
+                return b""
+            raise self._explain(error, connection, "read") from None
+        except AzureError as error:
+            raise self._explain(error, connection, "read") from None
+
+    def _folders_below(self, share: ShareClient, folder: str) -> list[str]:
+        """Every directory below `folder` (itself included), parents before children."""
+        found, pending = [], [folder]
+        while pending:
+            current = pending.pop(0)
+            found.append(current)
+            for item in share.get_directory_client(current).list_directories_and_files():
+                if item.is_directory:
+                    pending.append(paths.join(current, item.name))
+        return found
+
+    def delete_folder(self, connection: Connection, path: str) -> None:
+        """Azure Files deletes only empty directories: the files first, then the folders, deepest first."""
+        share = self.share_client(connection)
+        for entry in list(self.walk_files(connection, path)):
+            self.delete(connection, entry.path)
+        try:
+            for folder in reversed(self._folders_below(share, path)):
+                share.get_directory_client(folder).delete_directory()
+        except AzureError as error:
+            raise self._explain_listing(error, connection, path) from None
+
+    def move(self, connection: Connection, source: str, destination: str, *, is_folder: bool) -> None:
+        """Rename File (server-side, never replacing) for each file; then the emptied folders go."""
+        share = self.share_client(connection)
+        try:
+            if not is_folder:
+                self._ensure_folders(share, paths.parent(destination))
+                share.get_file_client(source).rename_file(destination, overwrite=False)
+                return
+            if share.get_directory_client(destination).exists():
+                raise Conflict(f"A folder {destination!r} is already there: choose another name.")
+            folders = self._folders_below(share, source)
+            for folder in folders:
+                self._ensure_folders(share, destination + folder[len(source):])
+            for entry in list(self.walk_files(connection, source)):
+                share.get_file_client(entry.path).rename_file(destination + entry.path[len(source):], overwrite=False)
+            for folder in reversed(folders):
+                share.get_directory_client(folder).delete_directory()
+        except ResourceExistsError:
+            raise Conflict(f"{destination!r} is already there: choose another name.") from None
+        except ResourceNotFoundError:
+            raise NotFound(f"There is no {'folder' if is_folder else 'file'} {source!r} in this datastore.") from None
+        except AzureError as error:
+            raise self._explain(error, connection, "move") from None
 
 
 BACKEND = FileShareBackend()
