@@ -6,8 +6,10 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from .crypto import decrypt_secrets, encrypt_secrets, rotate_token
 from .models import Datastore, Workspace
@@ -39,6 +41,7 @@ def _split_values(
     return stored, secrets
 
 
+@sensitive_variables("values", "secrets")
 def datastore_register(
     *,
     workspace: Workspace,
@@ -59,8 +62,7 @@ def datastore_register(
     if existing and not overwrite:
         raise DatastoreNameTaken(name)
     checked = backend.wants_check(values)
-    if checked:
-        backend.check_connection(Connection(storage_type, AuthType(auth_type), values))
+    note = backend.verify(Connection(storage_type, AuthType(auth_type), values)) if checked else ""
     stored, secrets = _split_values(backend, auth_type, values)
     with transaction.atomic():
         datastore = existing or Datastore(workspace=workspace, name=name, created_by=created_by)
@@ -69,7 +71,7 @@ def datastore_register(
         datastore.connection_settings = stored
         datastore.encrypted_secrets = encrypt_secrets(secrets)
         datastore.secrets_updated_at = timezone.now()
-        _note_check(datastore, ok=True if checked else None, message=unchecked_reason)
+        _note_check(datastore, ok=True if checked else None, message=note or unchecked_reason)
         datastore.full_clean(exclude=["created_by"])
         datastore.save()
     return datastore
@@ -81,6 +83,7 @@ def _note_check(datastore: Datastore, *, ok: bool | None, message: str = "") -> 
     datastore.last_checked_at = timezone.now() if ok is not None else None
 
 
+@sensitive_variables("values", "merged", "stored_secrets", "secrets")
 def datastore_update_auth(*, datastore: Datastore, auth_type: str, values: Mapping[str, Any]) -> Datastore:
     """Change the authentication type, credentials and where they are sent.
 
@@ -90,11 +93,7 @@ def datastore_update_auth(*, datastore: Datastore, auth_type: str, values: Mappi
     """
     backend = datastore.backend
     stored_secrets = decrypt_secrets(datastore.encrypted_secrets)
-    reach_changed = auth_type != datastore.auth_type or any(
-        str(values.get(name) or "") != str(datastore.connection_settings.get(name) or "")
-        for name in backend.reach_fields
-        if name in backend.setting_names(auth_type)
-    )
+    reach_changed = auth_type != datastore.auth_type or _reach_changed(backend, auth_type, datastore, values)
     merged = dict(values)
     for name in backend.secret_names(auth_type):
         if not values.get(name):
@@ -108,8 +107,7 @@ def datastore_update_auth(*, datastore: Datastore, auth_type: str, values: Mappi
                 )
             merged[name] = stored_secrets[name]
     checked = backend.wants_check(merged)
-    if checked:
-        backend.check_connection(Connection(datastore.storage_type, AuthType(auth_type), merged))
+    note = backend.verify(Connection(datastore.storage_type, AuthType(auth_type), merged)) if checked else ""
     stored, secrets = _split_values(backend, auth_type, merged)
     secrets_changed = secrets != stored_secrets
     datastore.auth_type = auth_type
@@ -117,10 +115,27 @@ def datastore_update_auth(*, datastore: Datastore, auth_type: str, values: Mappi
     datastore.encrypted_secrets = encrypt_secrets(secrets)
     if secrets_changed:
         datastore.secrets_updated_at = timezone.now()
-    _note_check(datastore, ok=True if checked else None)
+    _note_check(datastore, ok=True if checked else None, message=note)
     datastore.full_clean(exclude=["created_by"])
     datastore.save()
     return datastore
+
+
+def _reach_changed(backend: StorageBackend, auth_type: str, datastore: Datastore, values: Mapping[str, Any]) -> bool:
+    """Whether a field that says where a secret goes (backend.reach_fields) differs from the
+    stored one, both as their field cleans them (so 'Core.Windows.Net' is no change)."""
+    form_fields = backend.form_fields(auth_type)
+    for name in backend.reach_fields:
+        if name not in backend.setting_names(auth_type):
+            continue
+        stored = datastore.connection_settings.get(name)
+        try:
+            stored = form_fields[name].clean(stored) if stored not in (None, "") else stored
+        except ValidationError:
+            return True
+        if str(values.get(name) or "") != str(stored or ""):
+            return True
+    return False
 
 
 @transaction.atomic
@@ -176,12 +191,12 @@ def workspace_create(*, name: str, description: str = "", created_by: Any = None
 def datastore_test_connection(datastore: Datastore) -> tuple[bool, str]:
     """Check the stored credentials against the service now, and remember the outcome."""
     try:
-        datastore.backend.check_connection(datastore.connection())
+        note = datastore.backend.verify(datastore.connection())
     except StorageError as failure:
-        ok, message = False, failure.message
+        ok, message, note = False, failure.message, failure.message
     else:
-        ok, message = True, "Connection succeeded: the stored credentials reach the data."
-    _note_check(datastore, ok=ok, message=message)
+        ok, message = True, " ".join(filter(None, ["Connection succeeded: the stored credentials reach the data.", note]))
+    _note_check(datastore, ok=ok, message=note)  # a success keeps only its warning, shown on the datastore's pages
     datastore.save(update_fields=["last_check_ok", "last_check_message", "last_checked_at"])
     return ok, message
 
