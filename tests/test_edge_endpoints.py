@@ -64,11 +64,11 @@ def test_a_storage_suffix_smuggled_after_a_host_is_refused_and_no_key_or_sas_is_
             "account_key": remember_secret(AZURITE_KEY), "sas_token": sas,
         },
     ).content.decode()
+    assert listener.connections == 0, "the client connected to the listener"
+    assert not listener.saw("sig=") and not listener.saw("SharedKey")
     assert "is not a valid value here" in field_block(page, "endpoint") or "nor a host this studio allows" in field_block(
         page, "endpoint"
     )
-    assert listener.connections == 0
-    assert not listener.saw("sig=") and not listener.saw("SharedKey")
 
 
 @pytest.mark.parametrize(
@@ -91,8 +91,8 @@ def test_a_databricks_suffix_smuggled_after_a_host_is_refused_and_no_token_is_se
             "workspace_url": workspace_url.format(port=listener.port), "access_token": token,
         },
     ).content.decode()
+    assert listener.connections == 0, "the client connected to the listener"
     assert "Type an https URL with a host only" in field_block(page, "workspace_url")
-    assert listener.connections == 0
 
 
 @pytest.mark.parametrize(

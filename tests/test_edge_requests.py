@@ -7,6 +7,7 @@ import io
 import re
 import socket
 import time
+import urllib.request
 import zipfile
 from urllib.parse import urlsplit
 
@@ -14,7 +15,6 @@ import pytest
 from django.urls import reverse
 
 from datastores import services
-from datastores.file_views import SKIPPED_ENTRIES_NAME
 
 from .test_adls_dbfs_fixtures import dbfs, trust_standin_ca  # noqa: F401 (fixtures)
 from .test_settings import start_django
@@ -29,14 +29,20 @@ def _send_headers_only(live_server_url: str, path: str, length: int, content_typ
     """Announce a body of `length` bytes, send 64 KiB of it, and read what the server answers
     meanwhile: a server that wanted the whole body would answer nothing."""
     address = urlsplit(live_server_url)
+    # With a CSRF cookie, as an attacker gets from the sign-in page: the CSRF check then reads the body.
+    with urllib.request.urlopen(f"{live_server_url}{reverse('login')}") as page:
+        cookie = page.headers["Set-Cookie"].split(";")[0]
     started = time.monotonic()
     with socket.create_connection((address.hostname, address.port), timeout=5) as sock:
         sock.sendall(
             f"POST {path} HTTP/1.1\r\nHost: {address.netloc}\r\nContent-Type: {content_type}\r\n"
-            f"Content-Length: {length}\r\n\r\n".encode()
+            f"Cookie: {cookie}\r\nContent-Length: {length}\r\n\r\n".encode()
         )
-        try:
-            sock.sendall(b"-" * 65536)
+        try:  # the start of a real multipart upload: a server that parses it waits for the rest
+            sock.sendall(
+                b'------x\r\nContent-Disposition: form-data; name="f"; filename="a.bin"\r\n'
+                b"Content-Type: application/octet-stream\r\n\r\n" + b"x" * 65536
+            )
         except OSError:
             pass  # the server already answered and closed
         answer = b""
@@ -144,6 +150,8 @@ def test_the_sign_in_page_has_the_policy_too(anonymous_client):
 
 def test_a_zip_never_holds_a_name_that_escapes_its_folder_and_says_which_it_left_out(client, workspace, dbfs):  # noqa: F811
     """DBFS stand-in: it stores any name, as a real service may (Azurite refuses some)."""
+    from datastores.file_views import SKIPPED_ENTRIES_NAME
+
     for name, data in {"data/ok.txt": b"fine", "data/..\\..\\evil.txt": b"escape", "data/a\\..\\..\\win.txt": b"w",
                        "data/C:/x.txt": b"drive", "data/bell\x07.txt": b"control", "data/sub/good.txt": b"also fine"}.items():
         dbfs.put(name, data)
