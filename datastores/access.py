@@ -65,13 +65,12 @@ class RoleRequired(PermissionDenied):
 
 
 def client_address(request: HttpRequest) -> str | None:
-    """The client's address: REMOTE_ADDR, or, when PROXY_CLIENT_ADDRESS_HEADER names the
-    header a trusted proxy sets (X-Forwarded-For), the address that proxy appended."""
-    header = settings.PROXY_CLIENT_ADDRESS_HEADER
-    if header:
-        forwarded = request.META.get("HTTP_" + header.upper().replace("-", "_"), "")
-        if forwarded.strip():
-            return forwarded.split(",")[-1].strip() or None
+    """The client's address: REMOTE_ADDR, or with TRUSTED_PROXY_COUNT proxies in front, the
+    X-Forwarded-For entry they added (entries further left are the client's own claims)."""
+    hops = settings.TRUSTED_PROXY_COUNT
+    forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
+    if hops and len(forwarded) >= hops:
+        return forwarded[-hops]
     return request.META.get("REMOTE_ADDR") or None
 
 

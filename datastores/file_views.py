@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from django.contrib import messages
+from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -143,6 +144,10 @@ def _upload(request: HtmxHttpRequest, datastore: Datastore, path: str) -> JsonRe
         size = int(request.META.get("CONTENT_LENGTH") or "")
     except ValueError:
         return JsonResponse({"outcome": "failed", "path": path, "message": "The upload has no Content-Length."}, status=411)
+    limit = settings.MAX_UPLOAD_BYTES
+    if limit and size > limit:  # answered before a byte of the body is read
+        message = f"The file is larger than this studio accepts ({limit} bytes at most)."
+        return JsonResponse({"outcome": "failed", "path": path, "message": message}, status=413)
     content_type = request.META.get("CONTENT_TYPE", "")
     outcome = services.file_upload(
         datastore=datastore,
@@ -156,14 +161,43 @@ def _upload(request: HtmxHttpRequest, datastore: Datastore, path: str) -> JsonRe
     return JsonResponse({"outcome": str(outcome), "path": path})
 
 
+SKIPPED_ENTRIES_NAME = "NOT-INCLUDED.txt"
+
+
+def safe_zip_name(name: str) -> bool:
+    """Whether a name stays inside the folder a zip is unpacked into, whatever the unzip tool:
+    relative, "/"-separated, no empty, "." or ".." segment, no backslash, drive or control character."""
+    segments = name.split("/")
+    return bool(name) and all(
+        segment not in ("", ".", "..")
+        and "\\" not in segment
+        and ":" not in segment
+        and not any(unicodedata.category(char).startswith("C") for char in segment)
+        for segment in segments
+    )
+
+
 def _zip_chunks(datastore: Datastore, entries: Iterator[Entry], folder: str) -> Iterator[bytes]:
     archive = ZipStream(sized=False)
+    skipped: list[str] = []
 
     def file_chunks(entry: Entry) -> Iterator[bytes]:
         yield from selectors.entry_download(datastore, entry, audit=False).chunks
 
     for entry in entries:
-        archive.add(file_chunks(entry), entry.path[len(folder) + 1 :] if folder else entry.path)
+        name = entry.path[len(folder) + 1 :] if folder else entry.path
+        if not safe_zip_name(name):
+            skipped.append(name)
+            continue
+        archive.add(file_chunks(entry), name)
+        yield from archive.all_files()
+    if skipped:
+        listing = "\n".join(ascii(name) for name in skipped)  # quoted and escaped: no name is written as it is
+        report = (
+            "These files were not included: their names could escape the folder the zip is unpacked into.\n"
+            f"{listing}\n"
+        )
+        archive.add(report.encode(), SKIPPED_ENTRIES_NAME)
         yield from archive.all_files()
     yield from archive.footer()
 

@@ -77,7 +77,9 @@ class DatastoreForm(forms.Form):
         self.backend_field_names = list(backend_fields)
 
     def _chosen(self, name: str) -> str:
-        if self.is_bound and not self.fields[name].disabled:
+        # An existing datastore keeps its storage type (the field is disabled, so never posted).
+        fixed = self.fields[name].disabled or (self.datastore is not None and name == "storage_type")
+        if self.is_bound and not fixed:
             return self.data.get(self.add_prefix(name), "")
         return str(self.initial.get(name, ""))
 

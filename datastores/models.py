@@ -121,10 +121,10 @@ class Datastore(models.Model):
 
     @property
     def notice(self) -> str:
-        """What the datastore's pages say first: the storage type's notice, or why it was never checked."""
-        unchecked = self.last_check_message if self.last_check_ok is None else ""
-        return self.backend.page_notice(self.connection_settings) or unchecked
-
+        """What the datastore's pages say first: the storage type's notice, why it was never
+        checked, or what its last successful check warned about (a login that can write files)."""
+        note = self.last_check_message if self.last_check_ok is not False else ""
+        return self.backend.page_notice(self.connection_settings) or note
 
 class Role(models.TextChoices):
     """A member's role in a workspace, from least to most."""

@@ -8,9 +8,11 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from .access import Actor
 from .audit import AuditAction, Outcome, record, recorded
@@ -58,6 +60,7 @@ def _split_values(
     return stored, secrets
 
 
+@sensitive_variables("values", "secrets")
 def datastore_register(
     *,
     workspace: Workspace,
@@ -79,8 +82,7 @@ def datastore_register(
     if existing and not overwrite:
         raise DatastoreNameTaken(name)
     checked = backend.wants_check(values)
-    if checked:
-        backend.check_connection(Connection(storage_type, AuthType(auth_type), values))
+    note = backend.verify(Connection(storage_type, AuthType(auth_type), values)) if checked else ""
     stored, secrets = _split_values(backend, auth_type, values)
     with transaction.atomic():
         datastore = existing or Datastore(workspace=workspace, name=name, created_by=actor.user)
@@ -89,7 +91,7 @@ def datastore_register(
         datastore.connection_settings = stored
         datastore.encrypted_secrets = encrypt_secrets(secrets)
         datastore.secrets_updated_at = timezone.now()
-        _note_check(datastore, ok=True if checked else None, message=unchecked_reason)
+        _note_check(datastore, ok=True if checked else None, message=note or unchecked_reason)
         datastore.full_clean(exclude=["created_by"])
         datastore.save()
         record(
@@ -108,6 +110,7 @@ def _note_check(datastore: Datastore, *, ok: bool | None, message: str = "") -> 
     datastore.last_checked_at = timezone.now() if ok is not None else None
 
 
+@sensitive_variables("values", "merged", "stored_secrets", "secrets")
 def datastore_update_auth(
     *, datastore: Datastore, auth_type: str, values: Mapping[str, Any], actor: Actor | None = None
 ) -> Datastore:
@@ -119,11 +122,7 @@ def datastore_update_auth(
     """
     backend = datastore.backend
     stored_secrets = decrypt_secrets(datastore.encrypted_secrets)
-    reach_changed = auth_type != datastore.auth_type or any(
-        str(values.get(name) or "") != str(datastore.connection_settings.get(name) or "")
-        for name in backend.reach_fields
-        if name in backend.setting_names(auth_type)
-    )
+    reach_changed = auth_type != datastore.auth_type or _reach_changed(backend, auth_type, datastore, values)
     merged = dict(values)
     credential_fields = backend.auth_method(auth_type).fields
     for name in backend.secret_names(auth_type):
@@ -140,8 +139,7 @@ def datastore_update_auth(
         elif credential_fields[name].required:
             raise InvalidInput("This field is required.", field=name)
     checked = backend.wants_check(merged)
-    if checked:
-        backend.check_connection(Connection(datastore.storage_type, AuthType(auth_type), merged))
+    note = backend.verify(Connection(datastore.storage_type, AuthType(auth_type), merged)) if checked else ""
     stored, secrets = _split_values(backend, auth_type, merged)
     changed = sorted(
         {name for name in {*stored, *datastore.connection_settings} if stored.get(name) != datastore.connection_settings.get(name)}
@@ -153,7 +151,7 @@ def datastore_update_auth(
     datastore.encrypted_secrets = encrypt_secrets(secrets)
     if secrets != stored_secrets:
         datastore.secrets_updated_at = timezone.now()
-    _note_check(datastore, ok=True if checked else None)
+    _note_check(datastore, ok=True if checked else None, message=note)
     datastore.full_clean(exclude=["created_by"])
     with transaction.atomic():
         datastore.save()
@@ -165,6 +163,23 @@ def datastore_update_auth(
             detail="Changed: " + (", ".join(changed) or "nothing"),
         )
     return datastore
+
+
+def _reach_changed(backend: StorageBackend, auth_type: str, datastore: Datastore, values: Mapping[str, Any]) -> bool:
+    """Whether a field that says where a secret goes (backend.reach_fields) differs from the
+    stored one, both as their field cleans them (so 'Core.Windows.Net' is no change)."""
+    form_fields = backend.form_fields(auth_type)
+    for name in backend.reach_fields:
+        if name not in backend.setting_names(auth_type):
+            continue
+        stored = datastore.connection_settings.get(name)
+        try:
+            stored = form_fields[name].clean(stored) if stored not in (None, "") else stored
+        except ValidationError:
+            return True
+        if str(values.get(name) or "") != str(stored or ""):
+            return True
+    return False
 
 
 @transaction.atomic
@@ -300,11 +315,13 @@ def datastore_test_connection(datastore: Datastore, *, actor: Actor | None = Non
     write a temporary object and remove it again)."""
     try:
         connection = datastore.connection()
-        within_deadline(lambda: datastore.backend.check_connection(connection), "checking the connection")
+        note = datastore.backend.verify(connection)  # bounded, and a host that cannot be reached says no more
     except StorageError as failure:
         result = ConnectionTest(False, failure.message, failure)
+        note = failure.message
     else:
-        result = ConnectionTest(True, "Connection succeeded: the stored credentials reach the data.")
+        success = "Connection succeeded: the stored credentials reach the data."
+        result = ConnectionTest(True, " ".join(filter(None, [success, note])))
         try:
             result.abilities = within_deadline(
                 lambda: datastore.backend.probe(connection, write=write), "checking what the credential can do",
@@ -312,7 +329,7 @@ def datastore_test_connection(datastore: Datastore, *, actor: Actor | None = Non
             )
         except StorageError as failure:  # the connection works; only the closer look ran out of time
             result.abilities = [("Closer look", False, failure.message)]
-    _note_check(datastore, ok=result.ok, message=result.message)
+    _note_check(datastore, ok=result.ok, message=note)  # a success keeps only its warning, shown on the pages
     summary = "; ".join(
         f"{name}: {'yes' if can else 'no' if can is False else 'not tried'}" for name, can, _ in result.abilities
     )

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -16,6 +17,7 @@ from . import access, selectors, services
 from .access import Actor, Need, Permissions
 from .errors import fix_urls
 from .forms import DatastoreForm, WorkspaceForm, kept_on_swap
+from .limits import limit_storage_checks
 from .models import Datastore, Workspace
 from .storage import StorageError
 
@@ -98,6 +100,8 @@ def datastore_list(request: HtmxHttpRequest, workspace_name: str) -> HttpRespons
     return render(request, template, context)
 
 
+@sensitive_post_parameters()
+@limit_storage_checks
 @require_http_methods(["GET", "POST"])
 def datastore_form(request: HtmxHttpRequest, workspace_name: str, name: str | None = None) -> HttpResponse:
     """Registers a new datastore, or (with `name`) updates its authentication."""
@@ -178,6 +182,7 @@ def datastore_detail(request: HtmxHttpRequest, workspace_name: str, name: str) -
     return render(request, "datastores/datastore_detail.html", context)
 
 
+@limit_storage_checks
 @require_POST
 def datastore_test_connection(request: HtmxHttpRequest, workspace_name: str, name: str) -> HttpResponse:
     workspace, datastore = _datastore(request, workspace_name, name, Need.CHANGE)

@@ -4,11 +4,13 @@ Every variable is documented in `.env.example`. An optional `.env` file at the
 project root is read first; real environment variables win over it.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
 from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -21,7 +23,8 @@ DEBUG = env.bool("DEBUG", default=False)
 def _secret_key() -> str:
     """A strong SECRET_KEY, or a refusal to start when DEBUG is off."""
     key = env.str("SECRET_KEY", default="")
-    weak = len(key) < 50 or len(set(key)) < 5 or key.startswith("django-insecure-")
+    # .env.example's placeholder ("change-me-...") is as weak as no key at all.
+    weak = len(key) < 50 or len(set(key)) < 5 or key.startswith("django-insecure-") or "change-me" in key.lower()
     if weak and not DEBUG:
         raise ImproperlyConfigured(
             "SECRET_KEY is missing or weak (it needs at least 50 characters and 5 distinct ones). "
@@ -78,13 +81,25 @@ if not WORKSPACE_STORAGE_CONNECTION_STRING:
         "for their workspaceblobstore and workspacefilestore."
     )
 
-# Audit log: days an entry is kept before `manage.py prune_audit` removes it (unset: forever),
-# and the header a trusted proxy sets with the client's address (unset: REMOTE_ADDR is used).
+# Audit log: days an entry is kept before `manage.py prune_audit` removes it (unset: forever).
 AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=0) or None
-PROXY_CLIENT_ADDRESS_HEADER = env.str("PROXY_CLIENT_ADDRESS_HEADER", default="")
 
-# Seconds allowed for any one call to a storage service or database.
+# Seconds allowed for any one call to a storage service or database: connecting, then reading
+# the whole answer (each piece of a streamed download), whatever the other side does.
 STORAGE_TIMEOUT_SECONDS = env.int("STORAGE_TIMEOUT_SECONDS", default=20)
+
+# The largest file one upload request may carry, in bytes; unset or 0 means no limit.
+MAX_UPLOAD_BYTES = env.int("MAX_UPLOAD_BYTES", default=0) or None
+# A request that is not signed in may carry a body only to the sign-in form, and at most this much.
+ANONYMOUS_BODY_MAX_BYTES = 4096
+
+# Requests that reach a storage service on a user's behalf (register, Update authentication,
+# Test connection, Validate now), per signed-in user and per client address (django-ratelimit).
+STORAGE_CHECK_RATE_PER_USER = env.str("STORAGE_CHECK_RATE_PER_USER", default="20/m")
+STORAGE_CHECK_RATE_PER_ADDRESS = env.str("STORAGE_CHECK_RATE_PER_ADDRESS", default="60/m")
+# Behind a proxy that sets X-Forwarded-For, the number of proxies in front of the studio: the
+# client address is then that many hops from the right. 0: the address the connection came from.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -94,6 +109,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_htmx",
+    "axes",
+    "django_ratelimit",
     "datastores",
 ]
 
@@ -104,11 +121,15 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Before any view or CSRF check reads a body: a request that is not signed in carries none.
+    "datastores.middleware.AnonymousBodyLimitMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "datastores.audit.RequestIdMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "axes.middleware.AxesMiddleware",
     # Last, so it sees what views raise: a storage error or a refused role answers with its page, never a 500.
     "datastores.errors.ErrorAnswerMiddleware",
 ]
@@ -144,6 +165,26 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": f"{DATABASES['default']['NAME']}.test"}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # sign-in attempts are counted and locked out first
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Sign-in: after AXES_FAILURE_LIMIT failures a username, and separately a client address, waits.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "datastores.limits.sign_in_locked_out"
+AXES_CLIENT_IP_CALLABLE = "datastores.access.client_address"
+AXES_VERBOSE = False
+
+# django-ratelimit counts in this cache. The default keeps counts per process; CACHE_URL
+# (memcached or redis) shares them between gunicorn workers.
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+if CACHES["default"]["BACKEND"].endswith("LocMemCache"):
+    SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003"]
+RATELIMIT_USE_CACHE = "default"
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -173,6 +214,25 @@ STORAGES = {
 FILE_UPLOAD_MAX_MEMORY_SIZE = 0
 DATA_UPLOAD_MAX_NUMBER_FILES = 10_000
 
+# Content-Security-Policy on every page (Django's own): scripts and styles from the studio's
+# static files only, nothing inline.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:"],
+    "connect-src": [CSP.SELF],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "object-src": [CSP.NONE],
+}
+
+# Debug pages (DEBUG on) hide settings, POST data and every variable of the studio's and the
+# client libraries' frames (datastores/debug.py).
+DEFAULT_EXCEPTION_REPORTER_FILTER = "datastores.debug.StudioExceptionReporterFilter"
+DEFAULT_EXCEPTION_REPORTER = "datastores.debug.StudioExceptionReporter"
+
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
@@ -200,5 +260,6 @@ LOGGING = {
         "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "azure": {"level": "WARNING"},
         "urllib3": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},  # a line per sign-in otherwise
     },
 }

@@ -100,6 +100,17 @@ def trust_standin_ca(monkeypatch):
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", ca_bundle_path())
 
 
+@pytest.fixture(autouse=True)
+def fresh_rate_limits():
+    """Each test starts with no request counted against the rate limits (django-ratelimit's
+    counts live in the cache; every test client comes from 127.0.0.1)."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture
 def user(django_user_model):
     """The signed-in person. The client signs in with force_login, so no password (and no slow hashing)."""

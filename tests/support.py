@@ -7,10 +7,14 @@
 from __future__ import annotations
 
 import base64
+import os
 import socket
+import subprocess
+import sys
 import struct
 import zlib
 from datetime import datetime
+from pathlib import Path
 
 from azure.storage.blob import ContainerSasPermissions, generate_container_sas
 from django.test import Client
@@ -96,3 +100,17 @@ def png(width: int = 2, height: int = 2) -> bytes:
     rows = b"".join(b"\x00" + b"\xff\x00\x00" * width for _ in range(height))
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+
+
+def start_django(**env_overrides: str) -> subprocess.CompletedProcess[str]:
+    """Set up Django in a fresh process with these settings (start-up checks run there)."""
+    env = {key: value for key, value in os.environ.items() if key not in {"SECRET_KEY", "DATASTORE_ENCRYPTION_KEYS"}}
+    env.update(DEBUG="false", **env_overrides)
+    return subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        cwd=Path(__file__).resolve().parent,  # away from any .env at the project root
+        env={**env, "PYTHONPATH": str(Path(__file__).resolve().parent.parent), "DJANGO_SETTINGS_MODULE": "studio.settings"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )

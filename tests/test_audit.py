@@ -118,7 +118,7 @@ def test_the_proxy_header_is_honoured_only_when_configured(client, workspace, se
     browse = url("datastore_browse", workspace.name, "workspaceblobstore") + "?listing=1"
     client.get(browse, REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="198.51.100.9")
     assert AuditEntry.objects.latest("id").client_address == "10.0.0.2"  # a header anyone can send
-    settings.PROXY_CLIENT_ADDRESS_HEADER = "X-Forwarded-For"
+    settings.TRUSTED_PROXY_COUNT = 1
     client.get(browse, REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="1.2.3.4, 198.51.100.9")
     assert AuditEntry.objects.latest("id").client_address == "198.51.100.9"  # the address our proxy appended
 

@@ -91,7 +91,7 @@ def test_an_unreachable_port_fails_fast_with_a_clear_message(register, container
     started = time.monotonic()
     page = register(container_name=container_name, endpoint=f"127.0.0.1:{port}").content.decode()
     assert time.monotonic() - started < 10
-    assert f"Could not reach 127.0.0.1:{port}" in field_block(page, "endpoint")
+    assert f"127.0.0.1:{port} could not be reached" in field_block(page, "endpoint")
 
 
 def test_a_silent_server_times_out_within_the_configured_bound(register, container_name, settings, silent_port):
@@ -100,7 +100,7 @@ def test_a_silent_server_times_out_within_the_configured_bound(register, contain
     page = register(container_name=container_name, endpoint=f"127.0.0.1:{silent_port}").content.decode()
     elapsed = time.monotonic() - started
     assert elapsed < 8
-    assert "Timed out after 2 s" in field_block(page, "endpoint")
+    assert f"127.0.0.1:{silent_port} could not be reached" in field_block(page, "endpoint")
 
 
 def test_test_connection_on_the_detail_page_uses_the_stored_credentials(client, workspace, register, container_name):

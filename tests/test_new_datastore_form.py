@@ -180,7 +180,7 @@ def test_bad_blob_input_gets_a_message_on_the_field_and_saves_nothing(client, wo
         ({"storage_type": "AzurePostgreSql", "auth_type": "sql_authentication", "port": "99999"}, "port", "less than or equal to 65535"),
         ({"storage_type": "AzureMySql", "auth_type": "sql_authentication", "port": "three"}, "port", "A port is a whole number"),
         ({"storage_type": "AzureSqlDatabase", "auth_type": "sql_authentication", "endpoint": "db.evil.example"}, "endpoint", "is not an Azure endpoint"),
-        ({"storage_type": "DBFS", "auth_type": "none", "workspace_url": "http://adb-1.azuredatabricks.net"}, "workspace_url", "Use an https:// URL"),
+        ({"storage_type": "DBFS", "auth_type": "none", "workspace_url": "http://adb-1.azuredatabricks.net"}, "workspace_url", "Type an https URL"),
     ],
 )
 def test_bad_input_for_other_types_gets_a_message_on_the_field(client, workspace, data, field, message):
@@ -248,7 +248,7 @@ def test_azure_sql_is_checked_on_register_unless_skip_validation(client, workspa
         "user_id": "reader", "password": remember_secret("Pa55word-for-sql"),
     }
     page = client.post(new_url(workspace), data).content.decode()
-    assert f"Could not reach 127.0.0.1:{port}" in field_block(page, "server_name")
+    assert f"127.0.0.1:{port} could not be reached" in field_block(page, "server_name")
     assert client.post(new_url(workspace), {**data, "skip_validation": "on"}).status_code == 302
     assert Datastore.objects.get(name="sqldb").connection()["password"] == "Pa55word-for-sql"
 

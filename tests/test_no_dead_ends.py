@@ -162,4 +162,4 @@ def test_the_tables_page_opens_at_once_and_an_unreachable_server_answers_in_plac
     assert page.status_code == 200 and "Loading the tables" in page.content.decode()
     listing = client.get(url(datastore, "datastore_tables"), headers={"HX-Request": "true", "HX-Target": "tables-listing"})
     assert listing.status_code == 502 and listing["HX-Reswap"] == "innerHTML"
-    assert "Could not reach" in text_of(listing) and "Update authentication" in text_of(listing)
+    assert "could not be reached" in text_of(listing) and "Update authentication" in text_of(listing)

@@ -1,27 +1,13 @@
 """Start-up refuses to run without real keys when DEBUG is off: there is no plaintext fallback."""
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from cryptography.fernet import Fernet
 
+from .support import start_django
+
 ROOT = Path(__file__).resolve().parent.parent
 STRONG_SECRET_KEY = "x7" * 20 + "Kq9!mZ3#pL"
-
-
-def start_django(**env_overrides) -> subprocess.CompletedProcess:
-    env = {key: value for key, value in os.environ.items() if key not in {"SECRET_KEY", "DATASTORE_ENCRYPTION_KEYS"}}
-    env.update(DEBUG="false", **env_overrides)
-    return subprocess.run(
-        [sys.executable, "-c", "import django; django.setup()"],
-        cwd=ROOT / "tests",  # away from any .env at the project root
-        env={**env, "PYTHONPATH": str(ROOT), "DJANGO_SETTINGS_MODULE": "studio.settings"},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
 
 
 def test_it_refuses_to_start_without_encryption_keys():

@@ -21,24 +21,36 @@ from azure.core.exceptions import (
     ServiceRequestError,
     ServiceResponseError,
 )
-from django.conf import settings
 
 from .auth import AuthType
+from . import network
 from .base import Connection, CredentialFacts
-from .endpoints import is_custom_host
+from .endpoints import Address, is_listed, parse_host, parse_netloc
+from .errors import AuthenticationFailed, NotFound, PermissionMissing, StorageError
 from .fields import parse_sas_token
-from .errors import AuthenticationFailed, NotFound, PermissionMissing, StorageError, TimedOut, Unreachable
 
 AUTH_FAILURE_CODES = {"AuthenticationFailed", "AuthorizationFailure", "InvalidAuthenticationInfo"}
 PERMISSION_CODES = {"AuthorizationPermissionMismatch", "AuthorizationResourceTypeMismatch"}
 
 
+def account_address(connection: Connection, service: str) -> tuple[Address, bool]:
+    """Where the account's `service` ('blob', 'file', 'dfs') answers, built from parsed parts:
+    (account.blob.core.windows.net, False), or (the allowed host itself, True), path-style."""
+    endpoint = parse_netloc(connection["endpoint"])
+    protocol = connection["protocol"]
+    if is_listed(endpoint.host, endpoint.port):
+        return Address(endpoint.host, endpoint.port, protocol), True
+    return Address(parse_host(f"{connection['account_name']}.{service}.{endpoint.host}"), endpoint.port, protocol), False
+
+
 def account_url(connection: Connection, service: str) -> str:
-    """https://account.blob.core.windows.net, or path-style for an allowed custom host."""
-    protocol, account, endpoint = connection["protocol"], connection["account_name"], connection["endpoint"]
-    if is_custom_host(endpoint):
-        return f"{protocol}://{endpoint}/{account}"
-    return f"{protocol}://{account}.{service}.{endpoint}"
+    """https://account.blob.core.windows.net, or http://host:port/account for an allowed host."""
+    address, path_style = account_address(connection, service)
+    return address.url(connection["account_name"]) if path_style else address.url()
+
+
+def default_port(address: Address) -> int:
+    return address.port or (443 if address.scheme == "https" else 80)
 
 
 def storage_credential(connection: Connection) -> Any:
@@ -50,9 +62,9 @@ def storage_credential(connection: Connection) -> Any:
 
 
 def client_options(*, for_check: bool = False) -> dict[str, Any]:
-    """Bounded timeouts on every call; a check fails fast instead of retrying."""
-    timeout = settings.STORAGE_TIMEOUT_SECONDS
-    options: dict[str, Any] = {"connection_timeout": min(timeout, 10), "read_timeout": timeout}
+    """The guarded transport (checked addresses, no redirects, bounded time); a check fails
+    fast instead of retrying."""
+    options: dict[str, Any] = {"transport": network.transport()}
     if for_check:
         options["retry_total"] = 0
     return options
@@ -155,16 +167,10 @@ def explain_storage_error(
             field=secret_field,
         )
     if isinstance(error, ServiceRequestError | ServiceResponseError):
-        host = urlsplit(account_url(connection, service)).netloc
-        if "timed out" in str(error).lower():
-            return TimedOut(
-                f"Timed out after {settings.STORAGE_TIMEOUT_SECONDS} s waiting for {host}. "
-                "Check the endpoint and that the service is up.",
-                field="endpoint",
-            )
-        return Unreachable(
-            f"Could not reach {host}. Check the account name, endpoint and protocol, and the network.",
-            field="endpoint",
+        address, _path_style = account_address(connection, service)
+        return network.transport_failure(
+            error, address.host, default_port(address), field="endpoint",
+            hint="Check the account name, endpoint and protocol, and that the service is up and reachable from the studio.",
         )
     if isinstance(error, HttpResponseError):
         return StorageError(f"The storage service answered {error.status_code} {code or error.reason}.")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import enum
+import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -17,8 +18,9 @@ from typing import Any
 
 from django import forms
 
+from . import network
 from .auth import AuthType
-from .errors import StoredSettingsInvalid
+from .errors import StoredSettingsInvalid, Unreachable
 from .fields import SecretField, is_registration_only
 from .tables import ColumnInfo, CsvStream, QueryResult, RowsPage, TableListing
 
@@ -263,9 +265,23 @@ class StorageBackend:
             return bool(options.get("validate_now"))
         return not options.get("skip_validation")
 
-    def check_connection(self, connection: Connection) -> None:
-        """Prove the credentials reach the data; raise a StorageError saying what failed."""
+    def check_connection(self, connection: Connection) -> str | None:
+        """Prove the credentials reach the data; raise a StorageError saying what failed.
+        May return a warning for the datastore's page (e.g. a login that can write files)."""
         raise NotImplementedError
+
+    def verify(self, connection: Connection) -> str:
+        """`check_connection` for a request on a user's behalf (register, Update authentication,
+        Test connection, Validate now): the whole check, retries included, ends within
+        STORAGE_TIMEOUT_SECONDS, and a host that could not be reached is answered no sooner
+        than UNREACHABLE_FLOOR_SECONDS, whatever the reason, so timings say nothing either."""
+        started = time.monotonic()
+        try:
+            with network.deadline():
+                return self.check_connection(connection) or ""
+        except Unreachable:
+            time.sleep(max(0.0, started + network.UNREACHABLE_FLOOR_SECONDS - time.monotonic()))
+            raise
 
     # --- files (capabilities browse, upload, delete, folders) --------------------------
     # Paths are relative to the datastore's root, "/"-separated, without leading or

@@ -10,15 +10,14 @@ import hashlib
 import re
 import threading
 from collections import OrderedDict
-from urllib.parse import urlsplit
 
 from azure.core.exceptions import AzureError, ClientAuthenticationError, ServiceRequestError, ServiceResponseError
 from azure.identity import ClientSecretCredential
-from django.conf import settings
 
+from . import network
 from .base import Connection
-from .endpoints import is_custom_host
-from .errors import AuthenticationFailed, StorageError, TimedOut, Unreachable
+from .endpoints import is_listed, parse_url
+from .errors import AuthenticationFailed, StorageError
 
 
 def token_scope(resource_url: str) -> str:
@@ -27,15 +26,17 @@ def token_scope(resource_url: str) -> str:
 
 
 def service_principal_credential(connection: Connection) -> ClientSecretCredential:
-    authority_host = urlsplit(connection["authority_url"]).netloc
+    """Token requests go through the guarded transport (checked addresses, no redirects,
+    bounded time) to the authority's parsed host, and nowhere else."""
+    authority = parse_url(connection["authority_url"])
     return ClientSecretCredential(
         connection["tenant_id"],
         connection["client_id"],
         connection["client_secret"],
-        authority=authority_host,
-        disable_instance_discovery=is_custom_host(authority_host),
-        connection_timeout=min(settings.STORAGE_TIMEOUT_SECONDS, 10),
-        read_timeout=settings.STORAGE_TIMEOUT_SECONDS,
+        authority=authority.netloc,
+        # Instance discovery would ask login.microsoftonline.com about an allowed private authority.
+        disable_instance_discovery=is_listed(authority.host, authority.port),
+        transport=network.transport(),
         retry_total=0,
     )
 
@@ -79,21 +80,19 @@ TOKEN_ERRORS = {
 }
 
 
-def explain_token_failure(error: ClientAuthenticationError) -> StorageError:
+def authority_unreachable(error: BaseException, authority_url: str) -> StorageError:
+    authority = parse_url(authority_url)
+    return network.transport_failure(
+        error, authority.host, authority.port or 443, field="authority_url",
+        hint="The token request failed: check the authority URL and that the authority is reachable from the studio.",
+    )
+
+
+def explain_token_failure(error: ClientAuthenticationError, authority: str) -> StorageError:
     """A refused or failed token request, named by its AADSTS code (never the raw text)."""
     cause = error.__cause__
     if isinstance(cause, ServiceRequestError | ServiceResponseError):
-        timed_out = "timed out" in str(cause).lower()
-        return (TimedOut if timed_out else Unreachable)(
-            "The token request failed: "
-            + (
-                f"timed out after {settings.STORAGE_TIMEOUT_SECONDS} s waiting for the authority."
-                if timed_out
-                else "could not reach the authority."
-            )
-            + " Check the authority URL and the network.",
-            field="authority_url",
-        )
+        return authority_unreachable(error, authority)
     if isinstance(cause, ValueError) and "authority configuration" in str(cause):
         return AuthenticationFailed(
             "The token request failed: the authority does not know this tenant. "
@@ -118,9 +117,6 @@ def access_token(connection: Connection, resource_url: str) -> str:
     try:
         return service_principal_credential(connection).get_token(token_scope(resource_url)).token
     except ClientAuthenticationError as error:
-        raise explain_token_failure(error) from None
-    except AzureError:
-        raise Unreachable(
-            f"Could not get a token from {connection['authority_url']}. Check the Authority URL and the network.",
-            field="authority_url",
-        ) from None
+        raise explain_token_failure(error, connection["authority_url"]) from None
+    except AzureError as error:
+        raise authority_unreachable(error, connection["authority_url"]) from None

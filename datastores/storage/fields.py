@@ -10,13 +10,14 @@ import base64
 import binascii
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import parse_qs
 
 from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 
 from .auth import Protocol
-from .endpoints import validate_allowed_host
+from . import endpoints
 
 
 REGISTRATION_ONLY = "registration_only"
@@ -48,10 +49,17 @@ validate_container_name = RegexValidator(
     "Use 3 to 63 lowercase letters, digits and single hyphens, starting and ending with a letter or digit.",
 )
 
-validate_server_name = RegexValidator(
-    r"^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?\Z",
-    "A server name is made of letters, digits, dots and hyphens.",
-)
+def validate_server_name(value: str) -> None:
+    """A DNS name (myserver), parsed as endpoints.py parses hosts: it becomes the first labels
+    of the server's address."""
+    try:
+        host = endpoints.parse_host(value)
+    except endpoints.BadAddress:
+        host = ""
+    if not host or endpoints.is_ip(host):
+        raise forms.ValidationError(
+            "A server name is made of letters, digits and inner hyphens, such as myserver.", code="invalid_server_name"
+        )
 
 
 def validate_guid(value: str) -> None:
@@ -107,16 +115,31 @@ def validate_sas_token(value: str) -> None:
         )
 
 
-def validate_https_url(value: str) -> None:
-    forms.URLField().clean(value)
-    if not value.startswith("https://"):
-        raise forms.ValidationError("Use an https:// URL.", code="not_https")
+class EndpointField(forms.CharField):
+    """A service's domain suffix (core.windows.net) or an allowed host[:port], parsed into its
+    parts and stored as built from them (see endpoints.py)."""
+
+    def __init__(self, *, suffixes: tuple[str, ...], **kwargs: Any):
+        self.suffixes = suffixes
+        kwargs.setdefault("max_length", 260)
+        super().__init__(**kwargs)
+
+    def clean(self, value: Any) -> str:
+        value = super().clean(value)
+        return endpoints.clean_endpoint(value, self.suffixes) if value else value
 
 
-def validate_authority_url(value: str) -> None:
-    validate_https_url(value)
-    host = value.removeprefix("https://").split("/", 1)[0]
-    validate_allowed_host(host)
+class HttpsUrlField(forms.CharField):
+    """An https URL with a host and nothing else; with `suffixes`, a host allowed for that service."""
+
+    def __init__(self, *, suffixes: tuple[str, ...] | None, example: str, **kwargs: Any):
+        self.suffixes, self.example = suffixes, example
+        kwargs.setdefault("max_length", 270)
+        super().__init__(**kwargs)
+
+    def clean(self, value: Any) -> str:
+        value = super().clean(value)
+        return endpoints.clean_url(value, self.suffixes, self.example) if value else value
 
 
 # --- fields ----------------------------------------------------------------------------
@@ -134,13 +157,9 @@ def protocol_field() -> forms.ChoiceField:
     return forms.ChoiceField(label="Protocol", choices=Protocol.choices, initial=Protocol.HTTPS)
 
 
-def endpoint_field(default: str) -> forms.CharField:
-    return forms.CharField(
-        label="Endpoint",
-        initial=default,
-        help_text="The service's domain suffix, e.g. core.windows.net or core.chinacloudapi.cn.",
-        validators=[validate_allowed_host],
-    )
+def endpoint_field(default: str, suffixes: tuple[str, ...], **kwargs: Any) -> EndpointField:
+    kwargs.setdefault("help_text", f"The service's domain suffix, e.g. {default}, or a host the administrator allows.")
+    return EndpointField(label="Endpoint", initial=default, suffixes=suffixes, **kwargs)
 
 
 def server_name_field() -> forms.CharField:
@@ -182,14 +201,17 @@ def sas_token_fields() -> dict[str, forms.Field]:
     }
 
 
-def service_principal_fields(*, resource_url: str, authority_url: str = "https://login.microsoftonline.com"):
+def service_principal_fields(
+    *, resource_url: str, authority_url: str = "https://login.microsoftonline.com"
+) -> dict[str, forms.Field]:
     return {
         "tenant_id": guid_field("Tenant ID"),
         "client_id": guid_field("Client ID"),
         "client_secret": SecretField(label="Client secret"),
-        "resource_url": forms.CharField(label="Resource URL", initial=resource_url, validators=[validate_https_url]),
-        "authority_url": forms.CharField(
-            label="Authority URL", initial=authority_url, validators=[validate_authority_url]
+        # The token's audience: never connected to, but it decides what the secret buys.
+        "resource_url": HttpsUrlField(label="Resource URL", initial=resource_url, suffixes=None, example=resource_url),
+        "authority_url": HttpsUrlField(
+            label="Authority URL", initial=authority_url, suffixes=endpoints.ENTRA, example=authority_url
         ),
     }
 

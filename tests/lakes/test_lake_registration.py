@@ -122,14 +122,14 @@ def test_gen2_with_an_unreachable_endpoint_fails_fast(register, gen2):
     page = register(gen2, endpoint=f"127.0.0.1:{port}").content.decode()
 
     assert time.monotonic() - started < 10
-    assert f"Could not reach 127.0.0.1:{port}" in field_block(page, "endpoint")
+    assert f"127.0.0.1:{port} could not be reached" in field_block(page, "endpoint")
     assert not saved()
 
 
 def test_gen2_with_an_unreachable_authority_points_at_the_authority_url(register, gen2):
     page = register(gen2, authority_url=f"https://127.0.0.1:{free_port()}").content.decode()
 
-    assert "The token request failed: could not reach the authority" in field_block(page, "authority_url")
+    assert "could not be reached. The token request failed" in field_block(page, "authority_url")
     assert not saved()
 
 
@@ -140,7 +140,7 @@ def test_gen2_a_silent_endpoint_times_out_within_the_configured_bound(register, 
     page = register(gen2, endpoint=f"127.0.0.1:{silent_port}").content.decode()
 
     assert time.monotonic() - started < 8
-    assert "Timed out after 2 s" in field_block(page, "endpoint")
+    assert f"127.0.0.1:{silent_port} could not be reached" in field_block(page, "endpoint")
 
 
 def test_gen2_over_http_is_refused_before_a_token_is_sent(register, gen2, aad):
@@ -176,7 +176,7 @@ def test_gen1_with_a_valid_token_but_no_grant_says_it_has_no_access_to_the_store
     assert not saved()
 
 
-def test_gen1_with_a_store_name_that_does_not_resolve_says_there_is_no_such_store(register, gen1, monkeypatch):
+def test_gen1_with_a_store_name_that_does_not_resolve_says_the_store_could_not_be_reached(register, gen1, monkeypatch):
     real_getaddrinfo = socket.getaddrinfo
 
     def no_such_host(host, *args, **kwargs):  # as DNS answers for a store that does not exist
@@ -188,8 +188,8 @@ def test_gen1_with_a_store_name_that_does_not_resolve_says_there_is_no_such_stor
 
     page = register(gen1, store_name="gonestore", endpoint="azuredatalakestore.net").content.decode()
 
-    block = field_block(page, "store_name")
-    assert "No Data Lake Storage Gen1 store answers at gonestore.azuredatalakestore.net" in block
+    block = field_block(page, "endpoint")
+    assert "gonestore.azuredatalakestore.net:443 could not be reached" in block and "Gen1 was retired" in block
     assert not saved()
 
 
@@ -198,7 +198,7 @@ def test_gen1_with_an_unreachable_endpoint_fails_fast(register, gen1):
 
     page = register(gen1, endpoint=f"127.0.0.1:{port}").content.decode()
 
-    assert f"Could not reach 127.0.0.1:{port}" in field_block(page, "endpoint")
+    assert f"127.0.0.1:{port} could not be reached" in field_block(page, "endpoint")
     assert not saved()
 
 
@@ -209,7 +209,7 @@ def test_gen1_a_silent_store_times_out_within_the_configured_bound(register, gen
     page = register(gen1, endpoint=f"127.0.0.1:{silent_port}").content.decode()
 
     assert time.monotonic() - started < 8
-    assert "Timed out after 2 s" in field_block(page, "endpoint")
+    assert f"127.0.0.1:{silent_port} could not be reached" in field_block(page, "endpoint")
 
 
 def test_gen1_form_offers_the_azure_endpoint_by_default(client, workspace):
@@ -255,7 +255,7 @@ def test_dbfs_with_an_unreachable_workspace_fails_fast(register, dbfs):
 
     page = register(dbfs, workspace_url=f"https://127.0.0.1:{port}").content.decode()
 
-    assert f"Could not reach 127.0.0.1:{port}" in field_block(page, "workspace_url")
+    assert f"127.0.0.1:{port} could not be reached" in field_block(page, "workspace_url")
     assert not saved()
 
 
@@ -266,7 +266,7 @@ def test_dbfs_a_silent_workspace_times_out_within_the_configured_bound(register,
     page = register(dbfs, workspace_url=f"https://127.0.0.1:{silent_port}").content.decode()
 
     assert time.monotonic() - started < 8
-    assert "Timed out after 2 s" in field_block(page, "workspace_url")
+    assert f"127.0.0.1:{silent_port} could not be reached" in field_block(page, "workspace_url")
 
 
 def test_dbfs_with_a_url_that_is_not_a_databricks_workspace_says_so(register, dbfs, aad):

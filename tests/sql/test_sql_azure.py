@@ -132,7 +132,7 @@ def test_validation_is_on_for_azure_sql_and_an_unreachable_port_fails_fast(regis
     started = time.monotonic()
     page = register_azure_sql(port=str(port)).content.decode()
     assert time.monotonic() - started < 5
-    assert f"Could not reach 127.0.0.1:{port}" in field_block(page, "server_name")
+    assert f"127.0.0.1:{port} could not be reached" in field_block(page, "server_name")
     assert not Datastore.objects.filter(name="azure_sales").exists()
 
 
@@ -142,7 +142,7 @@ def test_a_silent_server_times_out_within_the_connect_timeout(register_azure_sql
     page = register_azure_sql(port=str(silent_port)).content.decode()
     elapsed = time.monotonic() - started
     assert elapsed < 8
-    assert "Timed out after 2 s connecting to 127.0.0.1" in field_block(page, "server_name")
+    assert f"127.0.0.1:{silent_port} could not be reached" in field_block(page, "server_name")
 
 
 def test_a_server_that_hangs_up_reads_as_unreachable(register_azure_sql):
@@ -157,7 +157,7 @@ def test_a_server_that_hangs_up_reads_as_unreachable(register_azure_sql):
 
         threading.Thread(target=hang_up, daemon=True).start()
         page = register_azure_sql(port=str(port)).content.decode()
-    assert f"Could not reach 127.0.0.1:{port}" in field_block(page, "server_name")
+    assert f"127.0.0.1:{port} could not be reached" in field_block(page, "server_name")
 
 
 def test_a_service_principal_is_checked_through_the_form(register_azure_sql, aad):
@@ -169,7 +169,7 @@ def test_a_service_principal_is_checked_through_the_form(register_azure_sql, aad
     page = register_azure_sql(**service_principal_fields, client_secret=wrong_secret).content.decode()
     assert "The token request failed" in field_block(page, "client_secret") and "AADSTS7000215" in field_block(page, "client_secret")
     page = register_azure_sql(**service_principal_fields, client_secret=CLIENT_SECRET).content.decode()
-    assert "Could not reach 127.0.0.1" in field_block(page, "server_name")  # the token came; the server did not
+    assert "could not be reached" in field_block(page, "server_name")  # the token came; the server did not
 
 
 # --- live, against a real Azure SQL Database -----------------------------------------------

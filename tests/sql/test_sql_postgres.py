@@ -37,7 +37,30 @@ def test_enforce_ssl_against_a_server_without_tls_is_refused_with_a_tls_message(
     assert not Datastore.objects.filter(name="pg_sales").exists()
 
 
-def test_enforce_ssl_against_the_tls_server_connects_over_tls(client, register, pg_tls, workspace):
+@pytest.fixture
+def trusted_tls_server(pg_tls, monkeypatch, tmp_path):
+    """Trust the TLS server's own (self-signed, CN=127.0.0.1) certificate, as a CA bundle."""
+    with pg_tls.admin("postgres") as admin:
+        certificate = admin.execute("SELECT pg_read_file(current_setting('ssl_cert_file'))").fetchone()[0]
+    bundle = tmp_path / "server-ca.pem"
+    bundle.write_text(certificate)
+    monkeypatch.setenv("SSL_CERT_FILE", str(bundle))
+    return pg_tls
+
+
+def test_enforce_ssl_refuses_a_certificate_it_does_not_trust(register, pg_tls):
+    page = register(pg_tls, name="pg_tls", enforce_ssl="on").content.decode()
+    assert f"127.0.0.1:{pg_tls.port} could not be reached" in field_block(page, "server_name")
+    assert not Datastore.objects.filter(name="pg_tls").exists()
+
+
+def test_enforce_ssl_refuses_a_trusted_certificate_for_another_host_name(register, trusted_tls_server):
+    page = register(trusted_tls_server, name="pg_tls", enforce_ssl="on", endpoint="localhost").content.decode()
+    assert "could not be reached" in field_block(page, "server_name")  # the certificate names 127.0.0.1
+
+
+def test_enforce_ssl_against_the_tls_server_connects_over_tls(client, register, trusted_tls_server, workspace):
+    pg_tls = trusted_tls_server
     assert register(pg_tls, name="pg_tls", enforce_ssl="on").status_code == 302
     datastore = Datastore.objects.get(workspace=workspace, name="pg_tls")
     page = run_query(client, datastore, "SELECT ssl AS over_tls FROM pg_stat_ssl WHERE pid = pg_backend_pid()")

@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 from typing import Any, NoReturn
 from urllib.parse import quote, urlsplit
 
+import requests
 from azure.core.exceptions import ClientAuthenticationError
 from azure.datalake.store.exceptions import DatalakeRESTException
 from azure.datalake.store.lib import DatalakeRESTInterface
@@ -51,7 +52,8 @@ from ..base import (
     UploadOutcome,
 )
 from ..chunks import blocks_of
-from ..endpoints import is_custom_host, validate_allowed_host
+from .. import endpoints, network
+from ..endpoints import Address, is_listed, parse_host, parse_netloc
 from ..entra import explain_token_failure, reused_credential, service_principal_credential
 from ..errors import (
     AuthenticationFailed,
@@ -60,7 +62,6 @@ from ..errors import (
     NotFound,
     PermissionMissing,
     StorageError,
-    TimedOut,
     Unreachable,
 )
 from ..listing import filtered_page, refuse_root
@@ -75,12 +76,30 @@ TRANSFER_BLOCK = 4 * 1024 * 1024  # bytes per append or read request; also bound
 GEN1_SUFFIX = "azuredatalakestore.net"
 
 
+def gen1_store_address(connection: Connection) -> Address:
+    """{store}.azuredatalakestore.net, or the allowed host itself, built from parsed parts."""
+    endpoint = parse_netloc(connection.get("endpoint") or GEN1_SUFFIX)
+    if is_listed(endpoint.host, endpoint.port):
+        return Address(endpoint.host, endpoint.port, "https")
+    return Address(parse_host(f"{connection['store_name']}.{endpoint.host}"), endpoint.port, "https")
+
+
 def gen1_store_url(connection: Connection) -> str:
     """https://{store}.azuredatalakestore.net/, or https://{endpoint}/ for an allowed custom host."""
-    endpoint = connection.get("endpoint") or GEN1_SUFFIX
-    if is_custom_host(endpoint):
-        return f"https://{endpoint}/"
-    return f"https://{connection['store_name']}.{endpoint}/"
+    return gen1_store_address(connection).url() + "/"
+
+
+class _RecordingSession(network.GuardedSession):
+    """Remembers the last transport failure of this thread's calls."""
+
+    last_error: requests.RequestException | None = None
+
+    def request(self, *args: Any, **kwargs: Any) -> requests.Response:
+        try:
+            return super().request(*args, **kwargs)
+        except requests.RequestException as error:
+            self.last_error = error
+            raise
 
 
 class Gen1Rest(DatalakeRESTInterface):
@@ -93,6 +112,27 @@ class Gen1Rest(DatalakeRESTInterface):
     def __init__(self, store_url: str, **kwargs: Any):
         super().__init__(**kwargs)
         self.url = store_url  # every request URL starts here
+
+    @property
+    def session(self) -> Any:
+        """The library's per-thread session, but a guarded one (checked addresses, no redirects,
+        bounded time); the library then sets its Authorization header on it."""
+        if getattr(self.local, "session", None) is None:
+            self.local.session = _RecordingSession()
+        return super().session
+
+    def call(self, *args: Any, **kwargs: Any) -> Any:
+        """The library's call; a transport failure is raised from its real cause (the library
+        keeps only its repr), so the guard's refusal can be told apart."""
+        if getattr(self.local, "session", None) is not None:
+            self.local.session.last_error = None
+        try:
+            return super().call(*args, **kwargs)
+        except DatalakeRESTException as error:
+            last = getattr(getattr(self.local, "session", None), "last_error", None)
+            if last is None:
+                raise
+            raise error from last
 
     def log_response_and_raise(self, response: Any, exception: Any, level: int = logging.ERROR) -> NoReturn:
         exception.status_code = getattr(response, "status_code", None)
@@ -125,15 +165,14 @@ class DataLakeGen1Backend(StorageBackend):
             max_length=24,
             validators=[fields.validate_account_name],
         ),
-        "endpoint": forms.CharField(
-            label="Endpoint",
-            initial=GEN1_SUFFIX,
+        "endpoint": fields.endpoint_field(
+            GEN1_SUFFIX,
+            endpoints.DATA_LAKE_GEN1,
             required=False,  # rows saved before the field existed mean the default
             help_text=(
                 "The store's domain suffix, azuredatalakestore.net. A host the administrator allows "
                 "(a private endpoint) is the store's own address instead."
             ),
-            validators=[validate_allowed_host],
         ),
         **fields.subscription_and_resource_group_fields(),
     }
@@ -181,7 +220,7 @@ class DataLakeGen1Backend(StorageBackend):
         status = getattr(error, "status_code", None)
         remote = getattr(error, "remote_exception", "")
         if isinstance(error, ClientAuthenticationError):
-            return explain_token_failure(error)
+            return explain_token_failure(error, connection["authority_url"])
         if status == 401:
             return AuthenticationFailed(
                 "The token request succeeded, but the store refused the token. Check that the tenant ID is the "
@@ -198,24 +237,13 @@ class DataLakeGen1Backend(StorageBackend):
             )
         if status == 404:
             return NotFound(f"There is no {missing} {path!r} in this datastore.")
-        text = str(error)
-        if text.startswith("HTTP error"):  # the library's wrapper around a requests exception
-            host = urlsplit(gen1_store_url(connection)).netloc
-            custom = is_custom_host(connection.get("endpoint") or GEN1_SUFFIX)
-            if "Timeout" in text or "timed out" in text:
-                return TimedOut(
-                    f"Timed out after {settings.STORAGE_TIMEOUT_SECONDS} s waiting for {host}. "
-                    "Check the endpoint and that the store is up.",
-                    field="endpoint",
-                )
-            if not custom and ("NameResolution" in text or "resolve" in text or "not known" in text):
-                return Unreachable(
-                    f"No Data Lake Storage Gen1 store answers at {host}: check the store name. "
-                    "Gen1 was retired on 2024-02-29, so the store may be gone.",
-                    field="store_name",
-                )
-            return Unreachable(
-                f"Could not reach {host}. Check the store name, the endpoint and the network.", field="endpoint"
+        if str(error).startswith("HTTP error") or network.find_cause(error, requests.RequestException):
+            # The library's wrapper around a requests exception: below the store's own answers.
+            address = gen1_store_address(connection)
+            return network.transport_failure(
+                error, address.host, address.port or 443, field="endpoint",
+                hint="Check the store name (Gen1 was retired on 2024-02-29, so the store may be gone), "
+                "the endpoint, and that the store is reachable from the studio.",
             )
         if status:
             return StorageError(f"The store answered {status} {remote}".rstrip() + ".")

@@ -33,7 +33,7 @@ from azure.core.exceptions import (
 )
 from azure.storage.filedatalake import ContentSettings, DataLakeServiceClient, FileSystemClient
 
-from .. import fields, paths
+from .. import endpoints, fields, paths
 from ..auth import AuthType
 from ..azure_storage import account_url, client_options, explain_storage_error, public_url
 from ..base import (
@@ -77,7 +77,7 @@ class DataLakeGen2Backend(StorageBackend):
         "account_name": fields.account_name_field(),
         "filesystem": fields.container_name_field("Filesystem"),
         "protocol": fields.protocol_field(),
-        "endpoint": fields.endpoint_field("core.windows.net"),
+        "endpoint": fields.endpoint_field("core.windows.net", endpoints.STORAGE),
     }
     auth_methods = (
         AuthMethod(
@@ -118,7 +118,7 @@ class DataLakeGen2Backend(StorageBackend):
         if isinstance(error, ClientAuthenticationError) and status is None:
             refused = error.__cause__  # the SDK answers a 401 challenge for another tenant by failing here
             if not (isinstance(refused, HttpResponseError) and refused.status_code == 401):
-                return explain_token_failure(error)
+                return explain_token_failure(error, connection["authority_url"])
             status = 401
         if status == 401:
             return AuthenticationFailed(

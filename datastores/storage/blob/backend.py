@@ -19,7 +19,6 @@ from azure.core.exceptions import (
     ServiceResponseError,
 )
 from azure.core.pipeline.policies import HeadersPolicy, RetryPolicy
-from azure.core.pipeline.transport import RequestsTransport
 from azure.core.rest import HttpRequest, HttpResponse
 from azure.storage.blob import (
     BlobBlock,
@@ -33,7 +32,7 @@ from azure.storage.blob import (
     generate_blob_sas,
 )
 
-from .. import fields, paths
+from .. import endpoints, fields, network, paths
 from ..auth import AuthType
 from ..azure_storage import (
     account_url,
@@ -86,7 +85,7 @@ class BlobBackend(StorageBackend):
         "account_name": fields.account_name_field(),
         "container_name": fields.container_name_field(),
         "protocol": fields.protocol_field(),
-        "endpoint": fields.endpoint_field("core.windows.net"),
+        "endpoint": fields.endpoint_field("core.windows.net", endpoints.STORAGE),
         "grant_workspace_access": fields.checkbox_field(
             "Grant workspace access",
             "For a storage account in a virtual network: let the workspace's managed identity reach it.",
@@ -216,7 +215,7 @@ class BlobBackend(StorageBackend):
         GET. A connection that breaks midway is resumed from the byte reached (up to MAX_RESUMES
         times) with a GET conditional on the first one's ETag, so a blob replaced meanwhile fails
         the download instead of mixing two versions."""
-        transport = RequestsTransport(**client_options(), connection_data_block_size=STREAM_READ_SIZE)
+        transport = network.transport(connection_data_block_size=STREAM_READ_SIZE)
         policies = [HeadersPolicy({"x-ms-version": blob.api_version}), RetryPolicy(retry_total=MAX_RESUMES)]
         with PipelineClient(blob.url, policies=policies, transport=transport) as client:
             response = self._get(client, connection, blob)
@@ -227,6 +226,7 @@ class BlobBackend(StorageBackend):
                 try:
                     for piece in response.iter_raw():
                         received += len(piece)
+                        network.rearm(response)  # each piece, not the whole blob, has the deadline
                         yield piece
                     if received >= size:
                         return

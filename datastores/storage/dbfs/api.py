@@ -1,13 +1,15 @@
-"""The DBFS REST API 2.0 of one Databricks workspace, through requests: bounded
-timeouts, no redirects followed, and the token sent as an auth object."""
+"""The DBFS REST API 2.0 of one Databricks workspace, through a guarded requests session
+(network.py: checked addresses, no redirects, bounded time), the token sent as an auth object."""
 
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
+
+from .. import network
+from ..endpoints import Address, parse_url
 
 
 class DbfsApiError(Exception):
@@ -15,7 +17,7 @@ class DbfsApiError(Exception):
 
     def __init__(self, *, status: int | None = None, error_code: str = "", kind: str = ""):
         super().__init__(kind or f"{status} {error_code}")
-        self.status, self.error_code, self.kind = status, error_code, kind
+        self.status, self.error_code, self.kind = status, error_code, kind  # kind: "transport"
 
 
 class BearerToken(requests.auth.AuthBase):
@@ -33,9 +35,9 @@ class DbfsApi:
     """The DBFS REST API 2.0 of one workspace: bounded timeouts, no redirects followed."""
 
     def __init__(self, workspace_url: str, token: str):
-        self.host = urlsplit(workspace_url).netloc
-        self.base = f"https://{self.host}/api/2.0/dbfs/"
-        self.session = requests.Session()
+        self.address: Address = parse_url(workspace_url)
+        self.base = self.address.url("api", "2.0", "dbfs") + "/"
+        self.session = network.session()
         self.session.auth = BearerToken(token)
 
     def close(self) -> None:
@@ -53,10 +55,8 @@ class DbfsApi:
             response = self.session.request(
                 method, self.base + operation, timeout=(min(timeout, 10), timeout), allow_redirects=False, **kwargs
             )
-        except requests.Timeout:
-            raise DbfsApiError(kind="timeout") from None
-        except requests.RequestException:
-            raise DbfsApiError(kind="unreachable") from None
+        except requests.RequestException as failure:
+            raise DbfsApiError(kind="transport") from failure
         try:
             body = response.json()
         except ValueError:

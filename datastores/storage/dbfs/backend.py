@@ -26,10 +26,7 @@ import base64
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
 
-from django import forms
-from django.conf import settings
 
 from .. import fields, paths
 from ..auth import AuthType
@@ -52,10 +49,11 @@ from ..errors import (
     NotFound,
     PermissionMissing,
     StorageError,
-    TimedOut,
     Unreachable,
 )
-from ..fields import SecretField, validate_authority_url
+from .. import endpoints, network
+from ..endpoints import parse_url
+from ..fields import HttpsUrlField, SecretField
 from ..listing import folders_first, refuse_root
 from ..paths import guess_content_type
 from ..staging import is_staging_name, put_in_place, removed_on_failure, staging_path
@@ -77,12 +75,12 @@ class DbfsBackend(StorageBackend):
     )
     upload_block_size = BLOCK
     connection_fields = {
-        "workspace_url": forms.CharField(
+        "workspace_url": HttpsUrlField(
             label="Workspace URL",
             required=False,
             help_text="Optional: https://adb-….azuredatabricks.net, to browse and transfer from the studio.",
-            validators=[validate_authority_url],
-            widget=forms.TextInput(attrs={"placeholder": "https://adb-<workspace-id>.<n>.azuredatabricks.net"}),
+            suffixes=endpoints.DATABRICKS,
+            example="https://adb-1234567890123456.7.azuredatabricks.net",
         ),
     }
     auth_methods = (
@@ -130,15 +128,13 @@ class DbfsBackend(StorageBackend):
     def explain(
         self, error: DbfsApiError, connection: Connection, path: str = "", missing: str = "file or folder"
     ) -> StorageError:
-        host = urlsplit(connection.get("workspace_url") or "").netloc
-        if error.kind == "timeout":
-            return TimedOut(
-                f"Timed out after {settings.STORAGE_TIMEOUT_SECONDS} s waiting for {host}. "
-                "Check the workspace URL and that the workspace is running.",
-                field="workspace_url",
+        address = parse_url(connection["workspace_url"])
+        host = address.netloc
+        if error.kind == "transport":
+            return network.transport_failure(
+                error, address.host, address.port or 443, field="workspace_url",
+                hint="Check the workspace URL, that the workspace is running and that it is reachable from the studio.",
             )
-        if error.kind == "unreachable":
-            return Unreachable(f"Could not reach {host}. Check the workspace URL and the network.", field="workspace_url")
         status, code = error.status, error.error_code
         if status == 401:
             return AuthenticationFailed(

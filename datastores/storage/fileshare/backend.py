@@ -8,7 +8,7 @@ from typing import Any
 from azure.core.exceptions import AzureError, HttpResponseError, ResourceExistsError, ResourceNotFoundError
 from azure.storage.fileshare import ContentSettings, ShareClient, ShareFileClient, ShareServiceClient
 
-from .. import fields, paths
+from .. import endpoints, fields, paths
 from ..auth import AuthType
 from ..azure_storage import (
     account_url,
@@ -55,7 +55,7 @@ class FileShareBackend(StorageBackend):
         "account_name": fields.account_name_field(),
         "file_share_name": fields.container_name_field("File share name"),
         "protocol": fields.protocol_field(),
-        "endpoint": fields.endpoint_field("core.windows.net"),
+        "endpoint": fields.endpoint_field("core.windows.net", endpoints.STORAGE),
     }
     auth_methods = (
         AuthMethod(AuthType.ACCOUNT_KEY, fields.account_key_fields()),
@@ -101,8 +101,10 @@ class FileShareBackend(StorageBackend):
         )
 
     def service_client(self, connection: Connection, *, for_check: bool = False) -> ShareServiceClient:
+        # Downloads read RANGE_SIZE per request: each request must finish within the deadline.
         return ShareServiceClient(
-            account_url(connection, "file"), credential=storage_credential(connection), **client_options(for_check=for_check)
+            account_url(connection, "file"), credential=storage_credential(connection),
+            max_single_get_size=RANGE_SIZE, max_chunk_get_size=RANGE_SIZE, **client_options(for_check=for_check),
         )
 
     def check_connection(self, connection: Connection) -> None:

@@ -11,13 +11,12 @@ the studio composes.
 
 from __future__ import annotations
 
-import socket
 from typing import Any
 
 import certifi
 import pytds
 
-from .. import fields
+from .. import endpoints, fields, network
 from ..auth import AuthType
 from ..base import AuthMethod, Connection
 from ..entra import access_token
@@ -46,7 +45,8 @@ NO_READ_ONLY_REPLICA = (
 class AzureSqlBackend(SqlBackend):
     storage_type = "AzureSqlDatabase"
     label = "Azure SQL Database"
-    connection_fields = sql_connection_fields(port=1433, endpoint="database.windows.net")
+    connection_fields = sql_connection_fields(port=1433, endpoint="database.windows.net", suffixes=endpoints.AZURE_SQL)
+    suffixes = endpoints.AZURE_SQL
     auth_methods = (
         AuthMethod(AuthType.SQL_AUTHENTICATION, fields.sql_authentication_fields()),
         AuthMethod(
@@ -110,18 +110,16 @@ class AzureSqlBackend(SqlBackend):
 
     def connect(self, connection: Connection, *, for_query: bool = False) -> Db:
         kwargs = self.connect_kwargs(connection, read_only_intent=for_query)
-        # Our own socket tells a refused port (at once) from a silent one (after the timeout).
-        try:
-            sock = socket.create_connection((kwargs["dsn"], kwargs["port"]), timeout=connect_timeout())
-        except TimeoutError:
-            raise self.unreachable(connection, timed_out=True) from None
-        except OSError:
-            raise self.unreachable(connection, timed_out=False) from None
+        # A socket to the checked address; pytds keeps the name for TLS. The login is watched.
+        sock = self.open_socket(connection)
+        handshake = network.watch(sock, connect_timeout())
         try:
             return pytds.connect(**kwargs, sock=sock)
         except Exception as error:  # pytds, socket and OpenSSL errors; the message never quotes them
             sock.close()
             raise self.explain(error, connection) from None
+        finally:
+            handshake.cancel()
 
     def explain(self, error: Exception, connection: Connection) -> StorageError:
         # pytds retries a failed login until its timeout, then raises TimeoutError from the
@@ -146,13 +144,7 @@ class AzureSqlBackend(SqlBackend):
                 "The server's firewall refused this studio's address. Add it to the server's firewall rules.",
                 field="server_name",
             )
-        if "certificate" in text or "ssl" in text or "tls" in text or "encrypt" in text:
-            return Unreachable(
-                "The TLS handshake failed: the server must offer encryption with a certificate valid for "
-                f"{server_host(connection)}.",
-                field="server_name",
-            )
-        return self.unreachable(connection, timed_out=isinstance(cause, TimeoutError))
+        return self.unreachable(connection)  # refused, reset, timed out, a failed TLS handshake
 
     def begin_read_only(self, db: Db, *, timeout: int, for_query: bool = False) -> None:
         cursor = db.cursor()

@@ -22,10 +22,10 @@ from typing import Any
 from django import forms
 from django.conf import settings
 
-from .. import fields
+from .. import fields, network
 from ..base import Capabilities, Connection, StorageBackend
-from ..endpoints import is_allowed_host, is_custom_host, split_host_port
-from ..errors import AuthenticationFailed, NotFound, StorageError, TimedOut, Unreachable
+from ..endpoints import Address, is_allowed, is_listed, parse_host, parse_netloc
+from ..errors import AuthenticationFailed, NotFound, StorageError, Unreachable
 from ..tables import (
     ColumnInfo,
     CsvStream,
@@ -49,11 +49,16 @@ APPLICATION_NAME = "datastore-studio"
 Db = Any
 
 
+def server_address(connection: Connection) -> Address:
+    """myserver.postgres.database.azure.com, or the allowed host itself, with the port field's
+    port; built from parsed parts, never from the text typed."""
+    endpoint = parse_netloc(connection["endpoint"])
+    host = endpoint.host if is_listed(endpoint.host) else parse_host(f"{connection['server_name']}.{endpoint.host}")
+    return Address(host, int(connection["port"]))
+
+
 def server_host(connection: Connection) -> str:
-    endpoint = connection["endpoint"]
-    if is_custom_host(endpoint):
-        return split_host_port(endpoint)[0]
-    return f"{connection['server_name']}.{endpoint}"
+    return server_address(connection).host
 
 
 def connect_timeout() -> int:
@@ -65,12 +70,12 @@ def statement_timeout() -> int:
     return int(settings.STORAGE_TIMEOUT_SECONDS)
 
 
-def sql_connection_fields(*, port: int, endpoint: str) -> dict[str, forms.Field]:
+def sql_connection_fields(*, port: int, endpoint: str, suffixes: tuple[str, ...]) -> dict[str, forms.Field]:
     return {
         "server_name": fields.server_name_field(),
         "database_name": fields.database_name_field(),
         "port": fields.port_field(port),
-        "endpoint": fields.endpoint_field(endpoint),
+        "endpoint": fields.endpoint_field(endpoint, suffixes),
     }
 
 
@@ -91,6 +96,7 @@ class SqlBackend(StorageBackend):
     capabilities = Capabilities(tables=True, queries=True)
     options = {"skip_validation": fields.skip_validation_field()}
     reach_fields = ("server_name", "endpoint", "port")
+    suffixes: tuple[str, ...] = ()  # the service's Azure suffixes (endpoints.py)
 
     # Rows of (schema, table or NULL for an empty schema, kind, estimated rows or NULL).
     catalog_sql: str = ""
@@ -117,6 +123,11 @@ class SqlBackend(StorageBackend):
     def quote_name(self, db: Db, *parts: str) -> str:
         raise NotImplementedError
 
+    def write_capabilities(self, db: Db) -> str:
+        """What this login may do on the server that a read-only transaction does not prevent
+        (run programs, write files, change server settings), in a sentence; "" when nothing."""
+        return ""
+
     def page_clause(self, order_by: list[str], *, limit: int, offset: int) -> str:
         order = f" ORDER BY {', '.join(order_by)}" if order_by else ""
         return f"{order} LIMIT {int(limit)} OFFSET {int(offset)}"
@@ -134,18 +145,29 @@ class SqlBackend(StorageBackend):
 
     # --- what failed, in words -----------------------------------------------------------
 
-    def unreachable(self, connection: Connection, *, timed_out: bool) -> StorageError:
-        address = f"{server_host(connection)}:{connection['port']}"
-        if timed_out:
-            return TimedOut(
-                f"Timed out after {connect_timeout()} s connecting to {address}. "
-                "Check the server name, the port and the server's firewall rules.",
-                field="server_name",
-            )
-        return Unreachable(
-            f"Could not reach {address}. Check the server name, endpoint and port, and the server's firewall rules.",
-            field="server_name",
-        )
+    def unreachable(self, connection: Connection, error: BaseException | None = None) -> StorageError:
+        """Every transport-level failure in one message (see network.unreachable)."""
+        address = server_address(connection)
+        hint = "Check the server name, endpoint and port, and the server's firewall rules."
+        if error is None:
+            return network.unreachable(address.host, address.port, field="server_name", hint=hint)
+        return network.transport_failure(error, address.host, address.port, field="server_name", hint=hint)
+
+    def open_socket(self, connection: Connection) -> Any:
+        """A TCP connection to a checked address of the server (network.open_socket)."""
+        address = server_address(connection)
+        try:
+            return network.open_socket(address.host, address.port or 0, timeout=connect_timeout())
+        except OSError as error:
+            raise self.unreachable(connection, error) from None
+
+    def checked_address(self, connection: Connection) -> str:
+        """The server's address, resolved once and checked, for drivers that open their own socket."""
+        address = server_address(connection)
+        try:
+            return network.resolve(address.host, address.port or 0)[0][4][0]
+        except OSError as error:
+            raise self.unreachable(connection, error) from None
 
     def auth_failed(self) -> AuthenticationFailed:
         return AuthenticationFailed("Authentication failed: the server refused the user ID or password.", field="password")
@@ -169,16 +191,27 @@ class SqlBackend(StorageBackend):
         advice = " Tick Enforce SSL." if field == "enforce_ssl" else ""
         return Unreachable(f"The server accepts only TLS connections and refused this one.{advice}", field=field)
 
-    def tls_failed(self, *, field: str = "enforce_ssl") -> Unreachable:
-        return Unreachable("The TLS handshake with the server failed.", field=field)
+    def tls_failed(self, connection: Connection) -> StorageError:
+        """A failed handshake is below the service's answers: one message, as for any transport failure."""
+        return self.unreachable(connection)
 
     # --- sessions ---------------------------------------------------------------------
 
+    def refuse_writing_login(self, db: Db) -> None:
+        """The query box runs only for a login that cannot write anywhere on the server."""
+        what = self.write_capabilities(db)
+        if what:
+            raise QueryFailed(
+                f"{what} A read-only transaction does not prevent that, so the query box does not run "
+                "with this login. Use a read-only login for queries (Update authentication)."
+            )
+
     def check_reach(self, connection: Connection) -> None:
-        """The host allow-list, once more, right before a connection is made."""
-        if not is_allowed_host(server_host(connection)):
+        """The host allow-list, once more (with the port), right before a connection is made."""
+        address = server_address(connection)
+        if not is_allowed(address.host, address.port, self.suffixes):
             raise Unreachable(
-                f"{server_host(connection)} is not an Azure endpoint, nor a host this studio allows.",
+                f"{address.netloc} is not an Azure endpoint, nor a host this studio allows (with this port).",
                 field="endpoint",
             )
 
@@ -207,15 +240,18 @@ class SqlBackend(StorageBackend):
         finally:
             close_quietly(db)
 
-    def check_connection(self, connection: Connection) -> None:
-        """Connect with a bounded timeout, run a trivial query, disconnect."""
+    def check_connection(self, connection: Connection) -> str:
+        """Connect with a bounded timeout, run a trivial query, disconnect. Returns a warning when
+        the login can write on the server (the query box then refuses to run)."""
         try:
             with self.read_only_session(connection, timeout=statement_timeout()) as db:
                 cursor = db.cursor()
                 cursor.execute("SELECT 1")
                 cursor.fetchall()
+                what = self.write_capabilities(db)
         except QueryFailed as failure:
             raise StorageError(f"Connected, but the server refused a trivial query: {failure.message}") from None
+        return f"{what} Use a read-only login for queries: the query box refuses to run with this one." if what else ""
 
     # --- browsing -----------------------------------------------------------------------
 

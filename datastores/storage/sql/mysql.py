@@ -7,10 +7,10 @@ from typing import Any
 import pymysql
 import pymysql.cursors
 
-from .. import fields
+from .. import endpoints, fields, network
 from ..auth import AuthType
 from ..base import AuthMethod, Connection
-from ..endpoints import is_custom_host
+from ..endpoints import is_listed
 from ..errors import StorageError
 from ..tables import CsvStream, QueryFailed
 from .base import (
@@ -32,7 +32,8 @@ MYSQL_TIMEOUT_ERRORS = {1969, 3024}  # MariaDB max_statement_time, MySQL max_exe
 class MySqlBackend(SqlBackend):
     storage_type = "AzureMySql"
     label = "Azure Database for MySQL"
-    connection_fields = sql_connection_fields(port=3306, endpoint="mysql.database.azure.com")
+    connection_fields = sql_connection_fields(port=3306, endpoint="mysql.database.azure.com", suffixes=endpoints.MYSQL)
+    suffixes = endpoints.MYSQL
     auth_methods = (AuthMethod(AuthType.SQL_AUTHENTICATION, fields.sql_authentication_fields()),)
     statement_errors = (pymysql.err.MySQLError,)
     # MariaDB counts the time spent sending rows as part of the statement, so a download
@@ -70,7 +71,7 @@ class MySqlBackend(SqlBackend):
             "charset": "utf8mb4",
             "program_name": APPLICATION_NAME,
         }
-        if not is_custom_host(connection["endpoint"]):
+        if not is_listed(server_host(connection)):
             # Azure's servers require TLS; verify the certificate and the name.
             import certifi
 
@@ -79,10 +80,17 @@ class MySqlBackend(SqlBackend):
         return kwargs
 
     def connect(self, connection: Connection, *, for_query: bool = False) -> pymysql.connections.Connection:
+        # PyMySQL is handed a socket to the checked address; the host name stays for TLS.
+        db = pymysql.connections.Connection(**self.connect_kwargs(connection), defer_connect=True)
+        sock = self.open_socket(connection)
+        handshake = network.watch(sock, connect_timeout())  # the login, whatever the server drips
         try:
-            db = pymysql.connect(**self.connect_kwargs(connection))
+            db.connect(sock)
         except pymysql.err.MySQLError as error:
+            sock.close()
             raise self.explain(error, connection) from None
+        finally:
+            handshake.cancel()
         # Logged in: statements may now take as long as the server's own time limit allows.
         # (PyMySQL has no public setter; it rereads this before every read.)
         db._read_timeout = db._write_timeout = statement_timeout() + 10
@@ -99,9 +107,7 @@ class MySqlBackend(SqlBackend):
             return self.database_missing(connection, may_be_refused=True)
         if code == 3159 or "secure transport" in text:
             return self.tls_required(field="endpoint")
-        if code == 2026 or "ssl" in text:
-            return self.tls_failed(field="endpoint")
-        return self.unreachable(connection, timed_out="timed out" in text)
+        return self.unreachable(connection)  # refused, reset, timed out, a failed TLS handshake
 
     def _set_time_limit(self, cursor: pymysql.cursors.Cursor, seconds: int) -> None:
         if "mariadb" in cursor.connection.get_server_info().lower():
@@ -109,7 +115,24 @@ class MySqlBackend(SqlBackend):
         else:
             cursor.execute("SET SESSION max_execution_time = %s", (int(seconds) * 1000,))
 
+    # Global privileges a read-only transaction does not hold back: files (INTO OUTFILE, DUMPFILE,
+    # LOAD_FILE, LOAD DATA) and server settings (SET GLOBAL, e.g. the general log's file).
+    WRITING_PRIVILEGES = ("FILE", "SUPER", "SYSTEM_VARIABLES_ADMIN", "SHUTDOWN")
+
+    def write_capabilities(self, db: Db) -> str:
+        cursor = db.cursor()
+        cursor.execute(
+            "SELECT PRIVILEGE_TYPE FROM information_schema.USER_PRIVILEGES WHERE GRANTEE = "
+            "CONCAT(QUOTE(SUBSTRING_INDEX(CURRENT_USER(), '@', 1)), '@', QUOTE(SUBSTRING_INDEX(CURRENT_USER(), '@', -1)))"
+        )
+        held = sorted({row[0] for row in cursor.fetchall()} & set(self.WRITING_PRIVILEGES))
+        if not held:
+            return ""
+        return f"This login can write files or server settings on the server ({', '.join(held)})."
+
     def begin_read_only(self, db: Db, *, timeout: int, for_query: bool = False) -> None:
+        if for_query:
+            self.refuse_writing_login(db)
         cursor = db.cursor()
         # Session-wide too: a COMMIT typed in the query box starts another read-only transaction.
         cursor.execute("SET SESSION TRANSACTION READ ONLY")

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
+
+import certifi
 
 import psycopg
 from psycopg import sql as pg_sql
 from psycopg.adapt import AdaptersMap
 from psycopg.types.string import TextLoader
 
-from .. import fields
+from .. import endpoints, fields
 from ..auth import AuthType
 from ..base import AuthMethod, Connection
 from ..errors import StorageError
@@ -43,11 +46,14 @@ class PostgreSqlBackend(SqlBackend):
     storage_type = "AzurePostgreSql"
     label = "Azure Database for PostgreSQL"
     connection_fields = {
-        **sql_connection_fields(port=5432, endpoint="postgres.database.azure.com"),
+        **sql_connection_fields(port=5432, endpoint="postgres.database.azure.com", suffixes=endpoints.POSTGRES),
         "enforce_ssl": fields.checkbox_field("Enforce SSL", "Refuse to connect without TLS."),
     }
     auth_methods = (AuthMethod(AuthType.SQL_AUTHENTICATION, fields.sql_authentication_fields()),)
     statement_errors = (psycopg.Error,)
+    suffixes = endpoints.POSTGRES
+    # Unticking Enforce SSL is a new way to send the password: like a protocol, it needs it typed again.
+    reach_fields = ("server_name", "endpoint", "port", "enforce_ssl")
 
     catalog_sql = """
         SELECT n.nspname, c.relname,
@@ -74,21 +80,30 @@ class PostgreSqlBackend(SqlBackend):
         ORDER BY a.attnum
     """
 
-    def connect_kwargs(self, connection: Connection) -> dict[str, Any]:
-        return {
+    def connect_kwargs(self, connection: Connection, *, hostaddr: str) -> dict[str, Any]:
+        """libpq parameters, each a single value psycopg quotes: `hostaddr` is the checked address
+        libpq connects to (no second host, no socket path), `host` the name TLS checks."""
+        kwargs = {
             "host": server_host(connection),
+            "hostaddr": hostaddr,
             "port": connection["port"],
             "dbname": connection["database_name"],
             "user": connection["user_id"],
             "password": connection["password"],
+            "passfile": os.devnull,
             "connect_timeout": connect_timeout(),
-            "sslmode": "require" if connection["enforce_ssl"] else "prefer",
+            "sslmode": "prefer",
             "application_name": APPLICATION_NAME,
         }
+        if connection["enforce_ssl"]:
+            # Enforce SSL: the certificate and the host name are verified, as for MySQL and Azure SQL.
+            kwargs.update(sslmode="verify-full", sslrootcert=os.environ.get("SSL_CERT_FILE") or certifi.where())
+        return kwargs
 
     def connect(self, connection: Connection, *, for_query: bool = False) -> psycopg.Connection[Any]:
+        kwargs = self.connect_kwargs(connection, hostaddr=self.checked_address(connection))
         try:
-            db = psycopg.connect(**self.connect_kwargs(connection), autocommit=True)
+            db = psycopg.connect(**kwargs, autocommit=True)
         except psycopg.Error as error:
             raise self.explain(error, connection) from None
         load_as_text(db.adapters, keep_numbers=True)
@@ -97,8 +112,6 @@ class PostgreSqlBackend(SqlBackend):
     def explain(self, error: psycopg.Error, connection: Connection) -> StorageError:
         # libpq reports connection failures as text without a SQLSTATE; none of it holds the password.
         text = str(error).lower()
-        if isinstance(error, psycopg.errors.ConnectionTimeout) or "timeout expired" in text:
-            return self.unreachable(connection, timed_out=True)
         if "password authentication failed" in text or "no password supplied" in text:
             return self.auth_failed()
         if "role" in text and "does not exist" in text:
@@ -109,13 +122,30 @@ class PostgreSqlBackend(SqlBackend):
             return self.tls_refused()
         if "ssl connection is required" in text or "no encryption" in text:
             return self.tls_required()
-        if any(sign in text for sign in ("connection refused", "resolve host", "translate host", "unreachable", "no route")):
-            return self.unreachable(connection, timed_out=False)
-        if "ssl" in text or "certificate" in text:
-            return self.tls_failed()
-        return self.unreachable(connection, timed_out=False)
+        return self.unreachable(connection)  # refused, reset, timed out, a failed TLS handshake
+
+    def write_capabilities(self, db: Db) -> str:
+        """What a read-only transaction does not stop this login from doing on the server:
+        superuser, COPY TO/FROM PROGRAM, server files (COPY TO a file, pg_read_file, lo_import)."""
+        # One word, not booleans: the session loads every non-number as text ('f' would be true).
+        kind = db.execute(
+            "SELECT CASE WHEN rolsuper THEN 'superuser'"
+            " WHEN pg_has_role(current_user, 'pg_execute_server_program', 'USAGE') THEN 'program'"
+            " WHEN pg_has_role(current_user, 'pg_write_server_files', 'USAGE')"
+            "   OR pg_has_role(current_user, 'pg_read_server_files', 'USAGE') THEN 'files' ELSE '' END"
+            " FROM pg_catalog.pg_roles WHERE rolname = current_user"
+        ).fetchone()[0]
+        if kind == "superuser":
+            return "This login is a superuser: it can run programs and write files on the server."
+        if kind == "program":
+            return "This login can run programs on the server (pg_execute_server_program)."
+        if kind == "files":
+            return "This login can read or write files on the server (pg_write_server_files, pg_read_server_files)."
+        return ""
 
     def begin_read_only(self, db: Db, *, timeout: int, for_query: bool = False) -> None:
+        if for_query:
+            self.refuse_writing_login(db)
         # Session-wide, so even a COMMIT typed in the query box starts another read-only transaction.
         db.execute("SET default_transaction_read_only = on")
         db.execute("SELECT set_config('statement_timeout', %s, false)", [f"{int(timeout) * 1000}"])
