@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_not_required
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.urls import reverse
@@ -36,13 +35,6 @@ def _datastore(request: HtmxHttpRequest, workspace_name: str, name: str) -> tupl
     workspace = _workspace(request, workspace_name)
     request.datastore = selectors.datastore_get(workspace, name)
     return workspace, request.datastore
-
-
-@login_not_required
-@require_GET
-def healthz(request: HttpRequest) -> JsonResponse:
-    Workspace.objects.exists()  # the database answers
-    return JsonResponse({"status": "ok"})
 
 
 @require_GET
