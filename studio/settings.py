@@ -1,7 +1,8 @@
 """Settings for Datastore Studio, read from the environment (12-factor).
 
 Every variable is documented in `.env.example`. An optional `.env` file at the
-project root is read first; real environment variables win over it.
+project root is read first; real environment variables win over it. Each secret can
+instead be read from a file (a Docker or compose secret): NAME_FILE=/run/secrets/name.
 """
 
 from pathlib import Path
@@ -18,9 +19,23 @@ environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 DEBUG = env.bool("DEBUG", default=False)
 
 
+def _secret(name: str, default: str = "") -> str:
+    """NAME from the environment, or the contents of the file that NAME_FILE names, trimmed
+    (a secret file usually ends with a newline). Setting both is refused as ambiguous."""
+    path = env.str(f"{name}_FILE", default="")
+    if not path:
+        return env.str(name, default=default)
+    if env.str(name, default=""):
+        raise ImproperlyConfigured(f"Both {name} and {name}_FILE are set: keep one of them.")
+    try:
+        return Path(path).read_text(encoding="utf-8").strip()
+    except OSError as error:
+        raise ImproperlyConfigured(f"{name}_FILE: cannot read {path} ({error.strerror}).") from None
+
+
 def _secret_key() -> str:
     """A strong SECRET_KEY, or a refusal to start when DEBUG is off."""
-    key = env.str("SECRET_KEY", default="")
+    key = _secret("SECRET_KEY")
     weak = len(key) < 50 or len(set(key)) < 5 or key.startswith("django-insecure-")
     if weak and not DEBUG:
         raise ImproperlyConfigured(
@@ -33,8 +48,8 @@ def _secret_key() -> str:
 
 def _encryption_keys() -> list[str]:
     """The Fernet keys that protect stored secrets: the first encrypts, all decrypt."""
-    raw = env.list("DATASTORE_ENCRYPTION_KEYS", default=[])
-    keys = [key.strip() for key in raw if key.strip()]
+    raw = _secret("DATASTORE_ENCRYPTION_KEYS").replace("\n", ",")  # a file may hold one key per line
+    keys = [key.strip() for key in raw.split(",") if key.strip()]
     if not keys:
         raise ImproperlyConfigured(
             "DATASTORE_ENCRYPTION_KEYS is not set. Datastore secrets are never stored in plaintext; "
@@ -69,7 +84,7 @@ LOCAL_AZURITE_CONNECTION_STRING = (
     "AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;"
     "BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;"
 )
-WORKSPACE_STORAGE_CONNECTION_STRING = env.str(
+WORKSPACE_STORAGE_CONNECTION_STRING = _secret(
     "WORKSPACE_STORAGE_CONNECTION_STRING", default=LOCAL_AZURITE_CONNECTION_STRING if DEBUG else ""
 )
 if not WORKSPACE_STORAGE_CONNECTION_STRING:
@@ -130,8 +145,15 @@ TEMPLATES = [
 WSGI_APPLICATION = "studio.wsgi.application"
 
 (BASE_DIR / "var").mkdir(exist_ok=True)
-DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'var' / 'studio.sqlite3'}")}
+DATABASES = {"default": env.db_url_config(_secret("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'var' / 'studio.sqlite3'}"))}
+# The password can stay out of DATABASE_URL: DATABASE_PASSWORD or DATABASE_PASSWORD_FILE (the
+# same secret file PostgreSQL's image reads as POSTGRES_PASSWORD_FILE).
+if database_password := _secret("DATABASE_PASSWORD"):
+    DATABASES["default"]["PASSWORD"] = database_password
 DATABASES["default"].setdefault("CONN_MAX_AGE", 60)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A database that does not answer fails a request (and the health check) in seconds, not minutes.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Parallel uploads read while a session is written: wait for the lock instead of failing.
     DATABASES["default"].setdefault("OPTIONS", {}).update(timeout=20, transaction_mode="IMMEDIATE")
