@@ -8,6 +8,7 @@ The app database sits behind a TCP proxy, so a test can take the database away a
 
 from __future__ import annotations
 
+import os
 import secrets
 import threading
 import time
@@ -24,6 +25,13 @@ from .production import BehindTheProxy, StudioProcess, SwitchableProxy, Throttle
 from .sql_servers import create_database, drop_database, server_url
 
 MIB = 1024 * 1024
+
+# They start studios of their own on a PostgreSQL database of their own, whatever the suite's app
+# database is: once per scripts/test is enough.
+pytestmark = pytest.mark.skipif(
+    not os.environ.get("DATABASE_URL", "").startswith("postgres"),
+    reason="runs in the PostgreSQL pass of scripts/test (PG=1 with devtools' pt)",
+)
 
 
 @pytest.fixture(scope="module")
