@@ -14,6 +14,7 @@ RUN pip install -r requirements.txt
 
 COPY manage.py gunicorn.conf.py ./
 COPY studio/ studio/
+COPY accounts/ accounts/
 COPY datastores/ datastores/
 COPY templates/ templates/
 COPY static/ static/

@@ -104,6 +104,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_htmx",
+    "mozilla_django_oidc",
+    "accounts",
     "datastores",
 ]
 
@@ -171,6 +173,64 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+
+# Sign-in. Local accounts: usernames and passwords kept by the studio; LOCAL_ACCOUNTS=false turns
+# them off (sessions signed in with a password end too). OIDC: Microsoft Entra ID or any OpenID
+# Connect provider, on when OIDC_RP_CLIENT_ID is set (accounts/oidc.py, README "Sign-in with
+# Microsoft Entra ID").
+LOCAL_ACCOUNTS = env.bool("LOCAL_ACCOUNTS", default=True)
+OIDC_RP_CLIENT_ID = env.str("OIDC_RP_CLIENT_ID", default="")
+OIDC_ENABLED = bool(OIDC_RP_CLIENT_ID)
+OIDC_RP_CLIENT_SECRET = _secret("OIDC_RP_CLIENT_SECRET")
+OIDC_OP_ISSUER = env.str("OIDC_OP_ISSUER", default="")
+OIDC_OP_AUTHORIZATION_ENDPOINT = env.str("OIDC_OP_AUTHORIZATION_ENDPOINT", default="")
+OIDC_OP_TOKEN_ENDPOINT = env.str("OIDC_OP_TOKEN_ENDPOINT", default="")
+OIDC_OP_JWKS_ENDPOINT = env.str("OIDC_OP_JWKS_ENDPOINT", default="")
+OIDC_OP_LOGOUT_ENDPOINT = env.str("OIDC_OP_LOGOUT_ENDPOINT", default="")
+OIDC_OP_USER_ENDPOINT = ""  # not called: the claims are the verified ID token's
+OIDC_RP_SCOPES = env.str("OIDC_RP_SCOPES", default="openid profile email")
+OIDC_PROVIDER_NAME = env.str("OIDC_PROVIDER_NAME", default="Microsoft")
+OIDC_ADMIN_GROUPS = env.list("OIDC_ADMIN_GROUPS", default=[])
+OIDC_GROUPS_CLAIM = env.str("OIDC_GROUPS_CLAIM", default="groups")
+OIDC_TIMEOUT = env.int("OIDC_TIMEOUT_SECONDS", default=10)
+# Fixed: signed ID tokens, nonce and PKCE always; the ID token is kept for the provider's sign-out.
+OIDC_RP_SIGN_ALGO = "RS256"
+OIDC_USE_NONCE = True
+OIDC_USE_PKCE = True
+OIDC_PKCE_CODE_CHALLENGE_METHOD = "S256"
+OIDC_STORE_ID_TOKEN = True
+OIDC_CREATE_USER = True
+OIDC_OP_LOGOUT_URL_METHOD = "accounts.oidc.provider_logout_url"
+OIDC_CALLBACK_CLASS = "accounts.oidc.CallbackView"
+OIDC_AUTHENTICATE_CLASS = "accounts.oidc.SignInView"
+LOGIN_REDIRECT_URL_FAILURE = "login"
+
+
+def _check_sign_in() -> None:
+    if OIDC_ENABLED:
+        needed = {
+            "OIDC_RP_CLIENT_SECRET": OIDC_RP_CLIENT_SECRET, "OIDC_OP_ISSUER": OIDC_OP_ISSUER,
+            "OIDC_OP_AUTHORIZATION_ENDPOINT": OIDC_OP_AUTHORIZATION_ENDPOINT,
+            "OIDC_OP_TOKEN_ENDPOINT": OIDC_OP_TOKEN_ENDPOINT, "OIDC_OP_JWKS_ENDPOINT": OIDC_OP_JWKS_ENDPOINT,
+        }
+        if missing := [name for name, value in needed.items() if not value]:
+            raise ImproperlyConfigured(f"OIDC_RP_CLIENT_ID is set, so sign-in with OpenID Connect needs {', '.join(missing)} too.")
+        urls = {name: value for name, value in needed.items() if name != "OIDC_RP_CLIENT_SECRET"}
+        if OIDC_OP_LOGOUT_ENDPOINT:
+            urls["OIDC_OP_LOGOUT_ENDPOINT"] = OIDC_OP_LOGOUT_ENDPOINT
+        if plain := [name for name, value in urls.items() if not value.startswith("https://")]:
+            raise ImproperlyConfigured(f"{', '.join(plain)} must be https:// URLs: the client secret and tokens go there.")
+        if "openid" not in OIDC_RP_SCOPES.split():
+            raise ImproperlyConfigured("OIDC_RP_SCOPES must include openid.")
+    elif not LOCAL_ACCOUNTS:
+        raise ImproperlyConfigured("LOCAL_ACCOUNTS is off and OIDC_RP_CLIENT_ID is not set: nobody could sign in.")
+
+
+_check_sign_in()
+# A session is valid only while the backend that signed it in is listed here.
+AUTHENTICATION_BACKENDS = (["django.contrib.auth.backends.ModelBackend"] if LOCAL_ACCOUNTS else []) + (
+    ["accounts.oidc.StudioOIDCBackend"] if OIDC_ENABLED else []
+)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

@@ -184,3 +184,25 @@ def anonymous_client() -> Client:
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     return {**browser_type_launch_args, "executable_path": "/usr/bin/chromium", "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture(scope="session")
+def aad_provider():
+    """The Entra ID stand-in as the studio's OpenID provider (no emulator exists)."""
+    from .standins.aad import AadStandin
+
+    with AadStandin() as standin:
+        yield standin
+
+
+@pytest.fixture
+def entra(aad_provider, settings, monkeypatch):
+    """An app registration on the stand-in, and the studio's OIDC_* settings pointed at it. The
+    studio trusts the stand-in's throwaway CA through REQUESTS_CA_BUNDLE, only in tests."""
+    from .entra import configure_studio, register_app
+    from .standins.tls import ca_bundle_path
+
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", ca_bundle_path())
+    registration = register_app(aad_provider)
+    configure_studio(settings, registration)
+    return registration
