@@ -25,6 +25,7 @@ import jwt
 import requests
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import SuspiciousOperation
 from django.db import IntegrityError, transaction
@@ -129,19 +130,16 @@ def free_username(claims: dict[str, Any]) -> str:
     """The provider's username (UPN) or email when no studio user has it yet, else it with a number."""
     wanted = str(claims.get("preferred_username") or claims.get("email") or f"user-{claims['sub'][:12]}")
     base = NOT_IN_USERNAMES.sub("_", wanted)[: USERNAME_MAX - 4]
-    from django.contrib.auth import get_user_model
-
-    taken = get_user_model().objects.filter(username__startswith=base).values_list("username", flat=True)
-    taken_set = set(taken)
-    if base not in taken_set:
+    taken = set(get_user_model().objects.filter(username__startswith=base).values_list("username", flat=True))
+    if base not in taken:
         return base
     number = 2
-    while f"{base}-{number}" in taken_set:
+    while f"{base}-{number}" in taken:
         number += 1
     return f"{base}-{number}"
 
 
-class SignInView(OIDCAuthenticationRequestView):
+class AuthenticateView(OIDCAuthenticationRequestView):
     """Sends the browser to the provider with state, nonce and a PKCE challenge (the library's)."""
 
     def get(self, request: HttpRequest) -> HttpResponse:

@@ -201,9 +201,6 @@ OIDC_PKCE_CODE_CHALLENGE_METHOD = "S256"
 OIDC_STORE_ID_TOKEN = True
 OIDC_CREATE_USER = True
 OIDC_OP_LOGOUT_URL_METHOD = "accounts.oidc.provider_logout_url"
-OIDC_CALLBACK_CLASS = "accounts.oidc.CallbackView"
-OIDC_AUTHENTICATE_CLASS = "accounts.oidc.SignInView"
-LOGIN_REDIRECT_URL_FAILURE = "login"
 
 
 def _check_sign_in() -> None:
