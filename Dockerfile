@@ -1,17 +1,20 @@
-# Production image of Datastore Studio: gunicorn serving studio.wsgi, static files by whitenoise.
+# Production image of Datastore Studio: gunicorn (gthread workers, gunicorn.conf.py) serving
+# studio.wsgi, static files by whitenoise. Put it behind a TLS-terminating proxy (README, Production).
 FROM python:3.13-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
-    PIP_DISABLE_PIP_VERSION_CHECK=1
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PORT=8000
 
 WORKDIR /app
 COPY requirements.txt .
 RUN pip install -r requirements.txt
 
-COPY manage.py ./
+COPY manage.py gunicorn.conf.py ./
 COPY studio/ studio/
+COPY accounts/ accounts/
 COPY datastores/ datastores/
 COPY templates/ templates/
 COPY static/ static/
@@ -24,8 +27,10 @@ RUN DEBUG=true DATASTORE_ENCRYPTION_KEYS="$(python -c 'from cryptography.fernet 
 
 USER studio
 EXPOSE 8000
-HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
-  CMD python -c "import urllib.request, sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4).status != 200)"
+# tests/test_production_start.py runs this command and the CMD below, read from this file.
+HEALTHCHECK --interval=30s --timeout=10s --start-period=60s --retries=3 CMD ["python", "-m", "studio.healthcheck"]
 
-# Migrations run before the workers start; DATABASE_URL and the keys come from the environment.
-CMD ["sh", "-c", "python manage.py migrate --noinput && exec gunicorn studio.wsgi --bind 0.0.0.0:8000 --workers 3 --timeout 300 --access-logfile -"]
+# Migrates (only what is new, one container at a time), then execs gunicorn, which gets SIGTERM
+# on `docker stop`: give it GUNICORN_GRACEFUL_TIMEOUT plus a few seconds (docker stop -t, compose
+# stop_grace_period). Settings, keys and DATABASE_URL come from the environment or secret files.
+CMD ["python", "-m", "studio.start"]

@@ -56,6 +56,7 @@ READ_SIZE = 4 * MIB
 RATIO_TARGET = 0.9
 RSS_TARGET_MIB = 64
 USERNAME = "bench"
+GUNICORN_THREADS = 4
 PY_SPY = os.environ.get("PY_SPY") or shutil.which("py-spy") or "py-spy"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -237,6 +238,8 @@ class Studio:
             "DATABASE_URL": f"sqlite:///{work / 'studio.sqlite3'}",
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
             "BENCH_PASSWORD": self.password,
+            "GUNICORN_WORKERS": "1",
+            "GUNICORN_THREADS": str(GUNICORN_THREADS),
             "PYTHONUNBUFFERED": "1",
         }
         self.process: subprocess.Popen | None = None
@@ -269,10 +272,8 @@ class Studio:
     def start(self) -> None:
         log = open(self.work / "gunicorn.log", "wb")
         self.process = subprocess.Popen(
-            [
-                str(Path(PYTHON).parent / "gunicorn"), "studio.wsgi", "-b", f"127.0.0.1:{self.port}",
-                "-w", "1", "--threads", "4", "--timeout", "600",
-            ],
+            # The production configuration (gunicorn.conf.py), on loopback, with one worker to watch.
+            [PYTHON, "-m", "gunicorn", "--config", str(ROOT / "gunicorn.conf.py"), "--bind", f"127.0.0.1:{self.port}"],
             cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 30
@@ -570,7 +571,8 @@ def report(results: list[Measurement], size_mib: int, load_before: str, cpu_use:
     cpus = os.cpu_count()
     line("")
     line(f"Transfer benchmark: one file of {size_mib} MiB ({size_mib * MIB:,} bytes); Azurite in memory; "
-          f"gunicorn -w 1 --threads 4; {cpus} CPUs; MB/s = 10^6 bytes/s")
+          f"gunicorn.conf.py, 1 worker x {GUNICORN_THREADS} threads, timeout {os.environ.get('GUNICORN_TIMEOUT') or 'default'}; "
+          f"{cpus} CPUs; MB/s = 10^6 bytes/s")
     line(cpu_use)
     line(f"load average before / after: {load_before} / {load_average()}; "
           "'others CPU s' is CPU time other processes took during a transfer (0 on a quiet machine)")

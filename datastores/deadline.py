@@ -1,43 +1,35 @@
 """A bound on how long a page waits for a storage service, retries included.
 
-Client libraries retry on their own (the Azure SDKs up to three times, each with its
-read timeout), so one call can take several times STORAGE_TIMEOUT_SECONDS. A page's
-read runs here in a thread of its own and the page stops waiting at the deadline; the
-call then ends by itself within its client's own timeouts.
+The calls run under `storage.network.deadline`, which every client's connections obey
+(connecting, and reading the whole answer): when the time is up the socket is shut, so
+nothing goes on in the background. A call that fails because its time ran out is answered
+as TimedOut, in words that say what the page was doing.
 """
 
 from __future__ import annotations
 
-import threading
+import time
 from collections.abc import Callable
 from typing import TypeVar
 
 from django.conf import settings
 
-from .storage import TimedOut
+from .storage import StorageError, TimedOut, network
 
 T = TypeVar("T")
 
 
 def within_deadline(call: Callable[[], T], what: str, *, seconds: float | None = None) -> T:
     """The result of `call()`, or TimedOut once `seconds` (STORAGE_TIMEOUT_SECONDS) have passed."""
-    limit = settings.STORAGE_TIMEOUT_SECONDS if seconds is None else seconds
-    outcome: dict[str, object] = {}
-
-    def run() -> None:
-        try:
-            outcome["result"] = call()
-        except BaseException as error:  # handed to the waiting request below
-            outcome["error"] = error
-
-    worker = threading.Thread(target=run, name=f"storage: {what}", daemon=True)
-    worker.start()
-    worker.join(limit)
-    if worker.is_alive():
+    limit = float(settings.STORAGE_TIMEOUT_SECONDS if seconds is None else seconds)
+    started = time.monotonic()
+    try:
+        with network.deadline(limit):
+            return call()
+    except StorageError as failure:
+        if isinstance(failure, TimedOut) or time.monotonic() - started < limit * 0.95:
+            raise  # the service answered (or refused) in time: its own message says more
         raise TimedOut(
             f"The storage service did not answer within {limit:g} s while {what}. "
             "Check the endpoint and that the service is up, then try again."
-        )
-    if "error" in outcome:
-        raise outcome["error"]  # type: ignore[misc]
-    return outcome["result"]  # type: ignore[return-value]
+        ) from failure

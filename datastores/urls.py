@@ -6,7 +6,6 @@ datastore = "workspaces/<str:workspace_name>/datastores/<str:name>/"
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("healthz", views.healthz, name="healthz"),
     path("workspaces/", views.workspace_list, name="workspace_list"),
     path("workspaces/<str:workspace_name>/datastores/", views.datastore_list, name="datastore_list"),
     path("workspaces/<str:workspace_name>/members/", workspace_views.workspace_members, name="workspace_members"),

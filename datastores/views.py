@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_not_required
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -54,13 +53,6 @@ def _datastore(
     request.workspace = request.datastore.workspace
     _remember_workspace(request, request.workspace)
     return request.workspace, request.datastore
-
-
-@login_not_required
-@require_GET
-def healthz(request: HttpRequest) -> JsonResponse:
-    Workspace.objects.exists()  # the database answers
-    return JsonResponse({"status": "ok"})
 
 
 @require_GET

@@ -1,7 +1,8 @@
 """Settings for Datastore Studio, read from the environment (12-factor).
 
 Every variable is documented in `.env.example`. An optional `.env` file at the
-project root is read first; real environment variables win over it.
+project root is read first; real environment variables win over it. Each secret can
+instead be read from a file (a Docker or compose secret): NAME_FILE=/run/secrets/name.
 """
 
 from datetime import timedelta
@@ -20,9 +21,23 @@ environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 DEBUG = env.bool("DEBUG", default=False)
 
 
+def _secret(name: str, default: str = "") -> str:
+    """NAME from the environment, or the contents of the file that NAME_FILE names, trimmed
+    (a secret file usually ends with a newline). Setting both is refused as ambiguous."""
+    path = env.str(f"{name}_FILE", default="")
+    if not path:
+        return env.str(name, default=default)
+    if env.str(name, default=""):
+        raise ImproperlyConfigured(f"Both {name} and {name}_FILE are set: keep one of them.")
+    try:
+        return Path(path).read_text(encoding="utf-8").strip()
+    except OSError as error:
+        raise ImproperlyConfigured(f"{name}_FILE: cannot read {path} ({error.strerror}).") from None
+
+
 def _secret_key() -> str:
     """A strong SECRET_KEY, or a refusal to start when DEBUG is off."""
-    key = env.str("SECRET_KEY", default="")
+    key = _secret("SECRET_KEY")
     # .env.example's placeholder ("change-me-...") is as weak as no key at all.
     weak = len(key) < 50 or len(set(key)) < 5 or key.startswith("django-insecure-") or "change-me" in key.lower()
     if weak and not DEBUG:
@@ -36,8 +51,8 @@ def _secret_key() -> str:
 
 def _encryption_keys() -> list[str]:
     """The Fernet keys that protect stored secrets: the first encrypts, all decrypt."""
-    raw = env.list("DATASTORE_ENCRYPTION_KEYS", default=[])
-    keys = [key.strip() for key in raw if key.strip()]
+    raw = _secret("DATASTORE_ENCRYPTION_KEYS").replace("\n", ",")  # a file may hold one key per line
+    keys = [key.strip() for key in raw.split(",") if key.strip()]
     if not keys:
         raise ImproperlyConfigured(
             "DATASTORE_ENCRYPTION_KEYS is not set. Datastore secrets are never stored in plaintext; "
@@ -72,7 +87,7 @@ LOCAL_AZURITE_CONNECTION_STRING = (
     "AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;"
     "BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;"
 )
-WORKSPACE_STORAGE_CONNECTION_STRING = env.str(
+WORKSPACE_STORAGE_CONNECTION_STRING = _secret(
     "WORKSPACE_STORAGE_CONNECTION_STRING", default=LOCAL_AZURITE_CONNECTION_STRING if DEBUG else ""
 )
 if not WORKSPACE_STORAGE_CONNECTION_STRING:
@@ -111,10 +126,14 @@ INSTALLED_APPS = [
     "django_htmx",
     "axes",
     "django_ratelimit",
+    "mozilla_django_oidc",
+    "accounts",
     "datastores",
 ]
 
 MIDDLEWARE = [
+    # First: the container's probe is answered whatever the Host and the scheme (see studio/health.py).
+    "studio.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -155,8 +174,15 @@ TEMPLATES = [
 WSGI_APPLICATION = "studio.wsgi.application"
 
 (BASE_DIR / "var").mkdir(exist_ok=True)
-DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'var' / 'studio.sqlite3'}")}
+DATABASES = {"default": env.db_url_config(_secret("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'var' / 'studio.sqlite3'}"))}
+# The password can stay out of DATABASE_URL: DATABASE_PASSWORD or DATABASE_PASSWORD_FILE (the
+# same secret file PostgreSQL's image reads as POSTGRES_PASSWORD_FILE).
+if database_password := _secret("DATABASE_PASSWORD"):
+    DATABASES["default"]["PASSWORD"] = database_password
 DATABASES["default"].setdefault("CONN_MAX_AGE", 60)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A database that does not answer fails a request (and the health check) in seconds, not minutes.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Parallel uploads read while a session is written: wait for the lock instead of failing.
     DATABASES["default"].setdefault("OPTIONS", {}).update(timeout=20, transaction_mode="IMMEDIATE")
@@ -165,10 +191,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": f"{DATABASES['default']['NAME']}.test"}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",  # sign-in attempts are counted and locked out first
-    "django.contrib.auth.backends.ModelBackend",
-]
 # Sign-in: after AXES_FAILURE_LIMIT failures a username, and separately a client address, waits.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
@@ -195,6 +217,63 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
+# Sign-in. Local accounts: usernames and passwords kept by the studio; LOCAL_ACCOUNTS=false turns
+# them off (sessions signed in with a password end too). OIDC: Microsoft Entra ID or any OpenID
+# Connect provider, on when OIDC_RP_CLIENT_ID is set (accounts/oidc.py, README "Sign-in with
+# Microsoft Entra ID").
+LOCAL_ACCOUNTS = env.bool("LOCAL_ACCOUNTS", default=True)
+OIDC_RP_CLIENT_ID = env.str("OIDC_RP_CLIENT_ID", default="")
+OIDC_ENABLED = bool(OIDC_RP_CLIENT_ID)
+OIDC_RP_CLIENT_SECRET = _secret("OIDC_RP_CLIENT_SECRET")
+OIDC_OP_ISSUER = env.str("OIDC_OP_ISSUER", default="")
+OIDC_OP_AUTHORIZATION_ENDPOINT = env.str("OIDC_OP_AUTHORIZATION_ENDPOINT", default="")
+OIDC_OP_TOKEN_ENDPOINT = env.str("OIDC_OP_TOKEN_ENDPOINT", default="")
+OIDC_OP_JWKS_ENDPOINT = env.str("OIDC_OP_JWKS_ENDPOINT", default="")
+OIDC_OP_LOGOUT_ENDPOINT = env.str("OIDC_OP_LOGOUT_ENDPOINT", default="")
+OIDC_OP_USER_ENDPOINT = ""  # not called: the claims are the verified ID token's
+OIDC_RP_SCOPES = env.str("OIDC_RP_SCOPES", default="openid profile email")
+OIDC_PROVIDER_NAME = env.str("OIDC_PROVIDER_NAME", default="Microsoft")
+OIDC_ADMIN_GROUPS = env.list("OIDC_ADMIN_GROUPS", default=[])
+OIDC_GROUPS_CLAIM = env.str("OIDC_GROUPS_CLAIM", default="groups")
+OIDC_TIMEOUT = env.int("OIDC_TIMEOUT_SECONDS", default=10)
+# Fixed: signed ID tokens, nonce and PKCE always; the ID token is kept for the provider's sign-out.
+OIDC_RP_SIGN_ALGO = "RS256"
+OIDC_USE_NONCE = True
+OIDC_USE_PKCE = True
+OIDC_PKCE_CODE_CHALLENGE_METHOD = "S256"
+OIDC_STORE_ID_TOKEN = True
+OIDC_CREATE_USER = True
+OIDC_OP_LOGOUT_URL_METHOD = "accounts.oidc.provider_logout_url"
+
+
+def _check_sign_in() -> None:
+    if OIDC_ENABLED:
+        needed = {
+            "OIDC_RP_CLIENT_SECRET": OIDC_RP_CLIENT_SECRET, "OIDC_OP_ISSUER": OIDC_OP_ISSUER,
+            "OIDC_OP_AUTHORIZATION_ENDPOINT": OIDC_OP_AUTHORIZATION_ENDPOINT,
+            "OIDC_OP_TOKEN_ENDPOINT": OIDC_OP_TOKEN_ENDPOINT, "OIDC_OP_JWKS_ENDPOINT": OIDC_OP_JWKS_ENDPOINT,
+        }
+        if missing := [name for name, value in needed.items() if not value]:
+            raise ImproperlyConfigured(f"OIDC_RP_CLIENT_ID is set, so sign-in with OpenID Connect needs {', '.join(missing)} too.")
+        urls = {name: value for name, value in needed.items() if name != "OIDC_RP_CLIENT_SECRET"}
+        if OIDC_OP_LOGOUT_ENDPOINT:
+            urls["OIDC_OP_LOGOUT_ENDPOINT"] = OIDC_OP_LOGOUT_ENDPOINT
+        if plain := [name for name, value in urls.items() if not value.startswith("https://")]:
+            raise ImproperlyConfigured(f"{', '.join(plain)} must be https:// URLs: the client secret and tokens go there.")
+        if "openid" not in OIDC_RP_SCOPES.split():
+            raise ImproperlyConfigured("OIDC_RP_SCOPES must include openid.")
+    elif not LOCAL_ACCOUNTS:
+        raise ImproperlyConfigured("LOCAL_ACCOUNTS is off and OIDC_RP_CLIENT_ID is not set: nobody could sign in.")
+
+
+_check_sign_in()
+# A session is valid only while the backend that signed it in is listed here.
+AUTHENTICATION_BACKENDS = (
+    # Password sign-in attempts are counted (django-axes) and locked out first.
+    (["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"] if LOCAL_ACCOUNTS else [])
+    + (["accounts.oidc.StudioOIDCBackend"] if OIDC_ENABLED else [])
+)
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
@@ -216,13 +295,21 @@ DATA_UPLOAD_MAX_NUMBER_FILES = 10_000
 
 # Content-Security-Policy on every page (Django's own): scripts and styles from the studio's
 # static files only, nothing inline.
+def provider_origins(*urls: str) -> list[str]:
+    """scheme://host[:port] of each URL that is set."""
+    from urllib.parse import urlsplit
+
+    return sorted({f"{part.scheme}://{part.netloc}" for part in map(urlsplit, urls) if part.scheme and part.netloc})
+
+
 SECURE_CSP = {
     "default-src": [CSP.SELF],
     "script-src": [CSP.SELF],
     "style-src": [CSP.SELF],
     "img-src": [CSP.SELF, "data:"],
     "connect-src": [CSP.SELF],
-    "form-action": [CSP.SELF],
+    # A sign-in or sign-out form's redirect to the OpenID provider is a form action too.
+    "form-action": [CSP.SELF, *provider_origins(OIDC_OP_AUTHORIZATION_ENDPOINT, OIDC_OP_LOGOUT_ENDPOINT)],
     "frame-ancestors": [CSP.NONE],
     "base-uri": [CSP.NONE],
     "object-src": [CSP.NONE],
@@ -239,7 +326,6 @@ SESSION_COOKIE_HTTPONLY = True
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
     # Only a test run over plain http on 127.0.0.1 turns these off.
     SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=True)
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000)

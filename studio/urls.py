@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 urlpatterns = [
-    path("accounts/", include("django.contrib.auth.urls")),
+    path("", include("accounts.urls")),  # sign-in and sign-out, before the admin's login
     path("admin/", admin.site.urls),
     path("", include("datastores.urls")),
 ]

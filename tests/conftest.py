@@ -203,10 +203,10 @@ def signed_in(page, live_server, django_user_model, azurite_url):
 
 @pytest.fixture
 def aad(trust_standin_ca):
+    """The Entra ID token endpoint, knowing a reader (granted access by the lakes) and an outsider."""
     from tests.lakes.stores import OUTSIDER_ID, OUTSIDER_SECRET, READER_ID, READER_SECRET, TENANT
     from tests.standins.aad import AadStandin
 
-    """The Entra ID token endpoint, knowing a reader (granted access by the lakes) and an outsider."""
     with AadStandin() as server:
         server.add_principal(TENANT, READER_ID, READER_SECRET)
         server.add_principal(TENANT, OUTSIDER_ID, OUTSIDER_SECRET)
@@ -282,3 +282,25 @@ def datastore(request, workspace, azurite_endpoint):
     values = backend.clean_values(AuthType.ACCOUNT_KEY, {**raw, "protocol": "http"})
     return datastore_register(workspace=workspace, name="files", storage_type=storage_type,
                               auth_type=AuthType.ACCOUNT_KEY, values=values)
+
+
+@pytest.fixture(scope="session")
+def aad_provider():
+    """The Entra ID stand-in as the studio's OpenID provider (no emulator exists)."""
+    from .standins.aad import AadStandin
+
+    with AadStandin() as standin:
+        yield standin
+
+
+@pytest.fixture
+def entra(aad_provider, settings, monkeypatch):
+    """An app registration on the stand-in, and the studio's OIDC_* settings pointed at it. The
+    studio trusts the stand-in's throwaway CA through REQUESTS_CA_BUNDLE, only in tests."""
+    from .entra import configure_studio, register_app
+    from .standins.tls import ca_bundle_path
+
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", ca_bundle_path())
+    registration = register_app(aad_provider)
+    configure_studio(settings, registration)
+    return registration

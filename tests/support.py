@@ -27,6 +27,8 @@ FILESHARE_KEY = base64.b64encode(b"file-share-stand-in-key-" * 3).decode()
 # A well-formed account key that no test account has.
 WRONG_KEY = "V3JvbmdLZXlXcm9uZ0tleVdyb25nS2V5V3JvbmdLZXlXcm9uZ0tleVdyb25nS2V5"
 
+STRONG_SECRET_KEY = "x7" * 20 + "Kq9!mZ3#pL"  # passes the start-up check
+
 # Every secret a test hands to the studio; no response or log line may contain one.
 SECRETS_USED: set[str] = set()
 

@@ -61,12 +61,31 @@ def storage_credential(connection: Connection) -> Any:
     raise ValueError(f"No storage credential for {connection.auth_type}")
 
 
-def client_options(*, for_check: bool = False) -> dict[str, Any]:
+def bounded_retry(retry_class: type[Any]) -> Any:
+    """The SDK's own exponential retry (each SDK ships its copy, passed in), with short backoffs
+    that never sleep past the deadline in force (storage.network.deadline), and no retry once
+    it has passed: the SDK's defaults (15 s, then 18 s, ...) would hold a page for minutes."""
+
+    class BoundedRetry(retry_class):  # type: ignore[misc, valid-type]
+        def get_backoff_time(self, settings: dict[str, Any]) -> float:
+            return max(0.0, min(super().get_backoff_time(settings), network.time_left() - 0.05))
+
+        def increment(self, settings: dict[str, Any], request: Any, response: Any = None, error: Any = None) -> bool:
+            retrying = super().increment(settings, request, response=response, error=error)
+            return bool(retrying) and network.time_left() > 0
+
+    return BoundedRetry(initial_backoff=1, increment_base=2, retry_total=3, random_jitter_range=0.5)
+
+
+def client_options(*, for_check: bool = False, retry: type[Any] | None = None) -> dict[str, Any]:
     """The guarded transport (checked addresses, no redirects, bounded time); a check fails
-    fast instead of retrying."""
+    fast instead of retrying, and other calls retry within their deadline (`retry` is the
+    SDK's ExponentialRetry class)."""
     options: dict[str, Any] = {"transport": network.transport()}
     if for_check:
         options["retry_total"] = 0
+    elif retry is not None:
+        options["retry_policy"] = bounded_retry(retry)
     return options
 
 

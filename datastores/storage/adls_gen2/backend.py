@@ -31,7 +31,7 @@ from azure.core.exceptions import (
     ServiceRequestError,
     ServiceResponseError,
 )
-from azure.storage.filedatalake import ContentSettings, DataLakeServiceClient, FileSystemClient
+from azure.storage.filedatalake import ExponentialRetry, ContentSettings, DataLakeServiceClient, FileSystemClient
 
 from .. import endpoints, fields, paths
 from ..auth import AuthType
@@ -96,7 +96,7 @@ class DataLakeGen2Backend(StorageBackend):
             raise InvalidInput(
                 "A service principal's token is only ever sent over https: choose https.", field="protocol"
             )
-        options = client_options(for_check=for_check)
+        options = client_options(for_check=for_check, retry=ExponentialRetry)
         if not for_check:
             options.update(max_single_get_size=TRANSFER_BLOCK, max_chunk_get_size=TRANSFER_BLOCK)
         return DataLakeServiceClient(

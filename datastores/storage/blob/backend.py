@@ -21,6 +21,7 @@ from azure.core.exceptions import (
 from azure.core.pipeline.policies import HeadersPolicy, RetryPolicy
 from azure.core.rest import HttpRequest, HttpResponse
 from azure.storage.blob import (
+    ExponentialRetry,
     BlobBlock,
     BlobClient,
     BlobPrefix,
@@ -131,7 +132,7 @@ class BlobBackend(StorageBackend):
 
     def service_client(self, connection: Connection, *, for_check: bool = False) -> BlobServiceClient:
         return BlobServiceClient(
-            account_url(connection, "blob"), credential=storage_credential(connection), **client_options(for_check=for_check)
+            account_url(connection, "blob"), credential=storage_credential(connection), **client_options(for_check=for_check, retry=ExponentialRetry)
         )
 
     def check_connection(self, connection: Connection) -> None:

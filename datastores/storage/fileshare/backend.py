@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from azure.core.exceptions import AzureError, HttpResponseError, ResourceExistsError, ResourceNotFoundError
-from azure.storage.fileshare import ContentSettings, ShareClient, ShareFileClient, ShareServiceClient
+from azure.storage.fileshare import ExponentialRetry, ContentSettings, ShareClient, ShareFileClient, ShareServiceClient
 
 from .. import endpoints, fields, paths
 from ..auth import AuthType
@@ -104,7 +104,7 @@ class FileShareBackend(StorageBackend):
         # Downloads read RANGE_SIZE per request: each request must finish within the deadline.
         return ShareServiceClient(
             account_url(connection, "file"), credential=storage_credential(connection),
-            max_single_get_size=RANGE_SIZE, max_chunk_get_size=RANGE_SIZE, **client_options(for_check=for_check),
+            max_single_get_size=RANGE_SIZE, max_chunk_get_size=RANGE_SIZE, **client_options(for_check=for_check, retry=ExponentialRetry),
         )
 
     def check_connection(self, connection: Connection) -> None:
