@@ -281,9 +281,9 @@ class Studio:
             if self.process.poll() is not None:
                 raise SystemExit(f"gunicorn exited; see {self.work / 'gunicorn.log'}")
             try:
-                if requests.get(f"{self.base}/healthz", timeout=2).ok:
+                if requests.get(f"{self.base}/healthz", timeout=10).ok:
                     return
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # the worker's first request loads the app
                 pass
             time.sleep(0.2)
         raise SystemExit("gunicorn did not answer /healthz within 30 s")

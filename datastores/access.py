@@ -40,11 +40,18 @@ class Need(enum.Enum):
 @dataclass(frozen=True)
 class Actor:
     """Who acts, and from where: a signed-in person, or (user None) the server's own
-    administrator running a management command."""
+    administrator running a management command.
+
+    An access token narrows what its user may do, never widens it: `role_cap` is the most
+    role it acts with (a read-only token: reader), `workspace_ids` the only workspaces it
+    reaches (None: all of the user's), and `via` names it in the audit log."""
 
     user: Any = None
     client_address: str | None = None
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    role_cap: Role | None = None
+    workspace_ids: frozenset[int] | None = None
+    via: str = ""
 
     @property
     def is_administrator(self) -> bool:
@@ -85,11 +92,17 @@ def actor_of(request: HttpRequest) -> Actor:
 
 
 def role_in(actor: Actor, workspace: Workspace) -> Role | None:
-    """The actor's role: administrators act as owners everywhere."""
+    """The actor's role: administrators act as owners everywhere; a token caps it."""
+    if actor.workspace_ids is not None and workspace.pk not in actor.workspace_ids:
+        return None
     if actor.is_administrator:
-        return Role.OWNER
-    membership = Membership.objects.filter(workspace=workspace, user=actor.user).only("role").first()
-    return Role(membership.role) if membership else None
+        role: Role | None = Role.OWNER
+    else:
+        membership = Membership.objects.filter(workspace=workspace, user=actor.user).only("role").first()
+        role = Role(membership.role) if membership else None
+    if role is not None and actor.role_cap is not None and ROLE_ORDER.index(role) > ROLE_ORDER.index(actor.role_cap):
+        return actor.role_cap
+    return role
 
 
 def allows(role: Role | None, need: Need) -> bool:
@@ -119,9 +132,10 @@ class Permissions:
 
 
 def visible_workspaces(actor: Actor) -> QuerySet[Workspace]:
-    if actor.is_administrator:
-        return Workspace.objects.all()
-    return Workspace.objects.filter(memberships__user=actor.user)
+    found = Workspace.objects.all() if actor.is_administrator else Workspace.objects.filter(memberships__user=actor.user)
+    if actor.workspace_ids is not None:
+        found = found.filter(pk__in=actor.workspace_ids)
+    return found
 
 
 def workspace_for(actor: Actor, name: str, need: Need) -> tuple[Workspace, Permissions]:

@@ -47,6 +47,7 @@ def record(
         detail=detail[:DETAIL_LIMIT],
         client_address=actor.client_address,
         request_id=actor.request_id[:64],
+        via=actor.via[:200],
     )
 
 

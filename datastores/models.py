@@ -178,6 +178,11 @@ class AuditAction(models.TextChoices):
     CSV_DOWNLOADED = "tables.csv_downloaded", "CSV downloaded"
     KEYS_ROTATED = "secrets.rotated", "Encryption keys rotated"
     ACCESS_REFUSED = "access.refused", "Access refused"
+    TOKEN_CREATED = "token.created", "Access token created"
+    TOKEN_REVOKED = "token.revoked", "Access token revoked"
+    TOKEN_USED = "token.used", "Access token used"
+    ACCESS_TOKEN_ISSUED = "token.access_token_issued", "Short-lived access token issued"
+    CREDENTIAL_ISSUED = "datastore.credential_issued", "Credential for a script issued"
 
 
 class Outcome(models.TextChoices):
@@ -203,6 +208,8 @@ class AuditEntry(models.Model):
     detail = models.TextField(blank=True)
     client_address = models.GenericIPAddressField(null=True, blank=True)
     request_id = models.CharField(max_length=64, blank=True)
+    # How the person acted when not through the pages: "token <prefix> (<name>)".
+    via = models.CharField(max_length=200, blank=True)
 
     class Meta:
         ordering = ["-id"]
@@ -218,3 +225,31 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_name} {self.action} {self.outcome}"
+
+
+class AccessToken(models.Model):
+    """A personal access token: its user's role in each workspace, never more. Only a hash of
+    the token is stored; the prefix (the token's first characters) names it on pages and in the log."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="access_tokens")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=16)
+    digest = models.CharField(max_length=64, unique=True)  # SHA-256 of the whole token, hex
+    read_only = models.BooleanField(default=False)
+    # Off: only `workspaces` (a workspace deleted later is not replaced by "all").
+    all_workspaces = models.BooleanField(default=True)
+    workspaces = models.ManyToManyField(Workspace, blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.name})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None and self.expires_at > timezone.now()

@@ -16,9 +16,9 @@ from .audit import AuditAction, recorded
 from .models import Datastore, Workspace
 from .deadline import within_deadline
 from .previews import Preview, preview
-from .storage import Download, Entry, FileProperties, FolderPage, InvalidInput
+from .storage import Download, Entry, FileProperties, FolderPage, InvalidInput, NotFound
 from .storage.paths import clean_path
-from .storage.tables import CsvStream, QueryResult, RowsPage, TableListing
+from .storage.tables import ColumnInfo, CsvStream, QueryResult, RowsPage, TableListing
 
 SESSION_WORKSPACE_KEY = "workspace_id"
 QUERY_TEXT_AUDITED = 1000  # characters of a query's text kept in its audit entry
@@ -85,6 +85,41 @@ def file_download(datastore: Datastore, path: str, *, actor: Actor | None = None
         raise InvalidInput("Name the file.")
     with _audited(actor or Actor(), AuditAction.FILE_DOWNLOADED, datastore, clean):
         return datastore.backend.download(datastore.connection(), clean)
+
+
+def file_download_range(
+    datastore: Datastore, path: str, start: int, end: int | None, *, actor: Actor | None = None
+) -> Download:
+    """Bytes start..end (inclusive) of a file named by a path a user typed."""
+    clean = clean_path(path)
+    if not clean:
+        raise InvalidInput("Name the file.")
+    with _audited(actor or Actor(), AuditAction.FILE_DOWNLOADED, datastore, clean, f"bytes {start}-{'' if end is None else end}"):
+        return datastore.backend.download_range(datastore.connection(), clean, start, end)
+
+
+STAT_PAGES = 20  # listing pages looked through for one name before saying it is not there
+
+
+def file_stat(datastore: Datastore, path: str, *, actor: Actor | None = None) -> Entry:
+    """A file's or folder's entry, found by listing its folder filtered by its name (every
+    storage type lists; not all of them have a cheap "properties" call)."""
+    clean = clean_path(path)
+    if not clean:
+        raise InvalidInput("Name the file.")
+    folder, _, name = clean.rpartition("/")
+    backend, connection = datastore.backend, datastore.connection()
+    with _audited(actor or Actor(), AuditAction.FOLDER_BROWSED, datastore, clean, "stat"):
+        continuation = None
+        for _page in range(STAT_PAGES):
+            page = backend.list_folder(connection, folder, name_prefix=name, continuation=continuation, page_size=200)
+            for entry in page.entries:
+                if entry.name == name:
+                    return entry
+            continuation = page.continuation
+            if not continuation:
+                break
+        raise NotFound(f"There is no file or folder {clean!r} in this datastore.")
 
 
 def entry_download(datastore: Datastore, entry: Entry, *, actor: Actor | None = None, audit: bool = True) -> Download:
@@ -161,6 +196,11 @@ def table_preview(
             lambda: datastore.backend.preview_rows(connection, schema, table, page=page, page_size=page_size),
             "reading the table",
         )
+
+
+def table_columns(datastore: Datastore, schema: str, table: str, *, actor: Actor) -> list[ColumnInfo]:
+    with _audited(actor, AuditAction.TABLE_PREVIEWED, datastore, f"{schema}.{table}", "columns"):
+        return datastore.backend.table_columns(datastore.connection(), schema, table)
 
 
 def table_csv(datastore: Datastore, schema: str, table: str, *, actor: Actor) -> CsvStream:

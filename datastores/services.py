@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -14,14 +15,17 @@ from django.db.models import Q
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
+from . import tokens
 from .access import Actor
 from .audit import AuditAction, Outcome, record, recorded
 from .crypto import decrypt_secrets, encrypt_secrets, rotate_token
-from .models import Datastore, Membership, Role, Workspace
+from .models import AccessToken, Datastore, Membership, Role, Workspace
 from .storage import (
     AuthType,
+    Conflict,
     Connection,
     InvalidInput,
+    ScriptCredential,
     StorageBackend,
     StorageError,
     UploadOutcome,
@@ -447,3 +451,98 @@ def datastore_secrets_rotate(*, actor: Actor | None = None) -> int:
             count += 1
         record(_server(actor), AuditAction.KEYS_ROTATED, detail=f"{count} datastore(s) re-encrypted")
     return count
+
+
+# --- access tokens ---------------------------------------------------------------------------
+
+
+class TokenRefused(Exception):
+    def __init__(self, message: str, *, field: str | None = None):
+        super().__init__(message)
+        self.message, self.field = message, field
+
+
+def token_create(
+    *, actor: Actor, name: str, expires_in_days: int, workspaces: Iterable[Workspace] = (), read_only: bool = False
+) -> tuple[AccessToken, str]:
+    """A personal access token for the actor's user. Returns the row and the token itself,
+    which is shown once and never stored (only its hash is)."""
+    limit = settings.API_TOKEN_MAX_DAYS
+    if not 1 <= expires_in_days <= limit:
+        raise TokenRefused(f"A token expires after 1 to {limit} days.", field="expires_in_days")
+    name = name.strip()
+    if not name:
+        raise TokenRefused("Name the token, e.g. after the script that uses it.", field="name")
+    chosen = list(workspaces)
+    raw = tokens.new_personal_token()
+    with transaction.atomic():
+        token = AccessToken.objects.create(
+            user=actor.user,
+            name=name[:100],
+            prefix=raw[: tokens.SHOWN_PREFIX_LENGTH],
+            digest=tokens.digest_of(raw),
+            read_only=read_only,
+            all_workspaces=not chosen,
+            expires_at=timezone.now() + timedelta(days=expires_in_days),
+        )
+        token.workspaces.set(chosen)
+        scope = ", ".join(workspace.name for workspace in chosen) or "all workspaces"
+        record(
+            actor, AuditAction.TOKEN_CREATED, target=str(token),
+            detail=f"{'read-only, ' if read_only else ''}{scope}, expires {token.expires_at:%Y-%m-%d}",
+        )
+    return token, raw
+
+
+@transaction.atomic
+def token_revoke(*, actor: Actor, token: AccessToken) -> None:
+    if token.revoked_at is None:
+        AccessToken.objects.filter(pk=token.pk).update(revoked_at=timezone.now())
+        record(actor, AuditAction.TOKEN_REVOKED, target=str(token))
+
+
+def token_used(*, actor: Actor, token: AccessToken) -> None:
+    """Note a use of the token (its last use, and an entry at most once a minute)."""
+    if tokens.note_use(token):
+        record(actor, AuditAction.TOKEN_USED, target=str(token))
+
+
+def access_token_issue(*, actor: Actor, token: AccessToken, resource: str) -> tokens.AccessGrant:
+    grant = tokens.access_token_for(token, resource)
+    record(actor, AuditAction.ACCESS_TOKEN_ISSUED, target=str(token), detail=f"for {resource[:200]}, expires {grant.expires_on:%H:%M} UTC")
+    return grant
+
+
+# --- credentials for scripts ---------------------------------------------------------------
+
+
+def datastore_credential_issue(
+    *, datastore: Datastore, actor: Actor, write: bool, may_write: bool, path: str = "", lifetime_minutes: int | None = None
+) -> ScriptCredential:
+    """A short-lived, least-privilege credential to reach the storage directly (never the stored
+    secret, except a SAS datastore's own SAS, which is all there is and goes to writers only).
+
+    `may_write` says whether the actor's role allows changes; `write` asks for a writing credential."""
+    limit = settings.API_CREDENTIAL_MAX_MINUTES
+    minutes = limit if lifetime_minutes is None else lifetime_minutes
+    if not 1 <= minutes <= limit:
+        raise InvalidInput(f"A credential lives 1 to {limit} minutes.", field="lifetime_minutes")
+    clean = clean_path(path)
+    audited = recorded(
+        actor, AuditAction.CREDENTIAL_ISSUED, workspace=datastore.workspace, datastore=datastore.name,
+        target=clean or "/", detail="read and list" + (", write" if write else ""),
+    )
+    with audited as note:
+        credential = datastore.backend.script_credential(
+            datastore.connection(), write=write, path=clean, lifetime=timedelta(minutes=minutes)
+        )
+        if credential.stored and not may_write:
+            raise Conflict(
+                "This datastore's only credential is its stored one, which is not scoped to reading, "
+                "so it goes to contributors and owners only. Use the studio's file routes to read from it."
+            )
+        note.detail = (
+            f"{'stored SAS' if credential.stored else 'SAS'} sp={credential.permissions}, "
+            f"expires {credential.expires_on:%Y-%m-%d %H:%M} UTC"
+        )
+    return credential

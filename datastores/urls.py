@@ -1,12 +1,16 @@
 from django.urls import include, path
 
-from . import file_views, views, workspace_views
+from . import file_views, token_views, views, workspace_views
 
 datastore = "workspaces/<str:workspace_name>/datastores/<str:name>/"
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("workspaces/", views.workspace_list, name="workspace_list"),
+    path("tokens/", token_views.token_list, name="token_list"),
+    path("tokens/<int:token_id>/revoke/", token_views.token_revoke, name="token_revoke"),
+    path("workspaces/<str:workspace_name>/scripts/", token_views.workspace_scripts, name="workspace_scripts"),
+    path("workspaces/<str:workspace_name>/config.json", token_views.workspace_config_json, name="workspace_config_json"),
     path("workspaces/<str:workspace_name>/datastores/", views.datastore_list, name="datastore_list"),
     path("workspaces/<str:workspace_name>/members/", workspace_views.workspace_members, name="workspace_members"),
     path(

@@ -12,7 +12,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django_htmx.http import HttpResponseClientRedirect
 from django_htmx.middleware import HtmxDetails
 
-from . import access, selectors, services
+from . import access, selectors, services, snippets
 from .access import Actor, Need, Permissions
 from .errors import fix_urls
 from .forms import DatastoreForm, WorkspaceForm, kept_on_swap
@@ -169,7 +169,7 @@ def datastore_detail(request: HtmxHttpRequest, workspace_name: str, name: str) -
             datastore.backend.form_fields(datastore.auth_type)[secret].label
             for secret in datastore.backend.secret_names(datastore.auth_type)
         ],
-        "snippet": datastore.backend.script_snippet(datastore.name, datastore.connection_settings),
+        "snippets": snippets.for_datastore(request.build_absolute_uri("/"), datastore),
     }
     return render(request, "datastores/datastore_detail.html", context)
 

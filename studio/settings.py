@@ -5,6 +5,7 @@ project root is read first; real environment variables win over it. Each secret 
 instead be read from a file (a Docker or compose secret): NAME_FILE=/run/secrets/name.
 """
 
+import uuid
 from datetime import timedelta
 from pathlib import Path
 
@@ -116,6 +117,20 @@ STORAGE_CHECK_RATE_PER_ADDRESS = env.str("STORAGE_CHECK_RATE_PER_ADDRESS", defau
 # client address is then that many hops from the right. 0: the address the connection came from.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
+# The API (/api/v1/ and Azure ML's datastore routes): access tokens and what they may get.
+API_TOKEN_MAX_DAYS = env.int("API_TOKEN_MAX_DAYS", default=365)  # the longest a personal access token lives
+API_ACCESS_TOKEN_MINUTES = env.int("API_ACCESS_TOKEN_MINUTES", default=60)  # managed-identity tokens
+API_CREDENTIAL_MAX_MINUTES = env.int("API_CREDENTIAL_MAX_MINUTES", default=60)  # SAS for a script
+API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="600/m")  # requests per token (django-ratelimit syntax)
+API_REFUSED_RATE_LIMIT = env.str("API_REFUSED_RATE_LIMIT", default="60/m")  # refused bearer tokens per client address
+API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=1024 * 1024)  # JSON bodies; file uploads stream
+# What Azure ML's SDK addresses: /subscriptions/<id>/resourceGroups/<name>/... Stable defaults
+# derived from SECRET_KEY, so each studio has its own and they survive restarts.
+STUDIO_SUBSCRIPTION_ID = env.str(
+    "STUDIO_SUBSCRIPTION_ID", default=str(uuid.uuid5(uuid.NAMESPACE_URL, "datastore-studio:" + SECRET_KEY))
+)
+STUDIO_RESOURCE_GROUP = env.str("STUDIO_RESOURCE_GROUP", default="datastore-studio")
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -128,6 +143,7 @@ INSTALLED_APPS = [
     "django_ratelimit",
     "mozilla_django_oidc",
     "accounts",
+    "ninja",  # its docs page then loads Swagger UI from the studio's own static files
     "datastores",
 ]
 
@@ -145,6 +161,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "datastores.audit.RequestIdMiddleware",
+    "datastores.api.limits.BodyLimitMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",

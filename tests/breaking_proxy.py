@@ -11,7 +11,6 @@ from __future__ import annotations
 import socket
 import threading
 
-
 HEADERS_END = -1
 
 

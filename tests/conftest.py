@@ -137,6 +137,17 @@ def pg():
     drop_database(database)
 
 
+@pytest.fixture(scope="session")
+def maria():
+    """A database with the sales tables on the MariaDB server, standing in for Azure Database for MySQL."""
+    from .sql.servers import create_maria_database, drop_maria_database, server_url
+
+    url = server_url("STUDIO_TEST_MYSQL_URL")
+    database = create_maria_database(url)
+    yield database
+    drop_maria_database(url, database)
+
+
 @pytest.fixture
 def workspace(db, azurite_url, user):
     from datastores.access import Actor
@@ -204,7 +215,13 @@ def signed_in(page, live_server, django_user_model, azurite_url):
 @pytest.fixture
 def aad(trust_standin_ca):
     """The Entra ID token endpoint, knowing a reader (granted access by the lakes) and an outsider."""
-    from tests.lakes.stores import OUTSIDER_ID, OUTSIDER_SECRET, READER_ID, READER_SECRET, TENANT
+    from tests.lakes.stores import (
+        OUTSIDER_ID,
+        OUTSIDER_SECRET,
+        READER_ID,
+        READER_SECRET,
+        TENANT,
+    )
     from tests.standins.aad import AadStandin
 
     with AadStandin() as server:
@@ -304,3 +321,47 @@ def entra(aad_provider, settings, monkeypatch):
     registration = register_app(aad_provider)
     configure_studio(settings, registration)
     return registration
+
+
+@pytest.fixture
+def team(django_user_model, azurite_url, blob_service, fileshare_standin, share_name, pg):
+    """A workspace with an owner (olive), a contributor (carl), a reader (rita), an outsider (otto)
+    and an administrator; a blob with a file, a File Share on the stand-in, PostgreSQL, DBFS."""
+    from datastores.access import Actor
+    from datastores.models import Role
+    from datastores.services import datastore_register, member_add, workspace_create
+    from datastores.storage import AuthType, backend_for
+
+    from .teams import Team
+
+    people = {
+        name: django_user_model.objects.create_user(username=name, email=f"{name}@example.com")
+        for name in ("olive", "carl", "rita", "otto")
+    }
+    people["admin"] = django_user_model.objects.create_user(username="admin", is_superuser=True, is_staff=True)
+    owner = Actor(user=people["olive"])
+    workspace = workspace_create(actor=owner, name=f"team-{uuid.uuid4().hex[:6]}")
+    member_add(actor=owner, workspace=workspace, who="carl", role=Role.CONTRIBUTOR)
+    member_add(actor=owner, workspace=workspace, who="rita@example.com", role=Role.READER)
+    blobstore = workspace.datastores.get(name="workspaceblobstore")
+    container = blobstore.connection_settings["container_name"]
+    blob_service.get_container_client(container).upload_blob("data/a.txt", b"alpha")
+    share_backend = backend_for("AzureFile")
+    datastore_register(
+        workspace=workspace, name="share", storage_type="AzureFile", auth_type=AuthType.ACCOUNT_KEY, actor=owner,
+        values=share_backend.clean_values(AuthType.ACCOUNT_KEY, {
+            "account_name": FILESHARE_ACCOUNT, "file_share_name": share_name, "protocol": "http",
+            "endpoint": fileshare_standin.base_url.removeprefix("http://"), "account_key": FILESHARE_KEY,
+        }),
+    )
+    sql_backend = backend_for("AzurePostgreSql")
+    form = pg.form()
+    datastore_register(
+        workspace=workspace, name="sales", storage_type="AzurePostgreSql", auth_type=AuthType.SQL_AUTHENTICATION,
+        actor=owner, values=sql_backend.clean_values(AuthType.SQL_AUTHENTICATION, form),
+    )
+    datastore_register(
+        workspace=workspace, name="local", storage_type="DBFS", auth_type=AuthType.NONE, actor=owner,
+        values=backend_for("DBFS").clean_values(AuthType.NONE, {}),
+    )
+    return Team(workspace, people, container, share_name, pg)

@@ -12,8 +12,8 @@ from django.test import Client
 
 from studio.settings import provider_origins
 
-from .support import remember_secret
 from .standins.aad import AadStandin, Application, Person
+from .support import remember_secret
 
 
 @dataclass

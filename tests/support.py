@@ -9,11 +9,11 @@ from __future__ import annotations
 import base64
 import os
 import socket
+import struct
 import subprocess
 import sys
-import struct
 import zlib
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from azure.storage.blob import ContainerSasPermissions, generate_container_sas
@@ -115,4 +115,17 @@ def start_django(**env_overrides: str) -> subprocess.CompletedProcess[str]:
         capture_output=True,
         text=True,
         timeout=60,
+    )
+
+
+def sas_for(container: str, **permissions: bool) -> str:
+    """A one-hour container SAS of Azurite's account, with these permissions."""
+    return remember_secret(
+        generate_container_sas(
+            AZURITE_ACCOUNT,
+            container,
+            account_key=AZURITE_KEY,
+            permission=ContainerSasPermissions(**permissions),
+            expiry=datetime.now(UTC) + timedelta(hours=1),
+        )
     )

@@ -21,10 +21,17 @@ from django.urls import reverse
 
 from datastores.access import Actor
 from datastores.audit import AuditAction
-from datastores.models import AuditEntry, Membership, Role
+from datastores.models import AccessToken, AuditEntry, Membership, Role
 from datastores.services import member_add
 
-from .support import AZURITE_ACCOUNT, AZURITE_KEY, FILESHARE_ACCOUNT, FILESHARE_KEY, SECRETS_USED, remember_secret
+from .support import (
+    AZURITE_ACCOUNT,
+    AZURITE_KEY,
+    FILESHARE_ACCOUNT,
+    FILESHARE_KEY,
+    SECRETS_USED,
+    remember_secret,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -91,6 +98,14 @@ def test_every_change_and_data_access_is_recorded_without_a_secret(
     reader.post(url("datastore_delete_file", ws, "files"), {"path": "data/x.txt"})  # refused: readers change nothing
     client.post(url("workspace_member_remove", ws, "rita"))
     call_command("rotate_datastore_keys", stdout=io.StringIO())
+    # The API's own: a token created on the Tokens page, used, swapped for an access token, revoked.
+    page = client.post(url("token_list"), {"name": "audited", "expires_in_days": "1"}).content.decode()
+    client.bodies.pop()  # the one response that shows the new token
+    raw = remember_secret(re.search(r'value="(dsp_[^"]+)"', page).group(1))
+    api = Client(headers={"Authorization": f"Bearer {raw}"})
+    api.post(f"/api/v1/workspaces/{ws}/datastores/workspaceblobstore/credentials", {}, content_type="application/json")
+    api.get("/api/identity/token?resource=https://studio", headers={"X-IDENTITY-HEADER": raw})
+    client.post(url("token_revoke", str(AccessToken.objects.get(name="audited").pk)))
 
     recorded = set(AuditEntry.objects.values_list("action", flat=True))
     assert set(AuditAction.values) - recorded == set()

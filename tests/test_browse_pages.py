@@ -15,7 +15,6 @@ from urllib.parse import unquote, urlsplit
 import pytest
 from django.urls import reverse
 
-
 from .support import put, url
 
 pytestmark = pytest.mark.django_db

@@ -35,7 +35,11 @@ def studio(browser: Browser, live_server, django_user_model, azurite_url, blob_s
     """A signed-in owner with a blob datastore full of files, a SAS datastore about to expire,
     a PostgreSQL datastore and a datastore whose container is gone."""
     from datastores.access import Actor
-    from datastores.services import datastore_register, datastore_test_connection, workspace_create
+    from datastores.services import (
+        datastore_register,
+        datastore_test_connection,
+        workspace_create,
+    )
     from datastores.storage import backend_for
 
     password = secrets.token_urlsafe(16)

@@ -20,13 +20,23 @@ from django.core.management import CommandError, call_command
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from datastores.storage import AuthType
 from datastores.access import Actor
 from datastores.models import Datastore
-from datastores.services import WORKSPACE_BLOB_STORE, datastore_register, datastore_set_default, workspace_create
-from datastores.storage import Download, backend_for, paths
+from datastores.services import (
+    WORKSPACE_BLOB_STORE,
+    datastore_register,
+    datastore_set_default,
+    workspace_create,
+)
+from datastores.storage import AuthType, Download, backend_for, paths
 
-from .support import AZURITE_ACCOUNT, AZURITE_KEY, FILESHARE_ACCOUNT, FILESHARE_KEY, remember_secret
+from .support import (
+    AZURITE_ACCOUNT,
+    AZURITE_KEY,
+    FILESHARE_ACCOUNT,
+    FILESHARE_KEY,
+    remember_secret,
+)
 
 BIG = 9 * 1024 * 1024 + 123  # more than two 4 MiB reads and more than one 8 MiB block
 

@@ -10,10 +10,10 @@ from django.urls import reverse
 
 from datastores.storage import BACKENDS, network
 
-from .support import AZURITE_KEY
-from .listeners import Listener
-from .lakes.stores import READER_ID, READER_SECRET, TENANT
 from .destinations import cases, first_value
+from .lakes.stores import READER_ID, READER_SECRET, TENANT
+from .listeners import Listener
+from .support import AZURITE_KEY
 
 pytestmark = pytest.mark.django_db
 

@@ -10,17 +10,20 @@ from urllib.parse import urlsplit
 
 import pytest
 from django.urls import reverse
-from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from datastores.storage import BACKENDS, AuthType, Connection
+
 # Names used inside the tests only, so that the finding tests also run on older code.
 from datastores.storage import endpoints as ep
 from datastores.storage.azure_storage import account_url
 from datastores.storage.sql import base as sql_base
 
-from .support import AZURITE_ACCOUNT, AZURITE_KEY, remember_secret
 from .listeners import Listener
 from .pages import field_block
+from .support import AZURITE_ACCOUNT, AZURITE_KEY, remember_secret
 
 pytestmark = pytest.mark.django_db
 

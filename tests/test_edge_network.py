@@ -14,13 +14,15 @@ import time
 import pytest
 from django.urls import reverse
 
-from datastores.storage import network  # names used inside the tests only (the finding tests run on older code too)
+from datastores.storage import (
+    network,  # names used inside the tests only (the finding tests run on older code too)
+)
 
 UNREACHABLE_FLOOR_SECONDS = 1.0  # what the studio promises: no transport failure answered sooner
 
-from .support import AZURITE_ACCOUNT, AZURITE_KEY, remember_secret
 from .listeners import Listener
 from .pages import field_block
+from .support import AZURITE_ACCOUNT, AZURITE_KEY, remember_secret
 
 pytestmark = pytest.mark.django_db
 

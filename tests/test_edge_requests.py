@@ -149,7 +149,7 @@ def test_the_sign_in_page_has_the_policy_too(anonymous_client):
 
 def test_a_zip_never_holds_a_name_that_escapes_its_folder_and_says_which_it_left_out(client, workspace, dbfs):  # noqa: F811
     """DBFS stand-in: it stores any name, as a real service may (Azurite refuses some)."""
-    from datastores.file_views import SKIPPED_ENTRIES_NAME
+    from datastores.streams import SKIPPED_ENTRIES_NAME
 
     for name, data in {"data/ok.txt": b"fine", "data/..\\..\\evil.txt": b"escape", "data/a\\..\\..\\win.txt": b"w",
                        "data/C:/x.txt": b"drive", "data/bell\x07.txt": b"control", "data/sub/good.txt": b"also fine"}.items():
@@ -186,7 +186,7 @@ def test_the_placeholder_secret_key_of_env_example_is_refused_at_start_up():
     "name", ["../x", "a/../../x", "/etc/passwd", "a\\..\\x", "C:/x", "a//b", "./x", "a/\x00b", "a/", ""]
 )
 def test_a_name_that_could_escape_its_folder_is_never_a_zip_entry_name(name):
-    from datastores.file_views import safe_zip_name
+    from datastores.streams import safe_zip_name
 
     assert not safe_zip_name(name)
     assert safe_zip_name("folder/sub/file.txt")

@@ -27,8 +27,8 @@ from datastores.storage.fields import SecretField
 
 from .destinations import GUIDS, cases, first_value
 from .listeners import Listener
-from .support import remember_secret
 from .pages import field_block
+from .support import remember_secret
 
 pytestmark = pytest.mark.django_db
 

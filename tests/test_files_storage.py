@@ -11,12 +11,24 @@ import pytest
 from azure.storage.blob import ContainerSasPermissions, generate_container_sas
 from azure.storage.fileshare import ShareSasPermissions, generate_share_sas
 
-from datastores.storage import AuthType
-from datastores.storage import Connection, StorageError, UploadOutcome, backend_for
+from datastores.storage import (
+    AuthType,
+    Connection,
+    StorageError,
+    UploadOutcome,
+    backend_for,
+)
 from datastores.storage.blob.backend import BLOCK_SIZE
 
 from .breaking_proxy import HEADERS_END, BreakingProxy
-from .support import AZURITE_ACCOUNT, AZURITE_KEY, FILESHARE_ACCOUNT, FILESHARE_KEY, WRONG_KEY, remember_secret
+from .support import (
+    AZURITE_ACCOUNT,
+    AZURITE_KEY,
+    FILESHARE_ACCOUNT,
+    FILESHARE_KEY,
+    WRONG_KEY,
+    remember_secret,
+)
 
 MIB = 1024 * 1024
 ALL_PERMISSIONS = {"read": True, "write": True, "delete": True, "list": True, "create": True}

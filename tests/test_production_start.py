@@ -20,9 +20,16 @@ import psycopg
 import pytest
 import requests
 
-from .support import free_port
-from .production import BehindTheProxy, StudioProcess, SwitchableProxy, Throttled, production_env, read_slowly
+from .production import (
+    BehindTheProxy,
+    StudioProcess,
+    SwitchableProxy,
+    Throttled,
+    production_env,
+    read_slowly,
+)
 from .sql.servers import create_database, drop_database, server_url
+from .support import free_port
 
 MIB = 1024 * 1024
 
@@ -176,9 +183,10 @@ def signed_in(studio, azurite_url):
     code = (
         "import os\n"
         "from django.contrib.auth import get_user_model\n"
+        "from datastores.access import Actor\n"
         "from datastores.services import workspace_create, WORKSPACE_BLOB_STORE\n"
         "user = get_user_model().objects.create_user('operator-' + os.urandom(4).hex(), password=os.environ['PROD_TEST_PASSWORD'])\n"
-        f"ws = workspace_create(name={workspace!r}, created_by=user)\n"
+        f"ws = workspace_create(actor=Actor(user=user), name={workspace!r})\n"
         "print(user.username, ws.datastores.get(name=WORKSPACE_BLOB_STORE).connection_settings['container_name'])\n"
     )
     studio.start()

@@ -12,73 +12,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
-from azure.storage.fileshare import ShareServiceClient
 from django.test import Client
 from django.urls import reverse
 
 from datastores.access import Actor
 from datastores.audit import AuditAction
-from datastores.models import AuditEntry, Datastore, Membership, Role
-from datastores.services import datastore_register, member_add, workspace_create
-from datastores.storage import AuthType, backend_for
+from datastores.models import AuditEntry, Membership, Role
+from datastores.services import workspace_create
 
-from .support import FILESHARE_ACCOUNT, FILESHARE_KEY
+from .teams import ORDER, ROLE_OF, Team, state
 
 pytestmark = pytest.mark.django_db
-
-
-@dataclass
-class Team:
-    """A workspace with an owner, a contributor and a reader, and who is outside it."""
-
-    workspace: object
-    people: dict[str, object]
-    container: str
-    share: str
-    pg_database: object
-
-    def client(self, who: str) -> Client:
-        client = Client()
-        client.force_login(self.people[who])
-        return client
-
-    def url(self, name: str, *args: str) -> str:
-        return reverse(name, args=[self.workspace.name, *args])
-
-
-@pytest.fixture
-def team(django_user_model, azurite_url, blob_service, fileshare_standin, share_name, pg) -> Team:
-    people = {
-        name: django_user_model.objects.create_user(username=name, email=f"{name}@example.com")
-        for name in ("olive", "carl", "rita", "otto")
-    }
-    people["admin"] = django_user_model.objects.create_user(username="admin", is_superuser=True, is_staff=True)
-    owner = Actor(user=people["olive"])
-    workspace = workspace_create(actor=owner, name=f"team-{uuid.uuid4().hex[:6]}")
-    member_add(actor=owner, workspace=workspace, who="carl", role=Role.CONTRIBUTOR)
-    member_add(actor=owner, workspace=workspace, who="rita@example.com", role=Role.READER)
-    blobstore = workspace.datastores.get(name="workspaceblobstore")
-    container = blobstore.connection_settings["container_name"]
-    blob_service.get_container_client(container).upload_blob("data/a.txt", b"alpha")
-    share_backend = backend_for("AzureFile")
-    datastore_register(
-        workspace=workspace, name="share", storage_type="AzureFile", auth_type=AuthType.ACCOUNT_KEY, actor=owner,
-        values=share_backend.clean_values(AuthType.ACCOUNT_KEY, {
-            "account_name": FILESHARE_ACCOUNT, "file_share_name": share_name, "protocol": "http",
-            "endpoint": fileshare_standin.base_url.removeprefix("http://"), "account_key": FILESHARE_KEY,
-        }),
-    )
-    sql_backend = backend_for("AzurePostgreSql")
-    form = pg.form()
-    datastore_register(
-        workspace=workspace, name="sales", storage_type="AzurePostgreSql", auth_type=AuthType.SQL_AUTHENTICATION,
-        actor=owner, values=sql_backend.clean_values(AuthType.SQL_AUTHENTICATION, form),
-    )
-    datastore_register(
-        workspace=workspace, name="local", storage_type="DBFS", auth_type=AuthType.NONE, actor=owner,
-        values=backend_for("DBFS").clean_values(AuthType.NONE, {}),
-    )
-    return Team(workspace, people, container, share_name, pg)
 
 
 # --- what each action is, what it needs, and how to see that it happened ----------------------
@@ -137,33 +81,6 @@ CASES = [
     Case("change a member's role", Role.OWNER, post("workspace_member_role", "rita", data={f"{0}-role": "owner"})),
     Case("remove a member", Role.OWNER, post("workspace_member_remove", "rita")),
 ]
-ROLE_OF = {"olive": Role.OWNER, "carl": Role.CONTRIBUTOR, "rita": Role.READER, "admin": Role.OWNER}
-ORDER = [Role.READER, Role.CONTRIBUTOR, Role.OWNER]
-
-
-def state(team: Team, blob_service) -> dict:
-    """Everything an action could change, read from the database and from storage directly."""
-    share = ShareServiceClient(
-        team_share_url(team), credential={"account_name": FILESHARE_ACCOUNT, "account_key": FILESHARE_KEY}
-    ).get_share_client(team.share)
-    return {
-        "datastores": sorted(
-            Datastore.objects.filter(workspace=team.workspace).values_list(
-                "name", "auth_type", "is_default", "encrypted_secrets", "connection_settings"
-            )
-        ),
-        "members": sorted(Membership.objects.filter(workspace=team.workspace).values_list("user__username", "role")),
-        "blobs": sorted(blob.name for blob in blob_service.get_container_client(team.container).list_blobs()),
-        "share": sorted(item.name for item in share.get_directory_client("").list_directories_and_files()),
-        "orders": team.pg_database.count("orders"),  # psycopg straight to the server
-    }
-
-
-def team_share_url(team: Team) -> str:
-    settings = team.workspace.datastores.get(name="share").connection_settings
-    return f"http://{settings['endpoint']}/{FILESHARE_ACCOUNT}"
-
-
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.name)
 @pytest.mark.parametrize("who", ["olive", "carl", "rita", "otto", "admin"])
 def test_each_role_may_do_what_it_allows_and_nothing_else(team, blob_service, who, case):

@@ -5,10 +5,9 @@ from cryptography.fernet import Fernet
 from django.core.management import call_command
 from django.db import connection
 
-from datastores.storage import AuthType, StoredSettingsInvalid
 from datastores.models import Datastore
 from datastores.services import datastore_register
-from datastores.storage import backend_for
+from datastores.storage import AuthType, StoredSettingsInvalid, backend_for
 
 from .support import AZURITE_KEY, remember_secret
 

@@ -15,7 +15,12 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 import trustme
-from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, ResourceExistsError, ResourceNotFoundError
+from azure.core.exceptions import (
+    ClientAuthenticationError,
+    HttpResponseError,
+    ResourceExistsError,
+    ResourceNotFoundError,
+)
 from azure.storage.fileshare import (
     AccountSasPermissions,
     ContentSettings,

@@ -44,7 +44,15 @@ from datastores.storage import (
 from datastores.storage.base import AuthMethod
 from datastores.storage.fields import SecretField
 
-from .pages import body_attribute, data_attribute, field_block, form_by_id, links, page_forms, tied_labels
+from .pages import (
+    body_attribute,
+    data_attribute,
+    field_block,
+    form_by_id,
+    links,
+    page_forms,
+    tied_labels,
+)
 from .support import RecordingClient
 
 pytestmark = pytest.mark.django_db

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from .auth import AuthType
 from .base import (
+    ArmShape,
     Capabilities,
     Connection,
     CredentialFacts,
@@ -17,6 +18,7 @@ from .base import (
     Entry,
     FileProperties,
     FolderPage,
+    ScriptCredential,
     StorageBackend,
     UploadOutcome,
     WorkspaceStore,
@@ -65,6 +67,14 @@ def auth_type_choices() -> list[tuple[str, str]]:
     return [(choice.value, choice.label) for choice in AuthType if choice in offered]
 
 
+def arm_backend(datastore_type: str) -> StorageBackend | None:
+    """The storage type Azure ML's API calls `datastore_type` (AzureBlob, AzureFile, ...)."""
+    for backend in BACKENDS.values():
+        if backend.arm and backend.arm.datastore_type == datastore_type:
+            return backend
+    return None
+
+
 def workspace_stores(connection_string: str, workspace_uid: str) -> list[WorkspaceStore]:
     """The datastores a new workspace gets on the workspace storage account, default first."""
     stores = [backend.workspace_store(connection_string, workspace_uid) for backend in BACKENDS.values()]
@@ -90,6 +100,8 @@ _register_builtin_types()
 
 __all__ = [
     "BACKENDS",
+    "ArmShape",
+    "ScriptCredential",
     "AuthType",
     "AuthenticationFailed",
     "Capabilities",
@@ -110,6 +122,7 @@ __all__ = [
     "Unreachable",
     "UploadOutcome",
     "WorkspaceStore",
+    "arm_backend",
     "auth_type_choices",
     "backend_for",
     "register",

@@ -8,7 +8,7 @@ with it a SAS signature.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -24,7 +24,7 @@ from azure.core.exceptions import (
 
 from .auth import AuthType
 from . import network
-from .base import Connection, CredentialFacts
+from .base import Connection, CredentialFacts, ScriptCredential
 from .endpoints import Address, is_listed, parse_host, parse_netloc
 from .errors import AuthenticationFailed, NotFound, PermissionMissing, StorageError
 from .fields import parse_sas_token
@@ -221,6 +221,45 @@ def check_by_listing(
         raise explain_storage_error(
             error, connection, service=service, resource=resource, resource_field=resource_field
         ) from None
+
+
+# --- credentials for scripts -------------------------------------------------------------------
+
+
+def sas_permissions(write: bool, *, listing: bool = True, adding: bool = True) -> dict[str, bool]:
+    """Least privilege: read and list for reading; write, add, create and delete on top for writing.
+    `listing` and `adding` say whether the SAS kind has those letters (a file's has neither, a share's no add)."""
+    allowed = {"read": True, "write": write, "create": write, "delete": write}
+    if adding:
+        allowed["add"] = write
+    if listing:
+        allowed["list"] = True
+    return allowed
+
+
+def sas_expiry(lifetime: timedelta) -> tuple[datetime, datetime]:
+    """(start, expiry): the start a little in the past, as Azure advises against clock skew."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    return now - timedelta(minutes=5), now + lifetime
+
+
+def signed_credential(sas_token: str, expiry: datetime, resource_url: str) -> ScriptCredential:
+    permissions = parse_sas_token(sas_token).get("sp", "")
+    return ScriptCredential(sas_token=sas_token, expires_on=expiry, permissions=permissions, resource_url=resource_url)
+
+
+def stored_sas_credential(connection: Connection, resource_url: str) -> ScriptCredential:
+    """The datastore's own SAS, as it is: the only credential there is (see ScriptCredential.stored)."""
+    token = connection["sas_token"].lstrip("?")
+    params = parse_sas_token(token)
+    expiry = datetime.fromisoformat(params["se"].replace("Z", "+00:00"))
+    return ScriptCredential(
+        sas_token=token,
+        expires_on=expiry if expiry.tzinfo else expiry.replace(tzinfo=UTC),
+        permissions=params.get("sp", ""),
+        resource_url=resource_url,
+        stored=True,
+    )
 
 
 # --- the workspace storage account ---------------------------------------------------------

@@ -13,14 +13,14 @@ import enum
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django import forms
 
 from . import network
 from .auth import AuthType
-from .errors import StoredSettingsInvalid, Unreachable
+from .errors import Conflict, StoredSettingsInvalid, Unreachable
 from .fields import SecretField, is_registration_only
 from .tables import ColumnInfo, CsvStream, QueryResult, RowsPage, TableListing
 
@@ -47,6 +47,7 @@ class Capabilities:
     tables: bool = False  # list_tables, table_columns, preview_rows, stream_table_csv
     queries: bool = False  # run_readonly_query, stream_query_csv
     deferred_validation: bool = False  # checked on first use unless "Validate now" is ticked
+    script_credentials: bool = False  # script_credential: a short-lived credential to reach storage directly
 
     @property
     def moves_files(self) -> bool:
@@ -132,6 +133,32 @@ class UploadOutcome(enum.StrEnum):
 
 
 @dataclass(frozen=True)
+class ScriptCredential:
+    """A credential a script uses to go to storage directly: a SAS for `resource_url`."""
+
+    sas_token: str
+    expires_on: datetime
+    permissions: str  # the SAS's own letters (sp), e.g. "rl" or "racwdl"
+    resource_url: str  # the container, share, filesystem or file the SAS is for
+    # The datastore's own stored SAS, handed on as it is (neither scoped nor short-lived):
+    # it is the only credential there is, and it may write, so only contributors get it.
+    stored: bool = False
+
+
+@dataclass(frozen=True)
+class ArmShape:
+    """How Azure ML's REST API (ARM) and its SDK v2 spell this storage type: the
+    `datastoreType`, the properties that carry connection fields, and for each
+    `credentialsType` the authentication type, its non-secret properties and its secrets."""
+
+    datastore_type: str  # e.g. "AzureBlob"
+    properties: dict[str, str]  # ARM property -> connection field, e.g. "containerName" -> "container_name"
+    credentials: dict[str, AuthType]  # credentialsType (and secretsType) -> authentication type
+    credential_properties: dict[str, str] = field(default_factory=dict)  # e.g. "tenantId" -> "tenant_id"
+    secrets: dict[str, str] = field(default_factory=dict)  # secrets property -> secret field, e.g. "key" -> "account_key"
+
+
+@dataclass(frozen=True)
 class WorkspaceStore:
     """A datastore every new workspace gets on the workspace storage account
     (workspaceblobstore, workspacefilestore), as a backend proposes it."""
@@ -161,6 +188,8 @@ class StorageBackend:
     reach_fields: tuple[str, ...] = ()
     # Shown on the form and on the datastore's page (e.g. a retirement notice).
     notice: str = ""
+    # Its shape in Azure ML's own datastore API, for types SDK v2 knows (None: not offered there).
+    arm: ArmShape | None = None
     # Bytes one upload request carries. upload() takes chunks of any size, but chunks of
     # exactly this size pass through without being copied into blocks.
     upload_block_size: int = 4 * 1024 * 1024
@@ -242,13 +271,6 @@ class StorageBackend:
 
     def page_notice(self, settings: Mapping[str, Any]) -> str:
         return self.notice
-
-    def script_snippet(self, datastore_name: str, settings: Mapping[str, Any]) -> str:
-        return (
-            "from azureml.core import Workspace, Datastore\n\n"
-            "ws = Workspace.from_config()\n"
-            f"datastore = Datastore.get(ws, datastore_name={datastore_name!r})\n"
-        )
 
     # --- datastores every new workspace gets ------------------------------------------
 
@@ -360,6 +382,44 @@ class StorageBackend:
         from .probe import probe  # the probe uses only the calls above
 
         return probe(self, connection, write=write)
+
+    def download_range(self, connection: Connection, path: str, start: int, end: int | None) -> Download:
+        """Bytes start..end (inclusive; None: to the end) of a file. This default reads from the
+        start and skips; a type whose service serves ranges overrides it."""
+        whole = self.download(connection, path)
+        last = (whole.size - 1) if end is None and whole.size is not None else end
+
+        def sliced() -> Iterator[bytes]:
+            position = 0
+            try:
+                for chunk in whole.chunks:
+                    chunk_end = position + len(chunk)
+                    if chunk_end > start:
+                        piece = chunk[max(start - position, 0) :]
+                        if last is not None:
+                            piece = piece[: max(last - max(start, position) + 1, 0)]
+                        if piece:
+                            yield piece
+                    position = chunk_end
+                    if last is not None and position > last:
+                        return
+            finally:
+                close = getattr(whole.chunks, "close", None)
+                if close:
+                    close()
+
+        size = None if last is None else last - start + 1
+        return Download(name=whole.name, size=size, content_type=whole.content_type, chunks=sliced())
+
+    # --- credentials for scripts (capability script_credentials) ------------------------
+
+    def script_credential(self, connection: Connection, *, write: bool, path: str, lifetime: timedelta) -> ScriptCredential:
+        """A SAS for going to storage directly: read and list, plus write, add, create and
+        delete when `write`; for the whole container (or share, filesystem), or `path` alone."""
+        raise Conflict(
+            f"{self.label} has no short-lived, scoped credential the studio can issue: "
+            "use the studio's own file and table routes instead, which need no storage credential."
+        )
 
     # --- tables (capabilities tables and queries) ----------------------------------
 

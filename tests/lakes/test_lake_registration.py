@@ -13,7 +13,6 @@ import pytest
 from django.urls import reverse
 
 from datastores.models import Datastore
-
 from tests.pages import field_block
 from tests.support import free_port, remember_secret
 

@@ -5,12 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-
 from .servers import (
     create_database,
-    create_maria_database,
     drop_database,
-    drop_maria_database,
     server_url,
 )
 
@@ -21,12 +18,3 @@ def pg_tls():
     database = create_database(server_url("STUDIO_TEST_POSTGRES_TLS_URL"), setup="CREATE TABLE t (x int)")
     yield database
     drop_database(database)
-
-
-@pytest.fixture(scope="session")
-def maria():
-    """A database with the sales tables on the MariaDB server, standing in for Azure Database for MySQL."""
-    url = server_url("STUDIO_TEST_MYSQL_URL")
-    database = create_maria_database(url)
-    yield database
-    drop_maria_database(url, database)

@@ -33,7 +33,6 @@ from psycopg import sql
 
 from datastores.models import Datastore
 from datastores.storage.sql.base import APPLICATION_NAME
-
 from tests.support import remember_secret
 
 ORDERS = 250

@@ -20,10 +20,18 @@ from datastores.storage.sql.base import SqlBackend
 from datastores.storage.sql.mysql import BACKEND as MYSQL_BACKEND
 from datastores.storage.sql.postgres import BACKEND as POSTGRESQL_BACKEND
 from datastores.storage.tables import CsvStream
-
 from tests.pages import field_block
 from tests.support import free_port, remember_secret
-from .servers import ORDERS, MariaDatabase, PgDatabase, csv_rows, listed_row, run_query, url
+
+from .servers import (
+    ORDERS,
+    MariaDatabase,
+    PgDatabase,
+    csv_rows,
+    listed_row,
+    run_query,
+    url,
+)
 
 pytestmark = pytest.mark.django_db
 

@@ -12,9 +12,8 @@ import os
 
 import pytest
 
-from datastores.storage import AuthType
 from datastores.models import Datastore
-from datastores.storage import Connection
+from datastores.storage import AuthType, Connection
 from datastores.storage.sql.mysql import BACKEND as MYSQL_BACKEND
 
 from .servers import ORDERS, run_query

@@ -15,8 +15,8 @@ import pytest
 from psycopg import sql
 
 from datastores.models import Datastore
-
 from tests.pages import field_block, tied_labels
+
 from .servers import ORDERS, csv_rows, listed_row, run_query, url
 
 pytestmark = pytest.mark.django_db

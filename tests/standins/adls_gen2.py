@@ -19,13 +19,16 @@ XML errors with blob error codes (ContainerNotFound, BlobNotFound).
 
 Served: file systems (create, get properties, delete), list paths with real
 continuation paging, create file/directory, append, flush, read (ranges),
-HEAD, delete (recursive), rename (x-ms-rename-source).
+HEAD, delete (recursive), rename (x-ms-rename-source), and Get User Delegation
+Key (the blob service's POST ?restype=service&comp=userdelegationkey), whose
+keys are kept in `delegation_keys` so a test can check a SAS signed with one.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import re
 import secrets
 import threading
 import time
@@ -144,6 +147,7 @@ class AdlsGen2Standin(StandinServer):
         self.fs_created: dict[str, Node] = {}
         self.grants: dict[str, set[str]] = {}
         self.requests: list[str] = []
+        self.delegation_keys: list[dict[str, str]] = []  # every user delegation key handed out
         self.lock = threading.RLock()
 
     @property
@@ -181,6 +185,8 @@ class AdlsGen2Standin(StandinServer):
         with self.lock:
             if not fs_name and method == "GET" and query.get("comp") == "list":
                 return self.list_filesystems(query)
+            if not fs_name and method == "POST" and query.get("comp") == "userdelegationkey":
+                return self.user_delegation_key(headers, body)
             if not path and ("restype" in query or query.get("resource") == "filesystem" and method != "GET"):
                 return self.filesystem_op(method, fs_name, blob="restype" in query)
             fs = self.filesystems.get(fs_name)
@@ -227,6 +233,25 @@ class AdlsGen2Standin(StandinServer):
         return 200, {**self.stamp(self.fs_created[name]), "x-ms-lease-state": "available",
                      "x-ms-lease-status": "unlocked", "x-ms-has-immutability-policy": "false",
                      "x-ms-has-legal-hold": "false", "x-ms-namespace-enabled": "true"}, b""
+
+    def user_delegation_key(self, headers, body):
+        """Get User Delegation Key: a key for the principal whose token signed the request, valid
+        from Start to Expiry (at most 7 days, as Azure allows)."""
+        start = re.search(rb"<Start>([^<]+)</Start>", body)
+        expiry = re.search(rb"<Expiry>([^<]+)</Expiry>", body)
+        if not expiry:
+            raise StorageError(400, "InvalidXmlDocument", "The KeyInfo needs an Expiry.")
+        token = headers.get("Authorization", "").partition(" ")[2]
+        info = self.aad.token_info(token)
+        key = {
+            "SignedOid": info.client_id, "SignedTid": info.tenant_id,
+            "SignedStart": (start.group(1) if start else expiry.group(1)).decode(), "SignedExpiry": expiry.group(1).decode(),
+            "SignedService": "b", "SignedVersion": "2025-01-05", "Value": base64.b64encode(secrets.token_bytes(32)).decode(),
+        }
+        self.delegation_keys.append(key)
+        fields = "".join(f"<{name}>{escape(value)}</{name}>" for name, value in key.items())
+        body = f'<?xml version="1.0" encoding="utf-8"?><UserDelegationKey>{fields}</UserDelegationKey>'
+        return 200, {"Content-Type": "application/xml"}, body.encode()
 
     def list_filesystems(self, query):
         """Blob 'List Containers' (DataLakeServiceClient.list_file_systems), XML with NextMarker paging."""

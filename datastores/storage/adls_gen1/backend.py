@@ -41,6 +41,7 @@ from django.conf import settings
 from .. import fields, paths
 from ..auth import AuthType
 from ..base import (
+    ArmShape,
     AuthMethod,
     Capabilities,
     Connection,
@@ -157,6 +158,16 @@ class DataLakeGen1Backend(StorageBackend):
     capabilities = Capabilities(
         browse=True, upload=True, delete=True, folders=True, delete_folders=True, move=True, properties=True,
         read_range=True, deferred_validation=True,
+    )
+    # ARM's Gen1 shape has no endpoint: a Gen1 datastore registered through it uses the default suffix.
+    arm = ArmShape(
+        datastore_type="AzureDataLakeGen1",
+        properties={"storeName": "store_name", "subscriptionId": "subscription_id", "resourceGroup": "resource_group"},
+        credentials={"ServicePrincipal": AuthType.SERVICE_PRINCIPAL},
+        credential_properties={
+            "tenantId": "tenant_id", "clientId": "client_id", "authorityUrl": "authority_url", "resourceUrl": "resource_url",
+        },
+        secrets={"clientSecret": "client_secret"},
     )
     upload_block_size = TRANSFER_BLOCK
     connection_fields = {

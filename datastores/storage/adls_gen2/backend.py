@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from azure.core import MatchConditions
@@ -31,12 +31,30 @@ from azure.core.exceptions import (
     ServiceRequestError,
     ServiceResponseError,
 )
-from azure.storage.filedatalake import ExponentialRetry, ContentSettings, DataLakeServiceClient, FileSystemClient
+from azure.storage.filedatalake import (
+    ContentSettings,
+    ExponentialRetry,
+    DataLakeServiceClient,
+    FileSasPermissions,
+    FileSystemClient,
+    FileSystemSasPermissions,
+    generate_file_sas,
+    generate_file_system_sas,
+)
 
 from .. import endpoints, fields, paths
 from ..auth import AuthType
-from ..azure_storage import account_url, client_options, explain_storage_error, public_url
+from ..azure_storage import (
+    account_url,
+    client_options,
+    explain_storage_error,
+    public_url,
+    sas_expiry,
+    sas_permissions,
+    signed_credential,
+)
 from ..base import (
+    ArmShape,
     AuthMethod,
     Capabilities,
     Connection,
@@ -44,6 +62,7 @@ from ..base import (
     Entry,
     FileProperties,
     FolderPage,
+    ScriptCredential,
     StorageBackend,
     UploadOutcome,
 )
@@ -71,6 +90,16 @@ class DataLakeGen2Backend(StorageBackend):
     capabilities = Capabilities(
         browse=True, upload=True, delete=True, folders=True, delete_folders=True, move=True, properties=True,
         read_range=True, deferred_validation=True,
+        script_credentials=True,
+    )
+    arm = ArmShape(
+        datastore_type="AzureDataLakeGen2",
+        properties={"accountName": "account_name", "filesystem": "filesystem", "endpoint": "endpoint", "protocol": "protocol"},
+        credentials={"ServicePrincipal": AuthType.SERVICE_PRINCIPAL},
+        credential_properties={
+            "tenantId": "tenant_id", "clientId": "client_id", "authorityUrl": "authority_url", "resourceUrl": "resource_url",
+        },
+        secrets={"clientSecret": "client_secret"},
     )
     upload_block_size = TRANSFER_BLOCK
     connection_fields = {
@@ -267,6 +296,27 @@ class DataLakeGen2Backend(StorageBackend):
                     staged.delete_file()
                     return UploadOutcome.SKIPPED
                 return UploadOutcome.UPLOADED
+
+    def script_credential(self, connection: Connection, *, write: bool, path: str, lifetime: timedelta) -> ScriptCredential:
+        """A user delegation SAS: the service principal asks the account for a delegation key
+        (Get User Delegation Key) and the studio signs with it; the client secret never leaves."""
+        service = self.service_client(connection)
+        start, expiry = sas_expiry(lifetime)
+        filesystem = connection["filesystem"]
+        with self.explained(connection):
+            key = service.get_user_delegation_key(start, expiry)
+        if path:
+            directory, _, file_name = path.rpartition("/")
+            sas = generate_file_sas(
+                connection["account_name"], filesystem, directory, file_name, credential=key,
+                permission=FileSasPermissions(**sas_permissions(write, listing=False)), start=start, expiry=expiry,
+            )
+            return signed_credential(sas, expiry, service.get_file_client(filesystem, path).url)
+        sas = generate_file_system_sas(
+            connection["account_name"], filesystem, credential=key,
+            permission=FileSystemSasPermissions(**sas_permissions(write)), start=start, expiry=expiry,
+        )
+        return signed_credential(sas, expiry, service.get_file_system_client(filesystem).url)
 
     def create_folder(self, connection: Connection, path: str) -> None:
         """Create a directory (and its parents); an existing one is left as it is."""

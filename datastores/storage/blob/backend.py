@@ -29,8 +29,10 @@ from azure.storage.blob import (
     BlobSasPermissions,
     BlobServiceClient,
     ContainerClient,
+    ContainerSasPermissions,
     ContentSettings,
     generate_blob_sas,
+    generate_container_sas,
 )
 
 from .. import endpoints, fields, network, paths
@@ -42,10 +44,15 @@ from ..azure_storage import (
     explain_storage_error,
     public_url,
     sas_facts,
+    sas_expiry,
+    sas_permissions,
+    signed_credential,
     storage_credential,
+    stored_sas_credential,
     workspace_storage_values,
 )
 from ..base import (
+    ArmShape,
     AuthMethod,
     Capabilities,
     Connection,
@@ -54,6 +61,7 @@ from ..base import (
     Entry,
     FileProperties,
     FolderPage,
+    ScriptCredential,
     StorageBackend,
     UploadOutcome,
     WorkspaceStore,
@@ -80,7 +88,16 @@ class BlobBackend(StorageBackend):
     storage_type = "AzureBlob"
     label = "Azure Blob Storage"
     capabilities = Capabilities(
-        browse=True, upload=True, delete=True, delete_folders=True, move=True, properties=True, read_range=True
+        browse=True, upload=True, delete=True, delete_folders=True, move=True, properties=True, read_range=True, script_credentials=True
+    )
+    arm = ArmShape(
+        datastore_type="AzureBlob",
+        properties={
+            "accountName": "account_name", "containerName": "container_name", "endpoint": "endpoint",
+            "protocol": "protocol", "subscriptionId": "subscription_id", "resourceGroup": "resource_group",
+        },
+        credentials={"AccountKey": AuthType.ACCOUNT_KEY, "Sas": AuthType.SAS_TOKEN},
+        secrets={"key": "account_key", "sasToken": "sas_token"},
     )
     connection_fields = {
         "account_name": fields.account_name_field(),
@@ -108,13 +125,6 @@ class BlobBackend(StorageBackend):
 
     def location(self, settings: Mapping[str, Any]) -> str:
         return f"{settings.get('account_name', '')}/{settings.get('container_name', '')}"
-
-    def script_snippet(self, datastore_name: str, settings: Mapping[str, Any]) -> str:
-        return super().script_snippet(datastore_name, settings) + (
-            "\n# Upload a folder, then download it again\n"
-            "datastore.upload(src_dir='./data', target_path='data', overwrite=False, show_progress=True)\n"
-            "datastore.download(target_path='./downloaded', prefix='data', show_progress=True)\n"
-        )
 
     def workspace_store(self, connection_string: str, workspace_uid: str) -> WorkspaceStore | None:
         """workspaceblobstore, the default: a container of the workspace storage account, created if need be."""
@@ -320,6 +330,25 @@ class BlobBackend(StorageBackend):
         except AzureError as error:
             raise self._explain(error, connection, "write") from None
         return UploadOutcome.UPLOADED
+
+    def script_credential(self, connection: Connection, *, write: bool, path: str, lifetime: timedelta) -> ScriptCredential:
+        """A SAS the account key signs: for the container, or one blob when `path` names it."""
+        container = self.container_client(connection)
+        if connection.auth_type == AuthType.SAS_TOKEN:
+            return stored_sas_credential(connection, container.url)
+        start, expiry = sas_expiry(lifetime)
+        if path:
+            blob = container.get_blob_client(path)
+            sas = generate_blob_sas(
+                connection["account_name"], container.container_name, path, account_key=connection["account_key"],
+                permission=BlobSasPermissions(**sas_permissions(write, listing=False)), start=start, expiry=expiry,
+            )
+            return signed_credential(sas, expiry, blob.url)
+        sas = generate_container_sas(
+            connection["account_name"], container.container_name, account_key=connection["account_key"],
+            permission=ContainerSasPermissions(**sas_permissions(write)), start=start, expiry=expiry,
+        )
+        return signed_credential(sas, expiry, container.url)
 
     def delete(self, connection: Connection, path: str) -> None:
         try:

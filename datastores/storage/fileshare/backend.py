@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
+from datetime import timedelta
 from typing import Any
 
 from azure.core.exceptions import AzureError, HttpResponseError, ResourceExistsError, ResourceNotFoundError
-from azure.storage.fileshare import ExponentialRetry, ContentSettings, ShareClient, ShareFileClient, ShareServiceClient
+from azure.storage.fileshare import (
+    ContentSettings,
+    ExponentialRetry,
+    FileSasPermissions,
+    ShareClient,
+    ShareFileClient,
+    ShareSasPermissions,
+    ShareServiceClient,
+    generate_file_sas,
+    generate_share_sas,
+)
 
 from .. import endpoints, fields, paths
 from ..auth import AuthType
@@ -17,10 +28,15 @@ from ..azure_storage import (
     explain_storage_error,
     public_url,
     sas_facts,
+    sas_expiry,
+    sas_permissions,
+    signed_credential,
     storage_credential,
+    stored_sas_credential,
     workspace_storage_values,
 )
 from ..base import (
+    ArmShape,
     AuthMethod,
     Capabilities,
     Connection,
@@ -29,6 +45,7 @@ from ..base import (
     Entry,
     FileProperties,
     FolderPage,
+    ScriptCredential,
     StorageBackend,
     UploadOutcome,
     WorkspaceStore,
@@ -50,6 +67,16 @@ class FileShareBackend(StorageBackend):
     capabilities = Capabilities(
         browse=True, upload=True, delete=True, folders=True, delete_folders=True, move=True, properties=True,
         read_range=True,
+        script_credentials=True,
+    )
+    arm = ArmShape(
+        datastore_type="AzureFile",
+        properties={
+            "accountName": "account_name", "fileShareName": "file_share_name", "endpoint": "endpoint",
+            "protocol": "protocol",
+        },
+        credentials={"AccountKey": AuthType.ACCOUNT_KEY, "Sas": AuthType.SAS_TOKEN},
+        secrets={"key": "account_key", "sasToken": "sas_token"},
     )
     connection_fields = {
         "account_name": fields.account_name_field(),
@@ -123,6 +150,24 @@ class FileShareBackend(StorageBackend):
     # Uploads go to a hidden temporary name in the target folder and are renamed into
     # place at the end: a failed upload is deleted, and a rename without replace lets the
     # service refuse an existing name, so a racing upload is never silently replaced.
+
+    def script_credential(self, connection: Connection, *, write: bool, path: str, lifetime: timedelta) -> ScriptCredential:
+        """A SAS the account key signs: for the share, or one file when `path` names it."""
+        share = self.share_client(connection)
+        if connection.auth_type == AuthType.SAS_TOKEN:
+            return stored_sas_credential(connection, share.url)
+        start, expiry = sas_expiry(lifetime)
+        if path:
+            sas = generate_file_sas(
+                connection["account_name"], share.share_name, path.split("/"), connection["account_key"],
+                permission=FileSasPermissions(**sas_permissions(write, listing=False, adding=False)), start=start, expiry=expiry,
+            )
+            return signed_credential(sas, expiry, share.get_file_client(path).url)
+        sas = generate_share_sas(
+            connection["account_name"], share.share_name, connection["account_key"],
+            permission=ShareSasPermissions(**sas_permissions(write, adding=False)), start=start, expiry=expiry,
+        )
+        return signed_credential(sas, expiry, share.url)
 
     def share_client(self, connection: Connection) -> ShareClient:
         return self.service_client(connection).get_share_client(connection["file_share_name"])
