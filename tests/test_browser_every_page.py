@@ -99,6 +99,8 @@ def every_page(workspace) -> dict[str, str]:
         "new-datastore-postgres": f"{ws}/new-datastore/?storage_type=AzurePostgreSql",
         "members": f"{ws}/members/",
         "activity": f"{ws}/activity/",
+        "scripts": f"{ws}/scripts/",
+        "tokens": "/tokens/",
         "detail-blob": f"{blob}/",
         "detail-sas": f"{ws}/datastores/expiring_sas/",
         "update-authentication": f"{blob}/authentication/",
