@@ -120,8 +120,11 @@ def is_administrator(claims: dict[str, Any]) -> bool:
     if not isinstance(groups, list):
         if claim in (claims.get("_claim_names") or {}):
             # Entra sends a link to Graph instead of the groups when there are too many (overage).
-            logger.warning("The ID token's %s claim is an overage link, not a list: no administrator rights from it. "
-                           "Assign the admin group to the app registration and emit groups assigned to the application.", claim)
+            logger.warning(
+                "The ID token's %s claim is an overage link, not a list: no administrator rights from it. "
+                "Assign the admin group to the app registration and emit groups assigned to the application.",
+                claim,
+            )
         return False
     return any(isinstance(group, str) and group in settings.OIDC_ADMIN_GROUPS for group in groups)
 

@@ -71,13 +71,23 @@ def recorded(
         yield note
     except StorageError as failure:
         record(
-            actor, action, workspace=workspace, datastore=datastore, target=note.target,
-            outcome=Outcome.FAILED, detail=failure.message,
+            actor,
+            action,
+            workspace=workspace,
+            datastore=datastore,
+            target=note.target,
+            outcome=Outcome.FAILED,
+            detail=failure.message,
         )
         raise
     record(
-        actor, action, workspace=workspace, datastore=datastore, target=note.target,
-        outcome=note.outcome, detail=note.detail,
+        actor,
+        action,
+        workspace=workspace,
+        datastore=datastore,
+        target=note.target,
+        outcome=note.outcome,
+        detail=note.detail,
     )
 
 

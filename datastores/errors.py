@@ -92,12 +92,19 @@ def storage_error_response(request: HttpRequest, error: StorageError) -> HttpRes
     cause = error.__cause__ or error.__context__
     if error.status >= 500:  # the service failed: keep the cause's traceback for whoever runs the studio
         logger.warning(
-            "%s %s failed: %s", request.method, request.path, error.message,
+            "%s %s failed: %s",
+            request.method,
+            request.path,
+            error.message,
             exc_info=(type(cause), cause, cause.__traceback__) if cause else None,
         )
     else:
         logger.info(
-            "%s %s refused (%s): %s", request.method, request.path, type(cause).__name__ if cause else "-", error.message
+            "%s %s refused (%s): %s",
+            request.method,
+            request.path,
+            type(cause).__name__ if cause else "-",
+            error.message,
         )
     if wants_json(request):
         ways = [{"label": label, "url": url} for label, url in fix_urls(request, error)]

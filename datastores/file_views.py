@@ -69,7 +69,11 @@ def datastore_browse(request: HtmxHttpRequest, workspace_name: str, name: str) -
     wants_listing = request.htmx or request.GET.get("listing") == "1"
     if wants_listing:
         page = selectors.folder_page(
-            datastore, folder, actor=request.actor, name_prefix=name_prefix, continuation=continuation,
+            datastore,
+            folder,
+            actor=request.actor,
+            name_prefix=name_prefix,
+            continuation=continuation,
             page_size=PAGE_SIZE,
         )
         context["page"] = page
@@ -106,7 +110,9 @@ def _upload(request: HtmxHttpRequest, datastore: Datastore, path: str) -> JsonRe
     try:
         size = int(request.META.get("CONTENT_LENGTH") or "")
     except ValueError:
-        return JsonResponse({"outcome": "failed", "path": path, "message": "The upload has no Content-Length."}, status=411)
+        return JsonResponse(
+            {"outcome": "failed", "path": path, "message": "The upload has no Content-Length."}, status=411
+        )
     limit = settings.MAX_UPLOAD_BYTES
     if limit and size > limit:  # answered before a byte of the body is read
         message = f"The file is larger than this studio accepts ({limit} bytes at most)."
@@ -177,8 +183,14 @@ def datastore_delete_folder(request: HtmxHttpRequest, workspace_name: str, name:
         messages.success(request, f"Deleted the folder {folder} and everything in it.")
         return redirect(_browse_url(workspace, datastore, parent(folder)))
     count, more = selectors.folder_file_count(datastore, folder)
-    context = {"workspace": workspace, "datastore": datastore, "folder": folder, "count": count, "more": more,
-               "parent_folder": parent(folder)}
+    context = {
+        "workspace": workspace,
+        "datastore": datastore,
+        "folder": folder,
+        "count": count,
+        "more": more,
+        "parent_folder": parent(folder),
+    }
     return render(request, "datastores/folder_delete.html", context)
 
 
@@ -203,8 +215,15 @@ def datastore_move(request: HtmxHttpRequest, workspace_name: str, name: str) -> 
         else:
             messages.success(request, f"Moved {source} to {moved}.")
             return redirect(_browse_url(workspace, datastore, parent(moved)))
-    context = {"workspace": workspace, "datastore": datastore, "source": source, "is_folder": is_folder,
-               "destination": destination, "error": error, "parent_folder": parent(source)}
+    context = {
+        "workspace": workspace,
+        "datastore": datastore,
+        "source": source,
+        "is_folder": is_folder,
+        "destination": destination,
+        "error": error,
+        "parent_folder": parent(source),
+    }
     return render(request, "datastores/move.html", context, status=400 if error else 200)
 
 
@@ -214,7 +233,9 @@ def datastore_new_folder(request: HtmxHttpRequest, workspace_name: str, name: st
     if not datastore.backend.capabilities.upload:
         raise Http404("This storage type takes no new files or folders.")
     folder = services.folder_create(
-        datastore=datastore, parent=request.POST.get("path", ""), name=request.POST.get("folder_name", ""),
+        datastore=datastore,
+        parent=request.POST.get("path", ""),
+        name=request.POST.get("folder_name", ""),
         actor=request.actor,
     )
     if datastore.backend.capabilities.folders:
@@ -235,8 +256,14 @@ def datastore_preview(request: HtmxHttpRequest, workspace_name: str, name: str) 
     if not datastore.backend.capabilities.properties:
         raise Http404("This storage type shows no file properties.")
     properties, preview = selectors.file_preview(datastore, request.GET.get("path", ""), actor=request.actor)
-    context = {"workspace": workspace, "datastore": datastore, "file": properties, "preview": preview,
-               "crumbs": breadcrumbs(parent(properties.path)), "parent_folder": parent(properties.path)}
+    context = {
+        "workspace": workspace,
+        "datastore": datastore,
+        "file": properties,
+        "preview": preview,
+        "crumbs": breadcrumbs(parent(properties.path)),
+        "parent_folder": parent(properties.path),
+    }
     return render(request, "datastores/preview.html", context)
 
 

@@ -56,7 +56,9 @@ def limit_storage_checks(view: Callable[..., HttpResponse]) -> Callable[..., Htt
             ):
                 usage = get_usage(request, group="storage-checks", key=key, rate=rate, method="POST", increment=True)
                 if usage and usage["should_limit"]:
-                    return too_many(request, f"Too many requests that reach a storage service {who}.", usage["time_left"])
+                    return too_many(
+                        request, f"Too many requests that reach a storage service {who}.", usage["time_left"]
+                    )
         return view(request, *args, **kwargs)
 
     return limited

@@ -48,7 +48,9 @@ def datastore_list(workspace: Workspace, *, search: str = "") -> QuerySet[Datast
 
 
 def _audited(actor: Actor, action: AuditAction, datastore: Datastore, target: str, detail: str = "") -> recorded:
-    return recorded(actor, action, workspace=datastore.workspace, datastore=datastore.name, target=target, detail=detail)
+    return recorded(
+        actor, action, workspace=datastore.workspace, datastore=datastore.name, target=target, detail=detail
+    )
 
 
 def folder_page(
@@ -94,7 +96,9 @@ def file_download_range(
     clean = clean_path(path)
     if not clean:
         raise InvalidInput("Name the file.")
-    with _audited(actor or Actor(), AuditAction.FILE_DOWNLOADED, datastore, clean, f"bytes {start}-{'' if end is None else end}"):
+    with _audited(
+        actor or Actor(), AuditAction.FILE_DOWNLOADED, datastore, clean, f"bytes {start}-{'' if end is None else end}"
+    ):
         return datastore.backend.download_range(datastore.connection(), clean, start, end)
 
 
@@ -210,7 +214,9 @@ def table_csv(datastore: Datastore, schema: str, table: str, *, actor: Actor) ->
 
 def query_run(datastore: Datastore, statement: str, *, actor: Actor, row_limit: int, timeout: int) -> QueryResult:
     with _audited(actor, AuditAction.QUERY_RUN, datastore, "", statement[:QUERY_TEXT_AUDITED]):
-        return datastore.backend.run_readonly_query(datastore.connection(), statement, row_limit=row_limit, timeout=timeout)
+        return datastore.backend.run_readonly_query(
+            datastore.connection(), statement, row_limit=row_limit, timeout=timeout
+        )
 
 
 def query_csv(datastore: Datastore, statement: str, *, actor: Actor, timeout: int) -> CsvStream:

@@ -115,7 +115,9 @@ def datastore_table(request: HtmxHttpRequest, workspace_name: str, name: str, sc
 
 
 @require_GET
-def datastore_table_csv(request: HtmxHttpRequest, workspace_name: str, name: str, schema: str, table: str) -> HttpResponse:
+def datastore_table_csv(
+    request: HtmxHttpRequest, workspace_name: str, name: str, schema: str, table: str
+) -> HttpResponse:
     _workspace, datastore = _tables_datastore(request, workspace_name, name)
     stream = selectors.table_csv(datastore, schema, table, actor=request.actor)
     return _csv_response(stream, f"{table}.csv")
@@ -126,11 +128,20 @@ def datastore_query(request: HtmxHttpRequest, workspace_name: str, name: str) ->
     workspace, datastore = _queries_datastore(request, workspace_name, name)
     timeout = statement_timeout()
     form = QueryForm(request.POST or None, initial={"sql": request.GET.get("sql", "")}, timeout=timeout)
-    context: dict[str, Any] = {"workspace": workspace, "datastore": datastore, "form": form, "result": None, "error": ""}
+    context: dict[str, Any] = {
+        "workspace": workspace,
+        "datastore": datastore,
+        "form": form,
+        "result": None,
+        "error": "",
+    }
     if request.method == "POST" and form.is_valid():
         try:
             result = selectors.query_run(
-                datastore, form.cleaned_data["sql"], actor=request.actor, row_limit=form.cleaned_data["row_limit"],
+                datastore,
+                form.cleaned_data["sql"],
+                actor=request.actor,
+                row_limit=form.cleaned_data["row_limit"],
                 timeout=timeout,
             )
         except QueryFailed as failure:

@@ -75,7 +75,9 @@ def workspace_list(request: HtmxHttpRequest) -> HttpResponse:
         except StorageError as failure:
             form.add_error(None, f"The workspace storage account could not be used: {failure.message}")
         else:
-            messages.success(request, f"Workspace {workspace.name} created with workspaceblobstore and workspacefilestore.")
+            messages.success(
+                request, f"Workspace {workspace.name} created with workspaceblobstore and workspacefilestore."
+            )
             return redirect("datastore_list", workspace_name=workspace.name)
     context = {"workspaces": selectors.workspace_list(actor), "form": form}
     return render(request, "workspaces/workspace_list.html", context)
@@ -85,7 +87,11 @@ def workspace_list(request: HtmxHttpRequest) -> HttpResponse:
 def datastore_list(request: HtmxHttpRequest, workspace_name: str) -> HttpResponse:
     workspace = _workspace(request, workspace_name)
     search = request.GET.get("q", "").strip()
-    context = {"workspace": workspace, "datastores": selectors.datastore_list(workspace, search=search), "search": search}
+    context = {
+        "workspace": workspace,
+        "datastores": selectors.datastore_list(workspace, search=search),
+        "search": search,
+    }
     template = "datastores/datastore_list.html"
     if request.htmx and request.htmx.target == "datastore-table":
         template += "#table"
@@ -102,7 +108,12 @@ def datastore_form(request: HtmxHttpRequest, workspace_name: str, name: str | No
     else:
         workspace, datastore = _workspace(request, workspace_name, Need.CHANGE), None
     initial = (
-        {"name": datastore.name, "storage_type": datastore.storage_type, "auth_type": datastore.auth_type, **datastore.connection_settings}
+        {
+            "name": datastore.name,
+            "storage_type": datastore.storage_type,
+            "auth_type": datastore.auth_type,
+            **datastore.connection_settings,
+        }
         if datastore
         else {}
     )

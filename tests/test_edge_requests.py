@@ -79,7 +79,9 @@ def test_a_sign_in_body_over_a_few_kib_is_refused(anonymous_client):
 # --- uploads ---------------------------------------------------------------------------------
 
 
-def test_an_upload_over_max_upload_bytes_is_refused_with_413_before_it_is_read(client, workspace, settings, blob_service):
+def test_an_upload_over_max_upload_bytes_is_refused_with_413_before_it_is_read(
+    client, workspace, settings, blob_service
+):
     settings.MAX_UPLOAD_BYTES = 1000
     url = reverse("datastore_file", args=[workspace.name, "workspaceblobstore", "big.bin"])
     response = client.put(url, b"x" * 1001, content_type="application/octet-stream")
@@ -128,9 +130,12 @@ def test_sign_in_is_locked_after_repeated_failures_with_a_wait_time(anonymous_cl
 
 
 def test_every_html_page_has_a_content_security_policy_without_unsafe_inline(client, workspace):
-    for url in (reverse("workspace_list"), reverse("datastore_list", args=[workspace.name]),
-                reverse("datastore_new", args=[workspace.name]),
-                reverse("datastore_detail", args=[workspace.name, "workspaceblobstore"])):
+    for url in (
+        reverse("workspace_list"),
+        reverse("datastore_list", args=[workspace.name]),
+        reverse("datastore_new", args=[workspace.name]),
+        reverse("datastore_detail", args=[workspace.name, "workspaceblobstore"]),
+    ):
         response = client.get(url)
         policy = response["Content-Security-Policy"]
         assert "default-src 'self'" in policy and "script-src 'self'" in policy and "style-src 'self'" in policy
@@ -151,8 +156,14 @@ def test_a_zip_never_holds_a_name_that_escapes_its_folder_and_says_which_it_left
     """DBFS stand-in: it stores any name, as a real service may (Azurite refuses some)."""
     from datastores.streams import SKIPPED_ENTRIES_NAME
 
-    for name, data in {"data/ok.txt": b"fine", "data/..\\..\\evil.txt": b"escape", "data/a\\..\\..\\win.txt": b"w",
-                       "data/C:/x.txt": b"drive", "data/bell\x07.txt": b"control", "data/sub/good.txt": b"also fine"}.items():
+    for name, data in {
+        "data/ok.txt": b"fine",
+        "data/..\\..\\evil.txt": b"escape",
+        "data/a\\..\\..\\win.txt": b"w",
+        "data/C:/x.txt": b"drive",
+        "data/bell\x07.txt": b"control",
+        "data/sub/good.txt": b"also fine",
+    }.items():
         dbfs.put(name, data)
     services.datastore_register(
         workspace=workspace, name="bricks", storage_type="DBFS", auth_type="none", values=dict(dbfs.connection().values)

@@ -103,7 +103,9 @@ def assert_quiet(log: str) -> None:
     assert "Invalid HTTP_HOST" not in log, log
 
 
-def test_the_start_command_migrates_serves_and_passes_the_image_health_check_under_production_settings(studio, app_database):
+def test_the_start_command_migrates_serves_and_passes_the_image_health_check_under_production_settings(
+    studio, app_database
+):
     database, _proxy = app_database
     studio.start()
     studio.wait_healthy()
@@ -130,7 +132,9 @@ def test_the_start_command_migrates_serves_and_passes_the_image_health_check_und
     assert_quiet(studio.log())
 
 
-def test_the_health_check_fails_with_503_while_the_database_is_down_and_passes_again_when_it_is_back(studio, app_database):
+def test_the_health_check_fails_with_503_while_the_database_is_down_and_passes_again_when_it_is_back(
+    studio, app_database
+):
     _database, proxy = app_database
     studio.start()
     studio.wait_healthy()
@@ -156,7 +160,10 @@ def test_two_studios_starting_at_once_on_a_new_database_migrate_it_once_and_both
     studios = []
     try:
         for number in (1, 2):
-            env = production_env(DATABASE_URL=f"postgres://{database.user}:{database.password}@127.0.0.1:{database.port}/{database.name}", PORT=str(free_port()))
+            env = production_env(
+                DATABASE_URL=f"postgres://{database.user}:{database.password}@127.0.0.1:{database.port}/{database.name}",
+                PORT=str(free_port()),
+            )
             studios.append(StudioProcess(env, tmp_path / f"studio-{number}.log"))
         for studio in studios:
             studio.start()
@@ -212,7 +219,9 @@ def short_worker_timeout(studio_env):
     studio_env["GUNICORN_TIMEOUT"] = "3"
 
 
-def test_an_upload_and_a_download_longer_than_the_worker_timeout_complete(short_worker_timeout, signed_in, blob_service, studio):
+def test_an_upload_and_a_download_longer_than_the_worker_timeout_complete(
+    short_worker_timeout, signed_in, blob_service, studio
+):
     """GUNICORN_TIMEOUT is 3 s; each transfer takes about 8 s. A sync worker would be killed midway."""
     session, files, container = signed_in
     size = 16 * MIB
@@ -237,7 +246,9 @@ def short_grace(studio_env):
     studio_env["GUNICORN_GRACEFUL_TIMEOUT"] = "8"
 
 
-def test_sigterm_lets_a_running_upload_finish_and_cuts_one_that_outlasts_the_grace_period(short_grace, signed_in, blob_service, studio):
+def test_sigterm_lets_a_running_upload_finish_and_cuts_one_that_outlasts_the_grace_period(
+    short_grace, signed_in, blob_service, studio
+):
     """GUNICORN_GRACEFUL_TIMEOUT is 8 s. An upload of about 5 s in flight at SIGTERM is stored whole;
     one of about 60 s is cut when the grace period ends, leaves nothing behind, and the server is gone
     by then."""

@@ -115,20 +115,27 @@ def test_the_right_key_round_trips_a_10_mb_file_uploaded_in_ranges_of_at_most_4_
 def test_metadata_and_content_settings_are_signed_stored_and_returned(standin):
     share = service(standin).create_share("props", metadata={"owner": "studio"})
     file = share.get_file_client("page.html")
-    file.upload_file(b"<p>hi</p>", metadata={"Source": "upload", "stage_b": "x"},
-                     content_settings=ContentSettings(content_type="text/html", content_language="en"))
+    file.upload_file(
+        b"<p>hi</p>",
+        metadata={"Source": "upload", "stage_b": "x"},
+        content_settings=ContentSettings(content_type="text/html", content_language="en"),
+    )
 
     props = file.get_file_properties()
     assert props.metadata == {"Source": "upload", "stage_b": "x"}
     assert (props.content_settings.content_type, props.content_settings.content_language) == ("text/html", "en")
     assert share.get_share_properties().metadata == {"owner": "studio"}
-    assert [(s.name, s.metadata) for s in service(standin).list_shares(include_metadata=True)] == [("props", {"owner": "studio"})]
+    assert [(s.name, s.metadata) for s in service(standin).list_shares(include_metadata=True)] == [
+        ("props", {"owner": "studio"})
+    ]
 
 
 def test_a_ranged_download_sends_x_ms_range_and_gets_206_with_content_range(seeded):
     file = service(seeded).get_share_client("docs").get_file_client("dir/hello.txt")
     statuses = []
-    downloader = file.download_file(offset=7, length=5, raw_response_hook=lambda r: statuses.append(r.http_response.status_code))
+    downloader = file.download_file(
+        offset=7, length=5, raw_response_hook=lambda r: statuses.append(r.http_response.status_code)
+    )
     assert downloader.readall() == b"world"
     assert statuses == [206]
     assert seeded.requests[-1].header("x-ms-range") == "bytes=7-11"
@@ -258,7 +265,9 @@ def test_a_signed_request_replayed_with_another_verb_or_path_is_refused(seeded):
 def test_a_request_without_credentials_gets_401_no_authentication_information_in_azure_xml(standin):
     status, code, body = send(standin, "GET", f"/{ACCOUNT}/?comp=list")
     assert (status, code) == (401, "NoAuthenticationInformation")
-    assert body.decode().startswith('<?xml version="1.0" encoding="utf-8"?><Error><Code>NoAuthenticationInformation</Code>')
+    assert body.decode().startswith(
+        '<?xml version="1.0" encoding="utf-8"?><Error><Code>NoAuthenticationInformation</Code>'
+    )
 
 
 def test_an_https_only_sas_works_over_tls_and_is_refused_over_http(standin, tmp_path):
@@ -397,7 +406,9 @@ def test_an_account_sas_without_the_service_resource_type_cannot_list_shares(see
 
 def test_a_share_sas_works_inside_its_share_only(seeded):
     service(seeded).create_share("other")
-    sas = generate_share_sas(ACCOUNT, "docs", KEY, permission=ShareSasPermissions(read=True, list=True), expiry=soon(hours=1))
+    sas = generate_share_sas(
+        ACCOUNT, "docs", KEY, permission=ShareSasPermissions(read=True, list=True), expiry=soon(hours=1)
+    )
     client = service(seeded, sas)
     assert [i.name for i in client.get_share_client("docs").list_directories_and_files()] == ["dir"]
     with pytest.raises(ClientAuthenticationError):
@@ -406,7 +417,9 @@ def test_a_share_sas_works_inside_its_share_only(seeded):
 
 def test_a_file_sas_reads_its_file_and_no_other(seeded):
     service(seeded).get_share_client("docs").get_file_client("dir/secret.txt").upload_file(b"secret")
-    sas = generate_file_sas(ACCOUNT, "docs", ["dir", "hello.txt"], KEY, permission=FileSasPermissions(read=True), expiry=soon(hours=1))
+    sas = generate_file_sas(
+        ACCOUNT, "docs", ["dir", "hello.txt"], KEY, permission=FileSasPermissions(read=True), expiry=soon(hours=1)
+    )
     # ShareFileClient.from_file_url cannot be used: it drops the scheme and expects the account in the host name.
     file = ShareFileClient(seeded.account_url, "docs", "dir/hello.txt", credential=sas, **TIMEOUTS)
     assert file.download_file().readall() == b"hello, world"

@@ -51,7 +51,9 @@ def problem(
 def unauthorized(request: HttpRequest) -> HttpResponse:
     """The one answer to a missing, malformed, unknown, expired or revoked token."""
     return problem(
-        request, 401, "Send a valid access token: Authorization: Bearer <token>.",
+        request,
+        401,
+        "Send a valid access token: Authorization: Bearer <token>.",
         headers={"WWW-Authenticate": BEARER_CHALLENGE},
     )
 

@@ -138,7 +138,10 @@ class CredentialOut(Schema):
     expires_on: datetime
     permissions: str
     resource_url: str
-    stored: bool = Field(..., description="True: the datastore's own stored credential, handed on as it is (neither scoped nor short-lived).")
+    stored: bool = Field(
+        ...,
+        description="True: the datastore's own stored credential, handed on as it is (neither scoped nor short-lived).",
+    )
 
 
 # --- files --------------------------------------------------------------------------------------

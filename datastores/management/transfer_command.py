@@ -35,7 +35,14 @@ class TransferCommand(BaseCommand):
         raise NotImplementedError
 
     def transfer(
-        self, datastore: Datastore, *, actor: Actor, overwrite: bool, progress: bool, progress_stream: IO[str], **options: Any
+        self,
+        datastore: Datastore,
+        *,
+        actor: Actor,
+        overwrite: bool,
+        progress: bool,
+        progress_stream: IO[str],
+        **options: Any,
     ) -> TransferResult:
         raise NotImplementedError
 
@@ -50,12 +57,20 @@ class TransferCommand(BaseCommand):
         )
 
     def handle(
-        self, *args: Any, overwrite: bool, no_progress: bool, workspace: str | None, datastore: str | None,
-        user: str | None, **options: Any,
+        self,
+        *args: Any,
+        overwrite: bool,
+        no_progress: bool,
+        workspace: str | None,
+        datastore: str | None,
+        user: str | None,
+        **options: Any,
     ) -> None:
         actor = command_actor(user)
         try:
-            chosen = datastore_for_transfer(actor=actor, workspace_name=workspace, datastore_name=datastore, need=self.need)
+            chosen = datastore_for_transfer(
+                actor=actor, workspace_name=workspace, datastore_name=datastore, need=self.need
+            )
             result = self.transfer(
                 chosen,
                 actor=actor,

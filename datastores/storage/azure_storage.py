@@ -40,7 +40,9 @@ def account_address(connection: Connection, service: str) -> tuple[Address, bool
     protocol = connection["protocol"]
     if is_listed(endpoint.host, endpoint.port):
         return Address(endpoint.host, endpoint.port, protocol), True
-    return Address(parse_host(f"{connection['account_name']}.{service}.{endpoint.host}"), endpoint.port, protocol), False
+    return Address(
+        parse_host(f"{connection['account_name']}.{service}.{endpoint.host}"), endpoint.port, protocol
+    ), False
 
 
 def account_url(connection: Connection, service: str) -> str:
@@ -111,12 +113,32 @@ def public_url(connection: Connection, service: str, container: str, path: str) 
 
 # What the letters of a SAS token mean (sp, srt, sr, ss), as the portal names them.
 SAS_PERMISSIONS = {
-    "r": "read", "a": "add", "c": "create", "w": "write", "d": "delete", "x": "delete version",
-    "y": "permanent delete", "l": "list", "t": "tags", "f": "filter", "m": "move", "e": "execute",
-    "i": "set immutability policy", "p": "process", "u": "update",
+    "r": "read",
+    "a": "add",
+    "c": "create",
+    "w": "write",
+    "d": "delete",
+    "x": "delete version",
+    "y": "permanent delete",
+    "l": "list",
+    "t": "tags",
+    "f": "filter",
+    "m": "move",
+    "e": "execute",
+    "i": "set immutability policy",
+    "p": "process",
+    "u": "update",
 }
 SAS_RESOURCE_TYPES = {"s": "service", "c": "container", "o": "object"}
-SAS_SIGNED_RESOURCES = {"c": "container", "b": "blob", "s": "share", "f": "file", "d": "directory", "bv": "blob version", "bs": "blob snapshot"}
+SAS_SIGNED_RESOURCES = {
+    "c": "container",
+    "b": "blob",
+    "s": "share",
+    "f": "file",
+    "d": "directory",
+    "bv": "blob version",
+    "bs": "blob snapshot",
+}
 SAS_SERVICES = {"b": "blob", "f": "file", "q": "queue", "t": "table"}
 
 
@@ -188,7 +210,10 @@ def explain_storage_error(
     if isinstance(error, ServiceRequestError | ServiceResponseError):
         address, _path_style = account_address(connection, service)
         return network.transport_failure(
-            error, address.host, default_port(address), field="endpoint",
+            error,
+            address.host,
+            default_port(address),
+            field="endpoint",
             hint="Check the account name, endpoint and protocol, and that the service is up and reachable from the studio.",
         )
     if isinstance(error, HttpResponseError):

@@ -185,8 +185,10 @@ def clean_endpoint(text: str, suffixes: tuple[str, ...]) -> str:
     except BadAddress:
         raise _refuse(text, f"Type a domain suffix such as {suffixes[0]}, or an allowed host[:port], and nothing else.")
     if address.port is not None and not is_listed(address.host, address.port):
-        raise _not_allowed(text, suffixes) if not is_listed(address.host) else _refuse(
-            text, "This host is allowed on other ports only (DATASTORE_ALLOWED_HOSTS)."
+        raise (
+            _not_allowed(text, suffixes)
+            if not is_listed(address.host)
+            else _refuse(text, "This host is allowed on other ports only (DATASTORE_ALLOWED_HOSTS).")
         )
     if not is_allowed(address.host, address.port, suffixes):
         raise _not_allowed(text, suffixes)

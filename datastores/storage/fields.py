@@ -49,6 +49,7 @@ validate_container_name = RegexValidator(
     "Use 3 to 63 lowercase letters, digits and single hyphens, starting and ending with a letter or digit.",
 )
 
+
 def validate_server_name(value: str) -> None:
     """A DNS name (myserver), parsed as endpoints.py parses hosts: it becomes the first labels
     of the server's address."""
@@ -244,5 +245,3 @@ def subscription_and_resource_group_fields() -> dict[str, forms.Field]:
         "subscription_id": guid_field("Subscription ID", required=False),
         "resource_group": forms.CharField(label="Resource group", required=False, max_length=90),
     }
-
-

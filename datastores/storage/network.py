@@ -274,7 +274,10 @@ def ca_bundle() -> str | bool:
 class GuardedAdapter(requests.adapters.HTTPAdapter):
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {"http": GuardedHTTPConnectionPool, "https": GuardedHTTPSConnectionPool}
+        self.poolmanager.pool_classes_by_scheme = {
+            "http": GuardedHTTPConnectionPool,
+            "https": GuardedHTTPSConnectionPool,
+        }
 
     def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
         kwargs["proxies"] = {}  # a proxy would connect where the guard never looked
@@ -332,8 +335,16 @@ def causes(error: BaseException) -> Iterator[BaseException]:
             continue
         seen.add(id(current))
         yield current
-        pending.extend([current.__cause__, current.__context__, getattr(current, "inner_exception", None),
-                        getattr(current, "reason", None), getattr(current, "error", None), *current.args[:2]])
+        pending.extend(
+            [
+                current.__cause__,
+                current.__context__,
+                getattr(current, "inner_exception", None),
+                getattr(current, "reason", None),
+                getattr(current, "error", None),
+                *current.args[:2],
+            ]
+        )
 
 
 def find_cause(error: BaseException, kind: type[BaseException]) -> BaseException | None:
@@ -347,7 +358,9 @@ def unreachable(host: str, port: int | None, *, field: str | None, hint: str) ->
     return Unreachable(f"{where} could not be reached. {hint}", field=field)
 
 
-def transport_failure(error: BaseException, host: str, port: int | None, *, field: str | None, hint: str) -> StorageError:
+def transport_failure(
+    error: BaseException, host: str, port: int | None, *, field: str | None, hint: str
+) -> StorageError:
     """A failure below the service's own answers: the guard's refusal and a redirect are said
     as such (they are the studio's rules), everything else is `unreachable`."""
     refused = find_cause(error, AddressRefused)

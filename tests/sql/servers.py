@@ -117,11 +117,15 @@ def require_passwords(url: str) -> None:
         if rule in content:
             return
         lines = [rule, *content.replace("\t", " ").splitlines()]
-        admin.execute(sql.SQL("COPY (SELECT unnest({}::text[])) TO {}").format(sql.Literal(lines), sql.Literal(hba_file)))
+        admin.execute(
+            sql.SQL("COPY (SELECT unnest({}::text[])) TO {}").format(sql.Literal(lines), sql.Literal(hba_file))
+        )
         admin.execute("SELECT pg_reload_conf()")
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline:  # the postmaster rereads the file asynchronously
-            rules = admin.execute("SELECT count(*) FROM pg_hba_file_rules WHERE %s = ANY(user_name)", [f"+{PASSWORD_GROUP}"])
+            rules = admin.execute(
+                "SELECT count(*) FROM pg_hba_file_rules WHERE %s = ANY(user_name)", [f"+{PASSWORD_GROUP}"]
+            )
             if rules.fetchone()[0]:
                 break
             time.sleep(0.05)
@@ -145,7 +149,9 @@ def create_database(url: str, *, setup: str = "") -> PgDatabase:
                 sql.Identifier(database.user), sql.Literal(database.password), sql.Identifier(PASSWORD_GROUP)
             )
         )
-        admin.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(database.name), sql.Identifier(database.user)))
+        admin.execute(
+            sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(database.name), sql.Identifier(database.user))
+        )
     if setup:
         with database.admin() as owner:
             owner.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(database.user)))
@@ -196,7 +202,12 @@ class MariaDatabase(SqlDatabase):
 
     def root(self) -> pymysql.connections.Connection:
         return pymysql.connect(
-            host="127.0.0.1", port=self.port, user="root", password=self.root_password, database=self.name, autocommit=True
+            host="127.0.0.1",
+            port=self.port,
+            user="root",
+            password=self.root_password,
+            database=self.name,
+            autocommit=True,
         )
 
     def count(self, table: str = "orders") -> int:
@@ -249,7 +260,9 @@ def create_maria_database(url: str) -> MariaDatabase:
         cursor.execute(f"CREATE DATABASE `{database.name}`")
         cursor.execute(f"CREATE USER '{database.user}'@'127.0.0.1' IDENTIFIED BY %s", (database.password,))
         # Every database whose name starts with this one's, so a missing one is "unknown", not "denied".
-        cursor.execute(f"GRANT ALL ON `{database.name.replace('_', chr(92) + '_')}%`.* TO '{database.user}'@'127.0.0.1'")
+        cursor.execute(
+            f"GRANT ALL ON `{database.name.replace('_', chr(92) + '_')}%`.* TO '{database.user}'@'127.0.0.1'"
+        )
         cursor.execute(f"USE `{database.name}`")
         for statement in MARIA_SALES_SETUP:
             cursor.execute(statement)
@@ -270,7 +283,9 @@ def url(name: str, datastore: Datastore, *args) -> str:
 
 
 def run_query(client, datastore, statement: str, **extra) -> str:
-    return client.post(url("datastore_query", datastore), {"sql": statement, "row_limit": "1000", **extra}).content.decode()
+    return client.post(
+        url("datastore_query", datastore), {"sql": statement, "row_limit": "1000", **extra}
+    ).content.decode()
 
 
 def listed_row(page: str, link_text: str) -> str:

@@ -72,7 +72,9 @@ class StandinServer:
         self.httpd.standin = self  # handlers reach shared state via self.server.standin
         if self.ssl_context is not None:
             self.httpd.socket = self.ssl_context.wrap_socket(self.httpd.socket, server_side=True)
-        self.thread = threading.Thread(target=lambda: self.httpd.serve_forever(poll_interval=0.05), name=type(self).__name__, daemon=True)
+        self.thread = threading.Thread(
+            target=lambda: self.httpd.serve_forever(poll_interval=0.05), name=type(self).__name__, daemon=True
+        )
         self.thread.start()
         return self
 

@@ -27,7 +27,9 @@ class Command(BaseCommand):
         demo = Workspace.objects.filter(name=workspace).first()
         if demo is None:
             try:
-                workspace_create(actor=Actor(user=user), name=workspace, description="Demo workspace on the local Azurite.")
+                workspace_create(
+                    actor=Actor(user=user), name=workspace, description="Demo workspace on the local Azurite."
+                )
             except StorageError as failure:
                 raise CommandError(f"Could not create the demo workspace: {failure.message}") from None
         else:  # a demo made before workspaces had owners

@@ -88,16 +88,31 @@ class DataLakeGen2Backend(StorageBackend):
     storage_type = "AzureDataLakeGen2"
     label = "Azure Data Lake Storage Gen2"
     capabilities = Capabilities(
-        browse=True, upload=True, delete=True, folders=True, delete_folders=True, move=True, properties=True,
-        read_range=True, deferred_validation=True,
+        browse=True,
+        upload=True,
+        delete=True,
+        folders=True,
+        delete_folders=True,
+        move=True,
+        properties=True,
+        read_range=True,
+        deferred_validation=True,
         script_credentials=True,
     )
     arm = ArmShape(
         datastore_type="AzureDataLakeGen2",
-        properties={"accountName": "account_name", "filesystem": "filesystem", "endpoint": "endpoint", "protocol": "protocol"},
+        properties={
+            "accountName": "account_name",
+            "filesystem": "filesystem",
+            "endpoint": "endpoint",
+            "protocol": "protocol",
+        },
         credentials={"ServicePrincipal": AuthType.SERVICE_PRINCIPAL},
         credential_properties={
-            "tenantId": "tenant_id", "clientId": "client_id", "authorityUrl": "authority_url", "resourceUrl": "resource_url",
+            "tenantId": "tenant_id",
+            "clientId": "client_id",
+            "authorityUrl": "authority_url",
+            "resourceUrl": "resource_url",
         },
         secrets={"clientSecret": "client_secret"},
     )
@@ -297,7 +312,9 @@ class DataLakeGen2Backend(StorageBackend):
                     return UploadOutcome.SKIPPED
                 return UploadOutcome.UPLOADED
 
-    def script_credential(self, connection: Connection, *, write: bool, path: str, lifetime: timedelta) -> ScriptCredential:
+    def script_credential(
+        self, connection: Connection, *, write: bool, path: str, lifetime: timedelta
+    ) -> ScriptCredential:
         """A user delegation SAS: the service principal asks the account for a delegation key
         (Get User Delegation Key) and the studio signs with it; the client secret never leaves."""
         service = self.service_client(connection)
@@ -308,13 +325,23 @@ class DataLakeGen2Backend(StorageBackend):
         if path:
             directory, _, file_name = path.rpartition("/")
             sas = generate_file_sas(
-                connection["account_name"], filesystem, directory, file_name, credential=key,
-                permission=FileSasPermissions(**sas_permissions(write, listing=False)), start=start, expiry=expiry,
+                connection["account_name"],
+                filesystem,
+                directory,
+                file_name,
+                credential=key,
+                permission=FileSasPermissions(**sas_permissions(write, listing=False)),
+                start=start,
+                expiry=expiry,
             )
             return signed_credential(sas, expiry, service.get_file_client(filesystem, path).url)
         sas = generate_file_system_sas(
-            connection["account_name"], filesystem, credential=key,
-            permission=FileSystemSasPermissions(**sas_permissions(write)), start=start, expiry=expiry,
+            connection["account_name"],
+            filesystem,
+            credential=key,
+            permission=FileSystemSasPermissions(**sas_permissions(write)),
+            start=start,
+            expiry=expiry,
         )
         return signed_credential(sas, expiry, service.get_file_system_client(filesystem).url)
 
@@ -337,7 +364,6 @@ class DataLakeGen2Backend(StorageBackend):
                 if error.error_code != "DirectoryNotEmpty":
                     raise
                 filesystem.get_directory_client(path).delete_directory()
-
 
     def delete_folder(self, connection: Connection, path: str) -> None:
         self.delete(connection, path)  # recursive already

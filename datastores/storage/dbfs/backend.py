@@ -70,8 +70,15 @@ class DbfsBackend(StorageBackend):
     storage_type = "DBFS"
     label = "Databricks File System"
     capabilities = Capabilities(
-        browse=True, upload=True, delete=True, folders=True, delete_folders=True, move=True, properties=True,
-        read_range=True, deferred_validation=True,
+        browse=True,
+        upload=True,
+        delete=True,
+        folders=True,
+        delete_folders=True,
+        move=True,
+        properties=True,
+        read_range=True,
+        deferred_validation=True,
     )
     upload_block_size = BLOCK
     connection_fields = {
@@ -132,7 +139,10 @@ class DbfsBackend(StorageBackend):
         host = address.netloc
         if error.kind == "transport":
             return network.transport_failure(
-                error, address.host, address.port or 443, field="workspace_url",
+                error,
+                address.host,
+                address.port or 443,
+                field="workspace_url",
                 hint="Check the workspace URL, that the workspace is running and that it is reachable from the studio.",
             )
         status, code = error.status, error.error_code
@@ -337,8 +347,12 @@ class DbfsBackend(StorageBackend):
             raise NotFound(f"There is no file {path!r} in this datastore.")
         entry = self.entry(info)
         return FileProperties(
-            name=entry.name, path=path, size=entry.size, content_type=entry.content_type,
-            last_modified=entry.last_modified, url=f"dbfs:{absolute(path)}",
+            name=entry.name,
+            path=path,
+            size=entry.size,
+            content_type=entry.content_type,
+            last_modified=entry.last_modified,
+            url=f"dbfs:{absolute(path)}",
         )
 
     def read_range(self, connection: Connection, path: str, offset: int, length: int) -> bytes:

@@ -65,14 +65,22 @@ class FileShareBackend(StorageBackend):
     upload_block_size = RANGE_SIZE
     label = "Azure File Share"
     capabilities = Capabilities(
-        browse=True, upload=True, delete=True, folders=True, delete_folders=True, move=True, properties=True,
+        browse=True,
+        upload=True,
+        delete=True,
+        folders=True,
+        delete_folders=True,
+        move=True,
+        properties=True,
         read_range=True,
         script_credentials=True,
     )
     arm = ArmShape(
         datastore_type="AzureFile",
         properties={
-            "accountName": "account_name", "fileShareName": "file_share_name", "endpoint": "endpoint",
+            "accountName": "account_name",
+            "fileShareName": "file_share_name",
+            "endpoint": "endpoint",
             "protocol": "protocol",
         },
         credentials={"AccountKey": AuthType.ACCOUNT_KEY, "Sas": AuthType.SAS_TOKEN},
@@ -130,8 +138,11 @@ class FileShareBackend(StorageBackend):
     def service_client(self, connection: Connection, *, for_check: bool = False) -> ShareServiceClient:
         # Downloads read RANGE_SIZE per request: each request must finish within the deadline.
         return ShareServiceClient(
-            account_url(connection, "file"), credential=storage_credential(connection),
-            max_single_get_size=RANGE_SIZE, max_chunk_get_size=RANGE_SIZE, **client_options(for_check=for_check, retry=ExponentialRetry),
+            account_url(connection, "file"),
+            credential=storage_credential(connection),
+            max_single_get_size=RANGE_SIZE,
+            max_chunk_get_size=RANGE_SIZE,
+            **client_options(for_check=for_check, retry=ExponentialRetry),
         )
 
     def check_connection(self, connection: Connection) -> None:
@@ -151,7 +162,9 @@ class FileShareBackend(StorageBackend):
     # place at the end: a failed upload is deleted, and a rename without replace lets the
     # service refuse an existing name, so a racing upload is never silently replaced.
 
-    def script_credential(self, connection: Connection, *, write: bool, path: str, lifetime: timedelta) -> ScriptCredential:
+    def script_credential(
+        self, connection: Connection, *, write: bool, path: str, lifetime: timedelta
+    ) -> ScriptCredential:
         """A SAS the account key signs: for the share, or one file when `path` names it."""
         share = self.share_client(connection)
         if connection.auth_type == AuthType.SAS_TOKEN:
@@ -159,13 +172,22 @@ class FileShareBackend(StorageBackend):
         start, expiry = sas_expiry(lifetime)
         if path:
             sas = generate_file_sas(
-                connection["account_name"], share.share_name, path.split("/"), connection["account_key"],
-                permission=FileSasPermissions(**sas_permissions(write, listing=False, adding=False)), start=start, expiry=expiry,
+                connection["account_name"],
+                share.share_name,
+                path.split("/"),
+                connection["account_key"],
+                permission=FileSasPermissions(**sas_permissions(write, listing=False, adding=False)),
+                start=start,
+                expiry=expiry,
             )
             return signed_credential(sas, expiry, share.get_file_client(path).url)
         sas = generate_share_sas(
-            connection["account_name"], share.share_name, connection["account_key"],
-            permission=ShareSasPermissions(**sas_permissions(write, adding=False)), start=start, expiry=expiry,
+            connection["account_name"],
+            share.share_name,
+            connection["account_key"],
+            permission=ShareSasPermissions(**sas_permissions(write, adding=False)),
+            start=start,
+            expiry=expiry,
         )
         return signed_credential(sas, expiry, share.url)
 
@@ -263,7 +285,9 @@ class FileShareBackend(StorageBackend):
         temporary = share.get_file_client(staging_path(path))
         try:
             self._ensure_folders(share, folder)
-            temporary.create_file(size, content_settings=ContentSettings(content_type=content_type or guess_content_type(path)))
+            temporary.create_file(
+                size, content_settings=ContentSettings(content_type=content_type or guess_content_type(path))
+            )
             offset = 0
             for block in blocks_of(chunks, self.upload_block_size):
                 temporary.upload_range(block, offset=offset, length=len(block))
@@ -316,7 +340,6 @@ class FileShareBackend(StorageBackend):
         except AzureError as error:
             raise self._explain(error, connection, "delete") from None
 
-
     # --- file operations ----------------------------------------------------------------
 
     def credential_facts(self, auth_type: str, secrets: Mapping[str, str]) -> CredentialFacts:
@@ -344,7 +367,12 @@ class FileShareBackend(StorageBackend):
         if length <= 0:
             return b""
         try:
-            return self.share_client(connection).get_file_client(path).download_file(offset=offset, length=length).readall()
+            return (
+                self.share_client(connection)
+                .get_file_client(path)
+                .download_file(offset=offset, length=length)
+                .readall()
+            )
         except ResourceNotFoundError:
             raise NotFound(f"There is no file {path!r} in this datastore.") from None
         except HttpResponseError as error:
@@ -388,9 +416,9 @@ class FileShareBackend(StorageBackend):
                 raise Conflict(f"A folder {destination!r} is already there: choose another name.")
             folders = self._folders_below(share, source)
             for folder in folders:
-                self._ensure_folders(share, destination + folder[len(source):])
+                self._ensure_folders(share, destination + folder[len(source) :])
             for entry in list(self.walk_files(connection, source)):
-                share.get_file_client(entry.path).rename_file(destination + entry.path[len(source):], overwrite=False)
+                share.get_file_client(entry.path).rename_file(destination + entry.path[len(source) :], overwrite=False)
             for folder in reversed(folders):
                 share.get_directory_client(folder).delete_directory()
         except ResourceExistsError:
