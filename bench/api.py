@@ -25,7 +25,7 @@ from statistics import median
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from transfer import (  # noqa: E402
+from transfer import (
     MIB,
     OUT,
     PYTHON,
@@ -148,7 +148,8 @@ def report(results: list[Measurement], lists: dict, size_mib: int, cpu_use: str,
         f"Azurite in memory; gunicorn -w 1 --threads 4; {os.cpu_count()} CPUs; MB/s = 10^6 bytes/s",
         cpu_use,
         f"load average before / after: {load_before} / {load_average()}",
-        f"{'transfer':44} {'seconds':>8} {'MB/s':>7} {'worker RSS +MiB':>15} {'worker CPU s':>12} {'Azurite CPU s':>13}",
+        f"{'transfer':44} {'seconds':>8} {'MB/s':>7} {'worker RSS +MiB':>15} {'worker CPU s':>12} "
+        f"{'Azurite CPU s':>13}",
     ]
     for m in results:
         rss = "" if m.rss_growth is None else f"{m.rss_growth / MIB:.1f}"
@@ -170,8 +171,10 @@ def report(results: list[Measurement], lists: dict, size_mib: int, cpu_use: str,
             if limit == "fill_seconds":
                 continue
             lines.append(
-                f"  {int(count):>6} datastores, limit {row['limit']:>3}: {row['pages']:>3} pages, total {row['total_seconds'] * 1000:8.1f} ms, "
-                f"median page {row['median_page_ms']:6.1f} ms, max {row['max_page_ms']:6.1f} ms, queries per page {row['queries_per_page']}"
+                f"  {int(count):>6} datastores, limit {row['limit']:>3}: {row['pages']:>3} pages, "
+                f"total {row['total_seconds'] * 1000:8.1f} ms, "
+                f"median page {row['median_page_ms']:6.1f} ms, max {row['max_page_ms']:6.1f} ms, "
+                f"queries per page {row['queries_per_page']}"
             )
     same = all(
         lists["10"][limit]["queries_per_page"] == lists["10000"][limit]["queries_per_page"] for limit in ("50", "200")

@@ -36,15 +36,15 @@ import tempfile
 import threading
 import time
 import uuid
-from statistics import median
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from statistics import median
 from urllib.parse import urlsplit
 
 import requests
-from requests.adapters import HTTPAdapter
 from azure.storage.blob import BlobServiceClient
+from requests.adapters import HTTPAdapter
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -556,7 +556,7 @@ def run(
             for block_mib in block_sizes:
                 measure(
                     f"SDK upload_blob, {block_mib} MiB blocks",
-                    lambda: sdk_upload(azurite.url, container, source, name, block_mib),
+                    lambda block_mib=block_mib: sdk_upload(azurite.url, container, source, name, block_mib),
                     download=False,
                     studio_side=False,
                     round_number=round_number,
@@ -567,7 +567,7 @@ def run(
             for block_mib in block_sizes:
                 measure(
                     f"SDK download_blob.readinto, {block_mib} MiB chunks",
-                    lambda: sdk_download(azurite.url, container, name, block_mib, size),
+                    lambda block_mib=block_mib: sdk_download(azurite.url, container, name, block_mib, size),
                     download=True,
                     studio_side=False,
                     round_number=round_number,
@@ -612,7 +612,8 @@ def report(results: list[Measurement], size_mib: int, load_before: str, cpu_use:
     line("")
     line(
         f"Transfer benchmark: one file of {size_mib} MiB ({size_mib * MIB:,} bytes); Azurite in memory; "
-        f"gunicorn.conf.py, 1 worker x {GUNICORN_THREADS} threads, timeout {os.environ.get('GUNICORN_TIMEOUT') or 'default'}; "
+        f"gunicorn.conf.py, 1 worker x {GUNICORN_THREADS} threads, "
+        f"timeout {os.environ.get('GUNICORN_TIMEOUT') or 'default'}; "
         f"{cpus} CPUs; MB/s = 10^6 bytes/s"
     )
     line(cpu_use)
@@ -651,7 +652,8 @@ def report(results: list[Measurement], size_mib: int, load_before: str, cpu_use:
         ok = ok and ratio_ok and rss_ok
         line(
             f"{direction:8}: studio {studio:6.1f} MB/s / SDK {sdk:6.1f} MB/s ({sdk_label.removeprefix('SDK ')}) "
-            f"= ratio {ratio:.2f} [{'ok' if ratio_ok else f'MISS: target {RATIO_TARGET}'}] (best runs: {best_ratio:.2f}); "
+            f"= ratio {ratio:.2f} [{'ok' if ratio_ok else f'MISS: target {RATIO_TARGET}'}] "
+            f"(best runs: {best_ratio:.2f}); "
             f"worker peak RSS growth {rss / MIB:.1f} MiB [{'ok' if rss_ok else f'MISS: target {RSS_TARGET_MIB} MiB'}]"
         )
     watched = [m for m in results if m.hwm_after is not None]

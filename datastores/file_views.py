@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from django.contrib import messages
 from django.conf import settings
+from django.contrib import messages
 from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -19,11 +19,11 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from . import selectors, services
+from .access import Need
 from .models import Datastore, Workspace
 from .previews import IMAGE_LIMIT, IMAGE_TYPES, extension
 from .storage import Conflict, Entry, InvalidInput
 from .storage.paths import clean_path, join, name_of, parent
-from .access import Need
 from .streams import request_chunks, safe_filename, zip_response
 from .views import HtmxHttpRequest, _datastore
 

@@ -26,7 +26,7 @@ def _address_key(group: str, request: HttpRequest) -> str:
 
 def too_many(request: HttpRequest, message: str, seconds: int) -> HttpResponse:
     """429 with the message on the page (or in the part htmx swaps in), and Retry-After."""
-    seconds = max(1, int(math.ceil(seconds)))
+    seconds = max(1, math.ceil(seconds))
     text = f"{message} Try again in {seconds} seconds."
     template = "rate_limited.html" + ("#message" if getattr(request, "htmx", False) else "")
     response = render(request, template, {"message": text}, status=429)

@@ -15,7 +15,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from .storage import FileProperties, InvalidInput, StorageBackend, Connection
+from .storage import Connection, FileProperties, InvalidInput, StorageBackend
 from .storage.paths import name_of
 
 MiB = 1024 * 1024
@@ -162,7 +162,7 @@ def _table(text: str, partial: bool, delimiter: str) -> Preview:
         lines = lines[:-1]  # the last line was cut by the read
     reader = csv.reader(io.StringIO("".join(lines)), delimiter=delimiter)
     try:
-        rows = [[_cell(value) for value in row] for _, row in zip(range(TABLE_ROWS + 1), reader)]
+        rows = [[_cell(value) for value in row] for _, row in zip(range(TABLE_ROWS + 1), reader, strict=False)]
     except csv.Error:
         return Preview(
             "text", text=text, partial=partial, note="The rows could not be read as a table, so they are shown as text."

@@ -13,8 +13,8 @@ from django.http import HttpRequest
 
 from .access import Actor, visible_workspaces
 from .audit import AuditAction, recorded
-from .models import Datastore, Workspace
 from .deadline import within_deadline
+from .models import Datastore, Workspace
 from .previews import Preview, preview
 from .storage import Download, Entry, FileProperties, FolderPage, InvalidInput, NotFound
 from .storage.paths import clean_path

@@ -19,6 +19,7 @@ from . import tokens
 from .access import Actor
 from .audit import AuditAction, Outcome, record, recorded
 from .crypto import decrypt_secrets, encrypt_secrets, rotate_token
+from .deadline import within_deadline
 from .models import AccessToken, Datastore, Membership, Role, Workspace
 from .storage import (
     AuthType,
@@ -32,7 +33,6 @@ from .storage import (
     backend_for,
     workspace_stores,
 )
-from .deadline import within_deadline
 from .storage.paths import clean_path, join
 
 # Azure ML's name for the default datastore every workspace gets; the default moves back to it.

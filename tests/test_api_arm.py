@@ -21,7 +21,8 @@ VERSION = "api-version=2024-10-01-preview"
 
 def arm(workspace, rest: str = "", subscription: str | None = None) -> str:
     return (
-        f"/subscriptions/{subscription or settings.STUDIO_SUBSCRIPTION_ID}/resourceGroups/{settings.STUDIO_RESOURCE_GROUP}"
+        f"/subscriptions/{subscription or settings.STUDIO_SUBSCRIPTION_ID}"
+        f"/resourceGroups/{settings.STUDIO_RESOURCE_GROUP}"
         f"/providers/Microsoft.MachineLearningServices/workspaces/{workspace.name}/datastores{rest}"
     )
 

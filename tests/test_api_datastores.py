@@ -171,7 +171,7 @@ def test_data_lakes_and_dbfs_register_and_validate_now(request, api, workspace, 
 
 def test_sql_datastores_register_with_their_checks(api, workspace, pg, maria):
     for database in (pg, maria):
-        form = {key: value for key, value in database.form().items()}
+        form = dict(database.form().items())
         form["port"] = int(form["port"])
         response = register(api, workspace, form)
         assert response.status_code == 201, response.content

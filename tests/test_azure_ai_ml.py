@@ -135,9 +135,7 @@ def test_the_unmodified_azure_ai_ml_sdk_manages_datastores_through_the_studio(
         "where": "raw",
     }
     assert seen["got"]["sdk_gen1"]["where"] == "studiostore"
-    arm_names = {name for name in Datastore.objects.filter(workspace=workspace).values_list("name", flat=True)} - {
-        "sales_db"
-    }
+    arm_names = set(Datastore.objects.filter(workspace=workspace).values_list("name", flat=True)) - {"sales_db"}
     assert seen["listed"] == sorted(arm_names | {"sdk_share"}), "every page, and no SQL or DBFS datastore"
     assert any("$skip=" in request for request in studio.requests if "/datastores?" in request), (
         "the SDK followed nextLink"

@@ -126,7 +126,8 @@ def every_page(workspace) -> dict[str, str]:
         "preview-parquet": f"{blob}/preview/?path=reports/cities.parquet",
         "preview-text": f"{blob}/preview/?path=reports/notes.txt",
         "preview-json": f"{blob}/preview/?path=reports/config.json",
-        "preview-other": f"{blob}/preview/?path=reports/a-very-long-file-name-that-should-wrap-on-a-phone-screen-and-not-push-the-page-sideways.bin",
+        "preview-other": f"{blob}/preview/?path=reports/"
+        "a-very-long-file-name-that-should-wrap-on-a-phone-screen-and-not-push-the-page-sideways.bin",
         "move": f"{blob}/move/?path=reports/q1.csv",
         "delete-folder": f"{blob}/delete-folder/?path=raw",
         "storage-error": f"{ws}/datastores/vanished/files/missing.txt",
@@ -149,7 +150,8 @@ def blocking_violations(page: Page) -> list[str]:
     page.add_script_tag(path=str(AXE))
     violations = page.evaluate(
         "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
-        ".map(v => ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}))"
+        ".map(v => ({id: v.id, impact: v.impact, help: v.help, "
+        "nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}))"
     )
     return [f"{v['id']} ({v['impact']}): {v['help']} at {v['nodes']}" for v in violations if v["impact"] in BLOCKING]
 

@@ -45,7 +45,7 @@ TREE = {
     "empty.dat": b"",
     "sub/b.bin": os.urandom(BIG),
     "sub/deeper/c.csv": b"x,y\n1,2\n",
-    "sub/deeper/\u00e9t\u00e9 \u540d.txt": "unicode name".encode(),
+    "sub/deeper/\u00e9t\u00e9 \u540d.txt": b"unicode name",
 }
 
 

@@ -9,6 +9,7 @@ import string
 from urllib.parse import urlsplit
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
@@ -167,7 +168,7 @@ def test_an_allowed_host_is_allowed_only_on_the_port_it_is_listed_with(settings)
     settings.DATASTORE_ALLOWED_HOSTS = ["10.1.2.3:10000", "storage.internal"]
     assert ep.clean_endpoint("10.1.2.3:10000", ep.STORAGE) == "10.1.2.3:10000"
     assert ep.clean_endpoint("STORAGE.internal:8443", ep.STORAGE) == "storage.internal:8443"
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError, match="allowed on other ports only"):
         ep.clean_endpoint("10.1.2.3:10001", ep.STORAGE)
 
 

@@ -18,13 +18,13 @@ from datastores.storage import (
     network,  # names used inside the tests only (the finding tests run on older code too)
 )
 
-UNREACHABLE_FLOOR_SECONDS = 1.0  # what the studio promises: no transport failure answered sooner
-
 from .listeners import Listener
 from .pages import field_block
 from .support import AZURITE_ACCOUNT, AZURITE_KEY, remember_secret
 
 pytestmark = pytest.mark.django_db
+
+UNREACHABLE_FLOOR_SECONDS = 1.0  # what the studio promises: no transport failure answered sooner
 
 
 def register_blob(client, workspace, endpoint: str, **overrides):
@@ -91,7 +91,7 @@ def resolver(monkeypatch):
         if host in answers:
             addresses = answers[host]
             if len(addresses) > 1:
-                addresses = [addresses.pop(0)] + addresses[1:]  # the next answer differs: rebinding
+                addresses = [addresses.pop(0), *addresses[1:]]  # the next answer differs: rebinding
             return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (addresses[0], port))]
         return real(host, port, *args, **kwargs)
 
@@ -141,7 +141,7 @@ def test_a_listed_host_is_connected_to_at_the_address_it_resolved_to_once(settin
     with Listener("silent") as first, Listener("silent", host="127.0.0.2") as second:
         answers["storage.studio-test"] = ["127.0.0.1", "127.0.0.2"]
         session = network.session()
-        with pytest.raises(Exception):
+        with pytest.raises(OSError):  # requests' errors are OSErrors too
             session.get(f"http://storage.studio-test:{first.port}/x", timeout=(1, 1))
         deadline = time.monotonic() + 2
         while not first.received and time.monotonic() < deadline:

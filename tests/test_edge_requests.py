@@ -152,7 +152,7 @@ def test_the_sign_in_page_has_the_policy_too(anonymous_client):
 # --- zips ---------------------------------------------------------------------------------------------
 
 
-def test_a_zip_never_holds_a_name_that_escapes_its_folder_and_says_which_it_left_out(client, workspace, dbfs):  # noqa: F811
+def test_a_zip_never_holds_a_name_that_escapes_its_folder_and_says_which_it_left_out(client, workspace, dbfs):
     """DBFS stand-in: it stores any name, as a real service may (Azurite refuses some)."""
     from datastores.streams import SKIPPED_ENTRIES_NAME
 

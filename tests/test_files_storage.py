@@ -203,7 +203,7 @@ def test_a_blob_replaced_while_it_downloads_fails_the_download_instead_of_mixing
     chunks = backend.download(through_proxy, "data/moving.bin").chunks
     assert set(next(chunks)) == {ord("1")}
     put(backend, connection, "data/moving.bin", b"2" * (3 * BLOCK_SIZE), overwrite=True)
-    with pytest.raises(StorageError, match="'data/moving.bin' was replaced while it downloaded"):
+    with pytest.raises(StorageError, match=r"'data/moving\.bin' was replaced while it downloaded"):
         b"".join(chunks)  # the cut comes before the end: the resumed GET finds another version
     assert breaking_proxy.cut_count == 1
 
@@ -220,7 +220,7 @@ def test_a_blob_replaced_before_its_first_byte_arrives_fails_the_download(
     download = backend.download(through_proxy, "data/moving.bin")
     assert download.size == MIB
     put(backend, connection, "data/moving.bin", b"2" * (2 * MIB), overwrite=True)
-    with pytest.raises(StorageError, match="'data/moving.bin' was replaced while it downloaded"):
+    with pytest.raises(StorageError, match=r"'data/moving\.bin' was replaced while it downloaded"):
         b"".join(download.chunks)
     assert breaking_proxy.cut_count == 1
 
@@ -262,14 +262,14 @@ def test_delete_removes_the_file(store):
     put(backend, connection, "gone.txt", b"bye")
     backend.delete(connection, "gone.txt")
     assert backend.list_folder(connection, "").entries == []
-    with pytest.raises(StorageError, match="There is no file 'gone.txt'"):
+    with pytest.raises(StorageError, match=r"There is no file 'gone\.txt'"):
         backend.download(connection, "gone.txt")
 
 
 def test_a_deleted_container_is_reported_plainly(azurite_endpoint, blob_service, container_name):
     backend, connection = blob_connection(azurite_endpoint, container_name)
     blob_service.delete_container(container_name)
-    with pytest.raises(StorageError, match="container .* was not found"):
+    with pytest.raises(StorageError, match=r"container .* was not found"):
         backend.list_folder(connection, "")
 
 

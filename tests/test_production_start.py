@@ -192,7 +192,9 @@ def signed_in(studio, azurite_url):
         "from django.contrib.auth import get_user_model\n"
         "from datastores.access import Actor\n"
         "from datastores.services import workspace_create, WORKSPACE_BLOB_STORE\n"
-        "user = get_user_model().objects.create_user('operator-' + os.urandom(4).hex(), password=os.environ['PROD_TEST_PASSWORD'])\n"
+        "user = get_user_model().objects.create_user(\n"
+        "    'operator-' + os.urandom(4).hex(), password=os.environ['PROD_TEST_PASSWORD']\n"
+        ")\n"
         f"ws = workspace_create(actor=Actor(user=user), name={workspace!r})\n"
         "print(user.username, ws.datastores.get(name=WORKSPACE_BLOB_STORE).connection_settings['container_name'])\n"
     )

@@ -62,7 +62,9 @@ def test_each_secret_can_come_from_a_file_as_docker_and_compose_secrets_do(tmp_p
         "SECRET_KEY": STRONG_SECRET_KEY,
         "DATASTORE_ENCRYPTION_KEYS": f"{first}\n{second}",  # one key per line
         "DATABASE_PASSWORD": "pa ss:word@1",
-        "WORKSPACE_STORAGE_CONNECTION_STRING": "DefaultEndpointsProtocol=https;AccountName=a;AccountKey=k;EndpointSuffix=core.windows.net",
+        "WORKSPACE_STORAGE_CONNECTION_STRING": (
+            "DefaultEndpointsProtocol=https;AccountName=a;AccountKey=k;EndpointSuffix=core.windows.net"
+        ),
     }
     env = {}
     for name, value in files.items():

@@ -246,8 +246,8 @@ def test_start_up_refuses_an_incomplete_or_plain_http_provider_configuration():
     missing = start_with(OIDC_RP_CLIENT_ID="app")
     assert missing.returncode != 0
     assert (
-        "needs OIDC_RP_CLIENT_SECRET, OIDC_OP_ISSUER, OIDC_OP_AUTHORIZATION_ENDPOINT, OIDC_OP_TOKEN_ENDPOINT, OIDC_OP_JWKS_ENDPOINT too"
-        in missing.stderr
+        "needs OIDC_RP_CLIENT_SECRET, OIDC_OP_ISSUER, OIDC_OP_AUTHORIZATION_ENDPOINT, "
+        "OIDC_OP_TOKEN_ENDPOINT, OIDC_OP_JWKS_ENDPOINT too" in missing.stderr
     )
     base = "https://login.microsoftonline.com/tenant"
     plain = start_with(

@@ -11,7 +11,7 @@ import base64
 import http.client
 import os
 import ssl
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import trustme
@@ -61,7 +61,7 @@ def service(standin, credential=None, **kwargs) -> ShareServiceClient:
 
 
 def soon(**delta) -> datetime:
-    return datetime.now(timezone.utc) + timedelta(**delta)
+    return datetime.now(UTC) + timedelta(**delta)
 
 
 def account_sas(permission: str, key: str = KEY, resource_types: str = "sco", **kwargs) -> str:

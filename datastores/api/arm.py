@@ -194,7 +194,8 @@ def from_arm(body: Any, *, skip_validation: bool) -> tuple[StorageBackend, str, 
     if auth_type is None:
         raise ArmRefused(
             400,
-            f"The studio keeps a credential for every datastore: send credentials of type {' or '.join(shape.credentials)} "
+            "The studio keeps a credential for every datastore: "
+            f"send credentials of type {' or '.join(shape.credentials)} "
             f"(not {credentials_type!r}).",
             "ValidationError",
         )

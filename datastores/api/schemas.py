@@ -314,7 +314,8 @@ def _body_union(purpose: str, *, updating: bool) -> Any:
             BODY_MODELS[tag] = (backend, str(auth_type))
             members.append(Annotated[model, Tag(tag)])
     return Annotated[
-        Union[tuple(members)],  # type: ignore[valid-type]
+        # A union of a list built at run time has no `X | Y` spelling.
+        Union[tuple(members)],  # type: ignore[valid-type]  # noqa: UP007
         Discriminator(tag_of),
     ]
 

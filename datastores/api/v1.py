@@ -24,10 +24,10 @@ from pydantic import BaseModel
 
 from .. import access, audit, selectors, services, tokens
 from ..access import Actor, Need, RoleRequired
-from ..streams import request_chunks, safe_filename, zip_response
 from ..models import Datastore, Membership, Role, Workspace
 from ..storage import BACKENDS, ScriptCredential, StorageBackend, StorageError, backend_for
 from ..storage.fields import SecretField
+from ..streams import request_chunks, safe_filename, zip_response
 from . import schemas
 from .limits import too_many
 from .problems import field_problem, logger, problem, unauthorized
@@ -77,8 +77,9 @@ class StudioApi(NinjaAPI):
         for context in error_contexts:
             model = context.model
             for error in context.pydantic_validation_error.errors(include_url=False, include_context=False):
-                error["loc"] = (model.__ninja_param_source__,) + model.__ninja_flatten_map_reverse__.get(
-                    error["loc"], error["loc"]
+                error["loc"] = (
+                    model.__ninja_param_source__,
+                    *model.__ninja_flatten_map_reverse__.get(error["loc"], error["loc"]),
                 )
                 errors.append(dict(error))
         return NinjaValidationError(errors)
@@ -263,7 +264,7 @@ def datastore_out(datastore: Datastore) -> dict[str, Any]:
 def schemas_capabilities() -> list[str]:
     from ..storage import Capabilities
 
-    return [name for name in Capabilities.__dataclass_fields__]
+    return list(Capabilities.__dataclass_fields__)
 
 
 def _clean_update(backend: StorageBackend, auth_type: str, raw: dict[str, Any]) -> dict[str, Any]:

@@ -15,15 +15,15 @@ from urllib.parse import quote, urlsplit
 from azure.core.exceptions import (
     AzureError,
     ClientAuthenticationError,
-    ResourceExistsError,
     HttpResponseError,
+    ResourceExistsError,
     ResourceNotFoundError,
     ServiceRequestError,
     ServiceResponseError,
 )
 
-from .auth import AuthType
 from . import network
+from .auth import AuthType
 from .base import Connection, CredentialFacts, ScriptCredential
 from .endpoints import Address, is_listed, parse_host, parse_netloc
 from .errors import AuthenticationFailed, NotFound, PermissionMissing, StorageError
@@ -214,7 +214,8 @@ def explain_storage_error(
             address.host,
             default_port(address),
             field="endpoint",
-            hint="Check the account name, endpoint and protocol, and that the service is up and reachable from the studio.",
+            hint="Check the account name, endpoint and protocol, "
+            "and that the service is up and reachable from the studio.",
         )
     if isinstance(error, HttpResponseError):
         return StorageError(f"The storage service answered {error.status_code} {code or error.reason}.")

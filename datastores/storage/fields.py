@@ -16,9 +16,8 @@ from urllib.parse import parse_qs
 from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 
-from .auth import Protocol
 from . import endpoints
-
+from .auth import Protocol
 
 REGISTRATION_ONLY = "registration_only"
 

@@ -7,12 +7,9 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from itertools import islice
-from typing import TypeVar
-
-T = TypeVar("T")
 
 
-def in_order(tasks: Iterable[Callable[[], T]], *, window: int) -> Iterator[T]:
+def in_order[T](tasks: Iterable[Callable[[], T]], *, window: int) -> Iterator[T]:
     """Run `tasks` up to `window` at a time and yield their results in the order of `tasks`.
 
     `tasks` is consumed lazily: the next task is taken only when a result has been handed

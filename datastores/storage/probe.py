@@ -35,7 +35,7 @@ def probe(backend: StorageBackend, connection: Connection, *, write: bool) -> li
     if capabilities.tables:
         results.append(_try("Connect", lambda: backend.check_connection(connection)))
         if results[-1][1] is False:
-            return results + [("List tables", None, "Not tried: the connection failed."), ("Read", None, "Not tried.")]
+            return [*results, ("List tables", None, "Not tried: the connection failed."), ("Read", None, "Not tried.")]
         listing: list = []
 
         def list_tables() -> str:
@@ -86,7 +86,7 @@ def probe(backend: StorageBackend, connection: Connection, *, write: bool) -> li
             if capabilities.upload
             else "This storage type has no uploads."
         )
-        return results + [("Write", None, why), ("Delete", None, why if capabilities.delete else "No deletes here.")]
+        return [*results, ("Write", None, why), ("Delete", None, why if capabilities.delete else "No deletes here.")]
     name = f"{PROBE_PREFIX}{uuid.uuid4().hex}"
     data = b"Datastore Studio checked that it may write here; this file is removed at once.\n"
     results.append(

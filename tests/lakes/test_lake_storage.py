@@ -292,7 +292,7 @@ def test_downloading_a_folder_walks_every_file_below_it(lake):
 
 
 def test_downloading_a_file_that_is_not_there_says_so(lake):
-    with pytest.raises(StorageError, match="There is no file 'gone.csv' in this datastore"):
+    with pytest.raises(StorageError, match=r"There is no file 'gone\.csv' in this datastore"):
         download = lake.backend.download(lake.connection(), "gone.csv")
         b"".join(download.chunks)
 

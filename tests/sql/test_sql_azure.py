@@ -31,7 +31,8 @@ CLIENT_SECRET = remember_secret("sql-reader-secret-value")
 LIVE_DSN = os.environ.get("STUDIO_TEST_AZURE_SQL_DSN", "")
 live = pytest.mark.skipif(
     not LIVE_DSN,
-    reason="no SQL Server can run here: set STUDIO_TEST_AZURE_SQL_DSN=mssql://user:password@server.database.windows.net:1433/db "
+    reason="no SQL Server can run here: "
+    "set STUDIO_TEST_AZURE_SQL_DSN=mssql://user:password@server.database.windows.net:1433/db "
     "to run the live Azure SQL Database tests",
 )
 

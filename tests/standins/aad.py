@@ -200,7 +200,7 @@ class AadHandler(StandinHandler):
 
     def send_aad_error(self, status: int, error: str, code: int, message: str):
         """The error body Entra ID really sends: AADSTS code in the description, trace ids, error_uri."""
-        now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
+        now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%SZ")
         trace_id, correlation_id = str(uuid.uuid4()), str(uuid.uuid4())
         description = (
             f"AADSTS{code}: {message}\r\nTrace ID: {trace_id}\r\nCorrelation ID: {correlation_id}\r\nTimestamp: {now}"
@@ -237,7 +237,10 @@ def tenant_not_found(tenant: str) -> str:
 
 
 def page(title: str, body: str) -> str:
-    return f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title></head><body><h1>{html.escape(title)}</h1>{body}</body></html>'
+    return (
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title></head>'
+        f"<body><h1>{html.escape(title)}</h1>{body}</body></html>"
+    )
 
 
 def error_page(code: int, message: str) -> tuple[int, str]:
@@ -362,7 +365,8 @@ class AadStandin(StandinServer):
         if app is None or app.tenant_id != tenant:
             return error_page(
                 700016,
-                f"Application with identifier '{query.get('client_id', '')}' was not found in the directory '{tenant}'.",
+                f"Application with identifier '{query.get('client_id', '')}' "
+                f"was not found in the directory '{tenant}'.",
             )
         redirect_uri = query.get("redirect_uri", "")
         if redirect_uri not in app.redirect_uris:
@@ -546,12 +550,14 @@ class AadStandin(StandinServer):
         elif tampering == "foreign_key":
             key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         if tampering == "unsigned":
-            token = f"{base64url(json.dumps({'typ': 'JWT', 'alg': 'none'}).encode())}.{base64url(json.dumps(claims).encode())}."
+            header = base64url(json.dumps({"typ": "JWT", "alg": "none"}).encode())
+            token = f"{header}.{base64url(json.dumps(claims).encode())}."
         elif tampering == "hs256":
             secret = self.signing_key.public_key().public_bytes(
                 serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
             )
-            signing_input = f"{base64url(json.dumps({'typ': 'JWT', 'alg': 'HS256', 'kid': kid}).encode())}.{base64url(json.dumps(claims).encode())}"
+            header = base64url(json.dumps({"typ": "JWT", "alg": "HS256", "kid": kid}).encode())
+            signing_input = f"{header}.{base64url(json.dumps(claims).encode())}"
             token = f"{signing_input}.{base64url(hmac.new(secret, signing_input.encode(), hashlib.sha256).digest())}"
         else:
             token = signed_jwt(claims, key, kid)
@@ -591,7 +597,8 @@ class AadStandin(StandinServer):
                 400,
                 "unsupported_grant_type",
                 70003,
-                "The app requested an unsupported grant type (stand-in knows 'client_credentials' and 'authorization_code').",
+                "The app requested an unsupported grant type "
+                "(stand-in knows 'client_credentials' and 'authorization_code').",
             )
         client_id, scope = form.get("client_id", ""), form.get("scope", "")
         if not scope:

@@ -232,7 +232,7 @@ class AdlsGen1Standin(StandinServer):
         below = [p for p in self.items if p.startswith(path.rstrip("/") + "/")]
         if path not in self.items or path == "/" or (below and params.get("recursive", "").lower() != "true"):
             return 200, {"boolean": False}
-        for p in below + [path]:
+        for p in [*below, path]:
             del self.items[p]
         return 200, {"boolean": True}
 

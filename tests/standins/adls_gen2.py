@@ -206,7 +206,7 @@ class AdlsGen2Standin(StandinServer):
                 return self.list_filesystems(query)
             if not fs_name and method == "POST" and query.get("comp") == "userdelegationkey":
                 return self.user_delegation_key(headers, body)
-            if not path and ("restype" in query or query.get("resource") == "filesystem" and method != "GET"):
+            if not path and ("restype" in query or (query.get("resource") == "filesystem" and method != "GET")):
                 return self.filesystem_op(method, fs_name, blob="restype" in query)
             fs = self.filesystems.get(fs_name)
             if fs is None:
@@ -421,7 +421,7 @@ class AdlsGen2Standin(StandinServer):
                 "DirectoryNotEmpty",
                 "The recursive query parameter value must be true to delete a non-empty directory.",
             )
-        for name in children + [path]:
+        for name in [*children, path]:
             del fs[name]
         return 200, {}, b""
 

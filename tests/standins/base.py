@@ -66,7 +66,7 @@ class StandinServer:
         scheme = "https" if self.ssl_context else "http"
         return f"{scheme}://127.0.0.1:{self.port}"
 
-    def start(self) -> "StandinServer":
+    def start(self) -> StandinServer:
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self.handler_class)
         self.httpd.daemon_threads = True
         self.httpd.standin = self  # handlers reach shared state via self.server.standin
@@ -84,7 +84,7 @@ class StandinServer:
             self.httpd.server_close()
             self.httpd = None
 
-    def __enter__(self) -> "StandinServer":
+    def __enter__(self) -> StandinServer:
         return self.start()
 
     def __exit__(self, *exc_info) -> None:

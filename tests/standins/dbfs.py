@@ -203,7 +203,7 @@ class DbfsStandin(StandinServer):
         try:
             data = base64.b64decode(params.get("data", ""), validate=True)
         except (binascii.Error, ValueError):
-            raise invalid("data is not valid base64")
+            raise invalid("data is not valid base64") from None
         if len(data) > MAX_BLOCK:
             raise DbfsError(400, "MAX_BLOCK_SIZE_EXCEEDED", f"The block of data exceeds {MAX_BLOCK} bytes.")
         handle.buffer += data
@@ -242,7 +242,7 @@ class DbfsStandin(StandinServer):
         below = [name for name in self.entries if name.startswith(path.rstrip("/") + "/")]
         if below and not params.get("recursive", False):
             raise DbfsError(400, "IO_ERROR", f"Directory {path} is not empty; set recursive to delete it.")
-        for name in below + [path]:
+        for name in [*below, path]:
             del self.entries[name]
         return {}
 

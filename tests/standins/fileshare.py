@@ -39,7 +39,7 @@ import re
 import threading
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.message import Message
 from email.utils import format_datetime, parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler
@@ -145,7 +145,7 @@ class AzureError(Exception):
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def rfc1123(moment: datetime) -> str:
@@ -311,7 +311,7 @@ def file_sas_string_to_sign(req: Request, q: dict[str, str]) -> str:
 
 def parse_sas_time(value: str) -> datetime:
     moment = datetime.fromisoformat(value)  # "2024-01-01", "2024-01-01T10:00:00Z", with or without fractions
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def ip_allowed(sip: str, client_ip: str) -> bool:
@@ -452,7 +452,8 @@ def enumeration_xml(attributes: dict[str, str], q: dict[str, str], items: str, n
     return (
         '<?xml version="1.0" encoding="utf-8"?>'
         f"<EnumerationResults{attrs}><Prefix>{escape(q.get('prefix', ''))}</Prefix>"
-        f"<Marker>{escape(q.get('marker', ''))}</Marker><MaxResults>{q.get('maxresults', MAX_LIST_RESULTS)}</MaxResults>"
+        f"<Marker>{escape(q.get('marker', ''))}</Marker>"
+        f"<MaxResults>{q.get('maxresults', MAX_LIST_RESULTS)}</MaxResults>"
         f"{items}<NextMarker>{escape(next_marker)}</NextMarker></EnumerationResults>"
     ).encode()
 
@@ -571,7 +572,7 @@ class FileShareRequestHandler(StandinHandler):
                 raise AzureError("ConditionHeadersNotSupported")
             with standin.lock:
                 status, headers, payload = getattr(self, "op_" + op.name)(standin, req)
-        except Exception as exc:  # noqa: BLE001 - any failure becomes an Azure-shaped error response
+        except Exception as exc:  # any failure becomes an Azure-shaped error response
             err = exc if isinstance(exc, AzureError) else AzureError("InternalError", f"Stand-in bug: {exc!r}")
             status, payload = err.status, err.xml(request_id)
             headers = {"x-ms-error-code": err.code, "Content-Type": "application/xml", **err.headers}

@@ -38,7 +38,7 @@ from azure.datalake.store.retry import ExponentialRetryPolicy, NoRetryPolicy
 from django import forms
 from django.conf import settings
 
-from .. import fields, paths
+from .. import endpoints, fields, network, paths
 from ..auth import AuthType
 from ..base import (
     ArmShape,
@@ -53,7 +53,6 @@ from ..base import (
     UploadOutcome,
 )
 from ..chunks import blocks_of
-from .. import endpoints, network
 from ..endpoints import Address, is_listed, parse_host, parse_netloc
 from ..entra import explain_token_failure, reused_credential, service_principal_credential
 from ..errors import (

@@ -33,8 +33,8 @@ from azure.core.exceptions import (
 )
 from azure.storage.filedatalake import (
     ContentSettings,
-    ExponentialRetry,
     DataLakeServiceClient,
+    ExponentialRetry,
     FileSasPermissions,
     FileSystemClient,
     FileSystemSasPermissions,

@@ -21,7 +21,6 @@ from azure.core.exceptions import (
 from azure.core.pipeline.policies import HeadersPolicy, RetryPolicy
 from azure.core.rest import HttpRequest, HttpResponse
 from azure.storage.blob import (
-    ExponentialRetry,
     BlobBlock,
     BlobClient,
     BlobPrefix,
@@ -31,6 +30,7 @@ from azure.storage.blob import (
     ContainerClient,
     ContainerSasPermissions,
     ContentSettings,
+    ExponentialRetry,
     generate_blob_sas,
     generate_container_sas,
 )
@@ -43,8 +43,8 @@ from ..azure_storage import (
     client_options,
     explain_storage_error,
     public_url,
-    sas_facts,
     sas_expiry,
+    sas_facts,
     sas_permissions,
     signed_credential,
     storage_credential,

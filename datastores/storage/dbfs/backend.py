@@ -27,8 +27,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-
-from .. import fields, paths
+from .. import endpoints, fields, network, paths
 from ..auth import AuthType
 from ..base import (
     AuthMethod,
@@ -42,6 +41,7 @@ from ..base import (
     UploadOutcome,
 )
 from ..chunks import blocks_of
+from ..endpoints import parse_url
 from ..errors import (
     AuthenticationFailed,
     Conflict,
@@ -51,8 +51,6 @@ from ..errors import (
     StorageError,
     Unreachable,
 )
-from .. import endpoints, network
-from ..endpoints import parse_url
 from ..fields import HttpsUrlField, SecretField
 from ..listing import folders_first, refuse_root
 from ..paths import guess_content_type

@@ -123,7 +123,8 @@ class MySqlBackend(SqlBackend):
         cursor = db.cursor()
         cursor.execute(
             "SELECT PRIVILEGE_TYPE FROM information_schema.USER_PRIVILEGES WHERE GRANTEE = "
-            "CONCAT(QUOTE(SUBSTRING_INDEX(CURRENT_USER(), '@', 1)), '@', QUOTE(SUBSTRING_INDEX(CURRENT_USER(), '@', -1)))"
+            "CONCAT(QUOTE(SUBSTRING_INDEX(CURRENT_USER(), '@', 1)), '@', "
+            "QUOTE(SUBSTRING_INDEX(CURRENT_USER(), '@', -1)))"
         )
         held = sorted({row[0] for row in cursor.fetchall()} & set(self.WRITING_PRIVILEGES))
         if not held:

@@ -6,7 +6,6 @@ import os
 from typing import Any
 
 import certifi
-
 import psycopg
 from psycopg import sql as pg_sql
 from psycopg.adapt import AdaptersMap
