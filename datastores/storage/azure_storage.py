@@ -68,7 +68,7 @@ def bounded_retry(retry_class: type[Any]) -> Any:
     that never sleep past the deadline in force (storage.network.deadline), and no retry once
     it has passed: the SDK's defaults (15 s, then 18 s, ...) would hold a page for minutes."""
 
-    class BoundedRetry(retry_class):  # type: ignore[misc, valid-type]
+    class BoundedRetry(retry_class):
         def get_backoff_time(self, settings: dict[str, Any]) -> float:
             return max(0.0, min(super().get_backoff_time(settings), network.time_left() - 0.05))
 

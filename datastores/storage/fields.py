@@ -30,7 +30,7 @@ def is_registration_only(form_field: forms.Field) -> bool:
 class SecretField(forms.CharField):
     """A credential: encrypted at rest and never rendered back into a page."""
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("widget", forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}))
         kwargs.setdefault("strip", True)
         super().__init__(**kwargs)

@@ -164,7 +164,7 @@ def resolve(host: str, port: int) -> list[tuple[Any, ...]]:
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
     if not is_listed(host, port):
         for info in infos:
-            if refused_address(ipaddress.ip_address(info[4][0].split("%")[0])):
+            if refused_address(ipaddress.ip_address(str(info[4][0]).split("%")[0])):
                 raise AddressRefused(
                     f"{host} resolves to a loopback, private, link-local or reserved address. The studio connects "
                     "to such an address only when the host is listed in DATASTORE_ALLOWED_HOSTS."

@@ -99,7 +99,12 @@ def probe(backend: StorageBackend, connection: Connection, *, write: bool) -> li
         )
     )
     if results[-1][1]:
-        results.append(_try("Delete", lambda: backend.delete(connection, name) or f"Removed {name!r} again."))
+
+        def delete_again() -> str:
+            backend.delete(connection, name)
+            return f"Removed {name!r} again."
+
+        results.append(_try("Delete", delete_again))
     else:
         results.append(("Delete", None, "Not tried: nothing was written."))
     return results

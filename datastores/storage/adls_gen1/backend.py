@@ -415,7 +415,7 @@ class DataLakeGen1Backend(StorageBackend):
 
             staged = staging_path(path)
             session = str(uuid.uuid4())
-            write = {"leaseid": session, "filesessionid": session}
+            write: dict[str, Any] = {"leaseid": session, "filesessionid": session}
             with removed_on_failure(lambda: self.remove(rest, staged)):
                 self.call(rest, "CREATE", staged, overwrite="false", write="true", syncFlag="DATA", data=None, **write)
                 offset = 0

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from azure.core import MatchConditions
 from azure.core.exceptions import (
@@ -31,13 +31,16 @@ from azure.core.exceptions import (
     ServiceRequestError,
     ServiceResponseError,
 )
+from azure.core.paging import PageIterator
 from azure.storage.filedatalake import (
     ContentSettings,
+    DataLakeDirectoryClient,
     DataLakeServiceClient,
     ExponentialRetry,
     FileSasPermissions,
     FileSystemClient,
     FileSystemSasPermissions,
+    PathProperties,
     generate_file_sas,
     generate_file_system_sas,
 )
@@ -233,8 +236,11 @@ class DataLakeGen2Backend(StorageBackend):
         filesystem = self.file_system(connection)
 
         def fetch(token: str | None) -> tuple[list[Entry], str | None]:
-            pages = filesystem.get_paths(path=folder or None, recursive=False, max_results=page_size).by_page(
-                continuation_token=token
+            pages = cast(
+                "PageIterator[PathProperties]",
+                filesystem.get_paths(path=folder or None, recursive=False, max_results=page_size).by_page(
+                    continuation_token=token
+                ),
             )
             page = [self.entry(path) for path in next(pages, [])]
             return page, pages.continuation_token
@@ -306,7 +312,7 @@ class DataLakeGen2Backend(StorageBackend):
                 try:
                     staged.rename_file(target, match_condition=MatchConditions.IfMissing)
                 except HttpResponseError as error:
-                    if error.status_code != 412 and error.error_code != "PathAlreadyExists":
+                    if error.status_code != 412 and getattr(error, "error_code", None) != "PathAlreadyExists":
                         raise
                     staged.delete_file()
                     return UploadOutcome.SKIPPED
@@ -361,7 +367,7 @@ class DataLakeGen2Backend(StorageBackend):
             except ResourceNotFoundError:
                 pass
             except HttpResponseError as error:
-                if error.error_code != "DirectoryNotEmpty":
+                if getattr(error, "error_code", None) != "DirectoryNotEmpty":
                     raise
                 filesystem.get_directory_client(path).delete_directory()
 
@@ -406,7 +412,7 @@ class DataLakeGen2Backend(StorageBackend):
                 filesystem.create_directory(paths.parent(destination))
             client = filesystem.get_directory_client(source) if is_folder else filesystem.get_file_client(source)
             try:
-                if is_folder:
+                if isinstance(client, DataLakeDirectoryClient):
                     client.rename_directory(target, match_condition=MatchConditions.IfMissing)
                 else:
                     client.rename_file(target, match_condition=MatchConditions.IfMissing)

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 from azure.core import MatchConditions, PipelineClient
 from azure.core.exceptions import (
@@ -18,6 +18,7 @@ from azure.core.exceptions import (
     ResourceNotFoundError,
     ServiceResponseError,
 )
+from azure.core.paging import PageIterator
 from azure.core.pipeline.policies import HeadersPolicy, RetryPolicy
 from azure.core.rest import HttpRequest, HttpResponse
 from azure.storage.blob import (
@@ -189,10 +190,11 @@ class BlobBackend(StorageBackend):
         page_size: int = 200,
     ) -> FolderPage:
         prefix = f"{folder}/{name_prefix}" if folder else name_prefix
-        pages = (
+        pages = cast(
+            "PageIterator[BlobProperties | BlobPrefix]",
             self.container_client(connection)
             .walk_blobs(name_starts_with=prefix or None, delimiter="/", results_per_page=page_size)
-            .by_page(continuation_token=continuation)
+            .by_page(continuation_token=continuation),
         )
         try:
             page = list(next(pages, []))
@@ -243,6 +245,7 @@ class BlobBackend(StorageBackend):
         the download instead of mixing two versions."""
         transport = network.transport(connection_data_block_size=STREAM_READ_SIZE)
         policies = [HeadersPolicy({"x-ms-version": blob.api_version}), RetryPolicy(retry_total=MAX_RESUMES)]
+        client: PipelineClient[HttpRequest, HttpResponse]
         with PipelineClient(blob.url, policies=policies, transport=transport) as client:
             response = self._get(client, connection, blob)
             size, etag = int(response.headers["Content-Length"]), response.headers["ETag"]
@@ -289,9 +292,9 @@ class BlobBackend(StorageBackend):
             raise NotFound(f"There is no file {blob.blob_name!r} in this datastore.")
         if response.status_code == 412:
             raise Conflict(f"{blob.blob_name!r} was replaced while it downloaded. Download it again.")
-        error = HttpResponseError(response=response)
-        error.error_code = code
-        raise self._explain(error, connection, "read")
+        refusal = HttpResponseError(response=response)
+        refusal.error_code = code  # type: ignore[attr-defined]  # the storage SDKs set it on their errors; we do here
+        raise self._explain(refusal, connection, "read")
 
     @staticmethod
     def _signed_url(connection: Connection, blob: BlobClient) -> str:
@@ -335,7 +338,7 @@ class BlobBackend(StorageBackend):
         try:
             for _staged in in_order(stage_blocks(), window=BLOCKS_IN_FLIGHT):
                 pass
-            conditions = {} if overwrite else {"if_none_match": "*"}
+            conditions: dict[str, Any] = {} if overwrite else {"if_none_match": "*"}
             blob.commit_block_list(
                 [BlobBlock(block_id) for block_id in block_ids],
                 content_settings=ContentSettings(content_type=content_type or guess_content_type(path)),

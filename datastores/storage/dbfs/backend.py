@@ -25,7 +25,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from .. import endpoints, fields, network, paths
 from ..auth import AuthType
@@ -386,7 +386,9 @@ class _Explained:
         self.api = self.backend.api(self.connection)
         return self.api
 
-    def __exit__(self, exc_type: type[BaseException] | None, error: BaseException | None, traceback: Any) -> bool:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, error: BaseException | None, traceback: Any
+    ) -> Literal[False]:
         if self.api is not None:
             self.api.close()
         if isinstance(error, DbfsApiError):

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from azure.core.exceptions import AzureError, HttpResponseError, ResourceExistsError, ResourceNotFoundError
+from azure.core.paging import PageIterator
 from azure.storage.fileshare import (
     ContentSettings,
+    DirectoryProperties,
     ExponentialRetry,
     FileSasPermissions,
     ShareClient,
@@ -18,6 +20,7 @@ from azure.storage.fileshare import (
     generate_file_sas,
     generate_share_sas,
 )
+from azure.storage.fileshare import FileProperties as ShareFileProperties
 
 from .. import endpoints, fields, paths
 from ..auth import AuthType
@@ -215,9 +218,12 @@ class FileShareBackend(StorageBackend):
         page_size: int = 200,
     ) -> FolderPage:
         directory = self.share_client(connection).get_directory_client(folder)
-        pages = directory.list_directories_and_files(
-            name_starts_with=name_prefix or None, results_per_page=page_size, include=["timestamps"]
-        ).by_page(continuation_token=continuation)
+        pages = cast(
+            "PageIterator[DirectoryProperties | ShareFileProperties]",
+            directory.list_directories_and_files(
+                name_starts_with=name_prefix or None, results_per_page=page_size, include=["timestamps"]
+            ).by_page(continuation_token=continuation),
+        )
         try:
             page = [item for item in next(pages, []) if not is_staging_name(item.name)]
         except AzureError as error:

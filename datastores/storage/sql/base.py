@@ -95,7 +95,7 @@ class SqlBackend(StorageBackend):
 
     capabilities = Capabilities(tables=True, queries=True)
     options = {"skip_validation": fields.skip_validation_field()}
-    reach_fields = ("server_name", "endpoint", "port")
+    reach_fields: tuple[str, ...] = ("server_name", "endpoint", "port")
     suffixes: tuple[str, ...] = ()  # the service's Azure suffixes (endpoints.py)
 
     # Rows of (schema, table or NULL for an empty schema, kind, estimated rows or NULL).
