@@ -65,7 +65,7 @@ def fix_urls(request: HttpRequest, error: StorageError) -> list[tuple[str, str]]
         ways.append(("Update authentication", reverse("datastore_edit_auth", args=args)))
     folder = _folder_of(request)
     match = request.resolver_match
-    if folder is not None and TAB_OF_VIEW.get(match.url_name if match else "") == "browse":
+    if folder is not None and TAB_OF_VIEW.get((match.url_name or "") if match else "") == "browse":
         if not (match and match.url_name == "datastore_browse" and not folder):  # not back to the page that failed
             label = f"Back to {folder}" if folder else "Back to the root folder"
             ways.append((label, reverse("datastore_browse", args=args) + "?" + urlencode({"path": folder})))
@@ -117,7 +117,7 @@ def storage_error_response(request: HttpRequest, error: StorageError) -> HttpRes
         "ways_out": fix_urls(request, error),
         "datastore": datastore,
         "workspace": datastore.workspace if datastore else None,
-        "tab": TAB_OF_VIEW.get(match.url_name if match else "", "overview"),
+        "tab": TAB_OF_VIEW.get((match.url_name or "") if match else "", "overview"),
     }
     htmx = getattr(request, "htmx", None)
     template = "datastores/storage_error.html" + ("#error" if htmx else "")

@@ -7,12 +7,13 @@ Storage errors rise to errors.py, which answers with the page, the part or JSON.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote, urlencode
 
 from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import content_disposition_header
@@ -90,7 +91,7 @@ def datastore_browse(request: HtmxHttpRequest, workspace_name: str, name: str) -
 
 
 @require_http_methods(["GET", "PUT"])
-def datastore_file(request: HtmxHttpRequest, workspace_name: str, name: str, file_path: str) -> HttpResponse:
+def datastore_file(request: HtmxHttpRequest, workspace_name: str, name: str, file_path: str) -> HttpResponseBase:
     """GET streams a file down; PUT streams the request body up into it."""
     need = Need.CHANGE if request.method == "PUT" else Need.VIEW
     _workspace, datastore = _files_datastore(request, workspace_name, name, need)
@@ -131,7 +132,7 @@ def _upload(request: HtmxHttpRequest, datastore: Datastore, path: str) -> JsonRe
 
 
 @require_GET
-def datastore_folder_zip(request: HtmxHttpRequest, workspace_name: str, name: str) -> HttpResponse:
+def datastore_folder_zip(request: HtmxHttpRequest, workspace_name: str, name: str) -> HttpResponseBase:
     """A folder as a zip, built and streamed on the fly: memory stays bounded whatever its size."""
     _workspace, datastore = _files_datastore(request, workspace_name, name)
     folder = selectors.folder_zip_started(datastore, request.GET.get("path", ""), actor=request.actor)
@@ -140,7 +141,7 @@ def datastore_folder_zip(request: HtmxHttpRequest, workspace_name: str, name: st
 
 
 @require_POST
-def datastore_selection_zip(request: HtmxHttpRequest, workspace_name: str, name: str) -> HttpResponse:
+def datastore_selection_zip(request: HtmxHttpRequest, workspace_name: str, name: str) -> HttpResponseBase:
     """The files ticked in a folder, as one zip named after the folder."""
     _workspace, datastore = _files_datastore(request, workspace_name, name)
     chosen = selectors.selection_zip_started(datastore, request.POST.getlist("path"), actor=request.actor)
@@ -268,7 +269,7 @@ def datastore_preview(request: HtmxHttpRequest, workspace_name: str, name: str) 
 
 
 @require_GET
-def datastore_preview_image(request: HtmxHttpRequest, workspace_name: str, name: str) -> HttpResponse:
+def datastore_preview_image(request: HtmxHttpRequest, workspace_name: str, name: str) -> HttpResponseBase:
     """An image for the preview page: served as the type its extension names (never the stored
     type, never SVG), with nosniff and a sandbox, and only up to IMAGE_LIMIT."""
     _workspace, datastore = _files_datastore(request, workspace_name, name)
@@ -281,7 +282,8 @@ def datastore_preview_image(request: HtmxHttpRequest, workspace_name: str, name:
         raise InvalidInput("This image is too large to show: download it.")
     response = StreamingHttpResponse(download.chunks, content_type=image_type)
     response["Content-Length"] = str(download.size)
-    response["Content-Disposition"] = content_disposition_header(False, safe_filename(download.name))
+    # Never None: the header is left out only for an empty name, and safe_filename never gives one.
+    response["Content-Disposition"] = cast(str, content_disposition_header(False, safe_filename(download.name)))
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     response["Cache-Control"] = "private, no-store"

@@ -7,12 +7,13 @@ queried what). Who may read is decided before, in access.py.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from .access import Actor, visible_workspaces
-from .audit import AuditAction, recorded
+from .audit import AuditAction, Note, recorded
 from .deadline import within_deadline
 from .models import Datastore, Workspace
 from .previews import Preview, preview
@@ -47,7 +48,9 @@ def datastore_list(workspace: Workspace, *, search: str = "") -> QuerySet[Datast
 # --- files ---------------------------------------------------------------------------------
 
 
-def _audited(actor: Actor, action: AuditAction, datastore: Datastore, target: str, detail: str = "") -> recorded:
+def _audited(
+    actor: Actor, action: AuditAction, datastore: Datastore, target: str, detail: str = ""
+) -> AbstractContextManager[Note]:
     return recorded(
         actor, action, workspace=datastore.workspace, datastore=datastore.name, target=target, detail=detail
     )

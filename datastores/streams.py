@@ -8,7 +8,7 @@ import itertools
 import unicodedata
 from collections.abc import Iterator
 
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, StreamingHttpResponse
 from django.utils.http import content_disposition_header
 from zipstream import ZipStream
 
@@ -101,7 +101,9 @@ def started(entries: Iterator[Entry]) -> Iterator[Entry]:
     return iter(()) if first is None else itertools.chain([first], entries)
 
 
-def zip_response(datastore: Datastore, entries: Iterator[Entry], folder: str, archive_name: str) -> HttpResponse:
+def zip_response(
+    datastore: Datastore, entries: Iterator[Entry], folder: str, archive_name: str
+) -> StreamingHttpResponse:
     response = StreamingHttpResponse(zip_chunks(datastore, started(entries), folder), content_type="application/zip")
     response["Content-Disposition"] = content_disposition_header(True, safe_filename(archive_name))
     response["X-Content-Type-Options"] = "nosniff"

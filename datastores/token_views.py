@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any, cast
 
 from django import forms
 from django.conf import settings
@@ -31,7 +32,7 @@ class TokenForm(forms.Form):
         label="Read-only", required=False, help_text="It acts as a reader wherever you have a role."
     )
 
-    def __init__(self, *args: object, actor: access.Actor, **kwargs: object):
+    def __init__(self, *args: Any, actor: access.Actor, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         limit = settings.API_TOKEN_MAX_DAYS  # read here, not at import, so the setting can change
         self.fields["expires_in_days"] = forms.IntegerField(
@@ -41,7 +42,7 @@ class TokenForm(forms.Form):
             initial=min(30, limit),
             help_text=f"At most {limit} days.",
         )
-        self.fields["workspaces"].queryset = selectors.workspace_list(actor)
+        cast(forms.ModelMultipleChoiceField, self.fields["workspaces"]).queryset = selectors.workspace_list(actor)
 
 
 @require_http_methods(["GET", "POST"])
@@ -66,7 +67,7 @@ def token_list(request: HtmxHttpRequest) -> HttpResponse:
     context = {
         "form": form,
         "created": created,
-        "tokens": AccessToken.objects.filter(user=request.user).prefetch_related("workspaces"),
+        "tokens": AccessToken.objects.filter(user=actor.user).prefetch_related("workspaces"),
     }
     response = render(request, "tokens/tokens.html", context, status=400 if form.errors else 200)
     response["Cache-Control"] = "no-store"  # the page that shows a new token is never cached
@@ -75,10 +76,11 @@ def token_list(request: HtmxHttpRequest) -> HttpResponse:
 
 @require_POST
 def token_revoke(request: HtmxHttpRequest, token_id: int) -> HttpResponse:
-    token = AccessToken.objects.filter(user=request.user, pk=token_id).first()
+    actor = access.actor_of(request)  # signed in (LoginRequiredMiddleware), so never refused here
+    token = AccessToken.objects.filter(user=actor.user, pk=token_id).first()
     if token is None:
         raise Http404("No such token.")
-    services.token_revoke(actor=access.actor_of(request), token=token)
+    services.token_revoke(actor=actor, token=token)
     messages.success(request, f"Token {token.name} revoked: it no longer works.")
     return redirect("token_list")
 

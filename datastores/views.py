@@ -120,7 +120,7 @@ def datastore_form(request: HtmxHttpRequest, workspace_name: str, name: str | No
     if request.method == "POST" and "_refresh" not in request.POST:
         form = DatastoreForm(request.POST, initial=initial, datastore=datastore, swap_url=request.path)
         if form.is_valid() and _save_datastore(request, form, workspace, datastore):
-            target = form.cleaned_data.get("name") or datastore.name
+            target = form.cleaned_data.get("name") or (datastore.name if datastore else "")
             return redirect("datastore_detail", workspace_name=workspace.name, name=target)
     else:
         # A swap (or the no-JavaScript refresh) renders the fields of the chosen types afresh,

@@ -10,6 +10,7 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -163,7 +164,7 @@ def workspace_activity(request: HtmxHttpRequest, workspace_name: str) -> HttpRes
 
 
 @require_GET
-def workspace_activity_csv(request: HtmxHttpRequest, workspace_name: str) -> HttpResponse:
+def workspace_activity_csv(request: HtmxHttpRequest, workspace_name: str) -> HttpResponseBase:
     workspace = _workspace(request, workspace_name, Need.VIEW)
     _form, chosen = _activity_filter(request)
     found = audit.entries(workspace, request.actor, everyone=request.can.manage, chosen=chosen)

@@ -188,7 +188,7 @@ def from_arm(body: Any, *, skip_validation: bool) -> tuple[StorageBackend, str, 
             400, f"The datastoreType {kind!r} is not one this studio offers here ({offered}).", "ValidationError"
         )
     shape = backend.arm
-    credentials = properties.get("credentials") if isinstance(properties.get("credentials"), dict) else {}
+    credentials = given if isinstance(given := properties.get("credentials"), dict) else {}
     credentials_type = credentials.get("credentialsType")
     auth_type = shape.credentials.get(credentials_type) if isinstance(credentials_type, str) else None
     if auth_type is None:
@@ -199,7 +199,7 @@ def from_arm(body: Any, *, skip_validation: bool) -> tuple[StorageBackend, str, 
             f"(not {credentials_type!r}).",
             "ValidationError",
         )
-    secrets = credentials.get("secrets") if isinstance(credentials.get("secrets"), dict) else {}
+    secrets = given if isinstance(given := credentials.get("secrets"), dict) else {}
     raw: dict[str, Any] = {
         field: properties[arm] for arm, field in shape.properties.items() if properties.get(arm) not in (None, "")
     }

@@ -15,10 +15,12 @@ from django import forms
 from django.conf import settings
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.utils.http import content_disposition_header
 from ninja import Body, NinjaAPI, Query, Status, Swagger
 from ninja.errors import AuthenticationError
 from ninja.errors import ValidationError as NinjaValidationError
+from ninja.openapi.schema import OpenAPISchema
 from ninja.security import HttpBearer
 from pydantic import BaseModel
 
@@ -84,7 +86,7 @@ class StudioApi(NinjaAPI):
                 errors.append(dict(error))
         return NinjaValidationError(errors)
 
-    def get_openapi_schema(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+    def get_openapi_schema(self, *args: Any, **kwargs: Any) -> OpenAPISchema:
         """Errors are documented as application/problem+json, which is what they are sent as."""
         schema = super().get_openapi_schema(*args, **kwargs)
         for operations in schema.get("paths", {}).values():
@@ -137,7 +139,7 @@ def _validation_errors(errors: list[dict[str, Any]]) -> dict[str, list[str]]:
         field_name = location[0] if location else ""  # a body's field, then pydantic's own detail
         message = error.get("msg", "Invalid value.")
         if error.get("type") == "union_tag_invalid":
-            given = error.get("input") if isinstance(error.get("input"), dict) else {}
+            given = sent if isinstance(sent := error.get("input"), dict) else {}
             field_name = "storage_type" if given.get("storage_type") not in BACKENDS else "auth_type"
             message = f"Select a valid choice. {given.get(field_name)} is not one of the available choices."
         elif model is not None and field_name:
@@ -180,6 +182,7 @@ def answer_error(request: HttpRequest, error: Exception) -> HttpResponse:
     raise error
 
 
+kind: type[Exception]
 for kind in (
     StorageError,
     RoleRequired,
@@ -191,14 +194,15 @@ for kind in (
     services.DatastoreNameTaken,
     services.MembershipRefused,
 ):
-    api.add_exception_handler(kind, answer_error)
+    # ninja types a handler as taking the exception or its class; it is always called with the exception.
+    api.add_exception_handler(kind, answer_error)  # type: ignore[arg-type]
 
 
 # --- helpers -------------------------------------------------------------------------------------
 
 
 def actor_of(request: HttpRequest) -> Actor:
-    return request.auth  # type: ignore[attr-defined,return-value]
+    return request.auth  # type: ignore[attr-defined]  # ninja sets it: the Actor the bearer token authenticated
 
 
 def page_of(found: QuerySet, key: str, cursor: str | None, limit: int) -> tuple[list[Any], str | None]:
@@ -630,7 +634,7 @@ def _range_of(header: str) -> tuple[int, int | None] | None:
     },
     summary="Download a file (streamed; Range: bytes=START-[END])",
 )
-def file_download(request: HttpRequest, workspace: str, name: str, path: str) -> HttpResponse:
+def file_download(request: HttpRequest, workspace: str, name: str, path: str) -> HttpResponseBase:
     datastore = _files(request, workspace, name)
     wanted = _range_of(request.headers.get("Range", ""))
     if wanted is None:
@@ -699,7 +703,9 @@ def file_delete(request: HttpRequest, workspace: str, name: str, path: str) -> d
     },
     summary="Download a folder as a zip, built on the fly",
 )
-def folder_zip(request: HttpRequest, workspace: str, name: str, path: str = Query("", max_length=1024)) -> HttpResponse:
+def folder_zip(
+    request: HttpRequest, workspace: str, name: str, path: str = Query("", max_length=1024)
+) -> HttpResponseBase:
     datastore = _files(request, workspace, name)
     folder = selectors.folder_zip_started(datastore, path, actor=actor_of(request))
     archive = f"{folder.rpartition('/')[2] or datastore.name}.zip"
@@ -797,7 +803,7 @@ def table_rows(
     tags=["tables"],
     openapi_extra={"responses": {200: {"description": "The table as CSV, streamed", **CSV}}},
 )
-def table_csv(request: HttpRequest, workspace: str, name: str, schema_name: str, table: str) -> HttpResponse:
+def table_csv(request: HttpRequest, workspace: str, name: str, schema_name: str, table: str) -> HttpResponseBase:
     stream = selectors.table_csv(_tables(request, workspace, name), schema_name, table, actor=actor_of(request))
     return _csv(stream, f"{table}.csv")
 

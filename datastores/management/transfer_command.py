@@ -4,7 +4,7 @@ common options, error handling and the closing report."""
 from __future__ import annotations
 
 import argparse
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
@@ -76,7 +76,8 @@ class TransferCommand(BaseCommand):
                 actor=actor,
                 overwrite=overwrite,
                 progress=not no_progress,
-                progress_stream=self.stderr._out,  # tqdm redraws with \r; OutputWrapper would add newlines
+                # tqdm redraws with \r; OutputWrapper would add newlines. Its stream is a text stream.
+                progress_stream=cast(IO[str], self.stderr._out),
                 **options,
             )
         except TransferError as error:
