@@ -11,6 +11,7 @@ import os
 import secrets
 import socket
 import uuid
+from collections.abc import Iterator
 
 import pytest
 from azure.storage.blob import BlobServiceClient
@@ -157,7 +158,7 @@ def workspace(db, azurite_url, user):
 
 
 @pytest.fixture
-def client(user, caplog) -> RecordingClient:
+def client(user, caplog) -> Iterator[RecordingClient]:
     """A signed-in client. At teardown: no secret appears in any response, log line or audit entry."""
     from django.db.models.signals import post_save
 
@@ -232,7 +233,7 @@ def aad(trust_standin_ca):
 
 
 @pytest.fixture
-def gen2(aad) -> Gen2Lake:
+def gen2(aad) -> Iterator[Gen2Lake]:
     from tests.lakes.stores import FILESYSTEM, READER_ID, TENANT, Gen2Lake
     from tests.standins.adls_gen2 import AdlsGen2Standin
 
@@ -243,7 +244,7 @@ def gen2(aad) -> Gen2Lake:
 
 
 @pytest.fixture
-def gen1(aad) -> Gen1Lake:
+def gen1(aad) -> Iterator[Gen1Lake]:
     from tests.lakes.stores import READER_ID, TENANT, Gen1Lake
     from tests.standins.adls_gen1 import AdlsGen1Standin
 
@@ -253,7 +254,7 @@ def gen1(aad) -> Gen1Lake:
 
 
 @pytest.fixture
-def dbfs(trust_standin_ca) -> DbfsLake:
+def dbfs(trust_standin_ca) -> Iterator[DbfsLake]:
     from tests.lakes.stores import DbfsLake
     from tests.standins.dbfs import DbfsStandin
     from tests.standins.tls import server_ssl_context

@@ -168,9 +168,9 @@ class BehindTheProxy(requests.Session):
     """A browser as the TLS-terminating proxy forwards it: Host studio.example.com, X-Forwarded-Proto
     https. Cookies come back Secure (the browser talks https to the proxy), so they are kept for http."""
 
-    def request(self, method: str | bytes, url: str | bytes, *args, **kwargs) -> requests.Response:  # type: ignore[override]
-        headers = {"Host": PUBLIC_HOST, "X-Forwarded-Proto": "https", **(kwargs.pop("headers", None) or {})}
-        response = super().request(method, url, *args, headers=headers, **kwargs)
+    def request(self, method: str | bytes, url: str | bytes, *args, **kwargs) -> requests.Response:
+        kwargs["headers"] = {"Host": PUBLIC_HOST, "X-Forwarded-Proto": "https", **(kwargs.pop("headers", None) or {})}
+        response = super().request(method, url, *args, **kwargs)
         for cookie in self.cookies:
             cookie.secure = False
         return response

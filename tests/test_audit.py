@@ -128,7 +128,9 @@ def test_every_change_and_data_access_is_recorded_without_a_secret(
     # The API's own: a token created on the Tokens page, used, swapped for an access token, revoked.
     page = client.post(url("token_list"), {"name": "audited", "expires_in_days": "1"}).content.decode()
     client.bodies.pop()  # the one response that shows the new token
-    raw = remember_secret(re.search(r'value="(dsp_[^"]+)"', page).group(1))
+    shown = re.search(r'value="(dsp_[^"]+)"', page)
+    assert shown, "the page shows the new token"
+    raw = remember_secret(shown.group(1))
     api = Client(headers={"Authorization": f"Bearer {raw}"})
     api.post(f"/api/v1/workspaces/{ws}/datastores/workspaceblobstore/credentials", {}, content_type="application/json")
     api.get("/api/identity/token?resource=https://studio", headers={"X-IDENTITY-HEADER": raw})
@@ -211,7 +213,9 @@ def test_owners_page_through_everyones_activity_newest_first_by_cursor(client, b
     activity = url("workspace_activity", busy_workspace.name)
     first = client.get(activity).content.decode()
     assert shown_targets(first) == ["mine-2", "mine-1", "mine-0"] + [f"folder-{n}" for n in range(129, 82, -1)]
-    cursor = re.search(r'before=(\d+)"', first).group(1)
+    older = re.search(r'before=(\d+)"', first)
+    assert older, "the page links to older entries"
+    cursor = older.group(1)
     second = client.get(activity, {"before": cursor}).content.decode()
     assert shown_targets(second) == [f"folder-{n}" for n in range(82, 32, -1)]
     more = client.get(activity, {"before": cursor}, headers={"HX-Request": "true"}).content.decode()
@@ -255,6 +259,7 @@ def test_audit_entries_cannot_be_edited_in_the_admin(client, user, busy_workspac
     user.is_staff = user.is_superuser = True
     user.save()
     entry = AuditEntry.objects.first()
+    assert entry is not None
     assert client.get(reverse("admin:datastores_auditentry_change", args=[entry.pk])).status_code in (200, 403)
     assert (
         client.post(reverse("admin:datastores_auditentry_delete", args=[entry.pk]), {"post": "yes"}).status_code == 403

@@ -66,9 +66,9 @@ def test_an_upload_cut_short_leaves_nothing_visible(live_server, user, datastore
         answer = b""
         while chunk := connection.recv(65536):
             answer += chunk
-    answer = answer.decode(errors="replace")
-    assert answer.startswith("HTTP/1.1 400")
-    assert "Nothing was saved" in answer
+    text = answer.decode(errors="replace")
+    assert text.startswith("HTTP/1.1 400")
+    assert "Nothing was saved" in text
     assert list(datastore.backend.walk_files(datastore.connection(), "")) == []
 
 

@@ -423,6 +423,7 @@ def put_blob_raw(azurite_url: str, container: str, name: str, data: bytes) -> No
         expiry=datetime.now(UTC) + timedelta(hours=1),
     )
     url = urlsplit(azurite_url)
+    assert url.hostname is not None
     connection = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
     connection.request(
         "PUT",

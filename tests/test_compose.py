@@ -49,7 +49,9 @@ def test_the_studio_runs_the_image_command_and_health_check_and_stops_after_the_
     studio = COMPOSE["services"]["studio"]
     assert "command" not in studio and "entrypoint" not in studio
     assert "healthcheck" not in studio  # the image's HEALTHCHECK applies
-    grace = int(re.search(r"GUNICORN_GRACEFUL_TIMEOUT:-(\d+)", (ROOT / "compose.yaml").read_text()).group(1))
+    found = re.search(r"GUNICORN_GRACEFUL_TIMEOUT:-(\d+)", (ROOT / "compose.yaml").read_text())
+    assert found, "compose.yaml sets a default GUNICORN_GRACEFUL_TIMEOUT"
+    grace = int(found.group(1))
     assert int(studio["stop_grace_period"].removesuffix("s")) > grace
     config = subprocess.run(
         [sys.executable, "-c", "import runpy; print(runpy.run_path('gunicorn.conf.py')['graceful_timeout'])"],

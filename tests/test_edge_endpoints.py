@@ -241,6 +241,7 @@ def test_whatever_the_fields_accept_is_where_the_clients_connect(endpoint, serve
         values = None
     if values is not None:
         host = urlsplit(account_url(Connection("AzureBlob", AuthType.ACCOUNT_KEY, values), "blob")).hostname
+        assert host is not None
         assert host.endswith(".blob." + values["endpoint"].split(":")[0]) or host in ("127.0.0.1", "localhost")
         assert any(host.endswith("." + suffix) for suffix in ep.AZURE_SUFFIXES) or host in ("127.0.0.1", "localhost")
     try:

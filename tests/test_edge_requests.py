@@ -187,7 +187,9 @@ def test_the_placeholder_secret_key_of_env_example_is_refused_at_start_up():
     from cryptography.fernet import Fernet
 
     example = (Path(__file__).resolve().parent.parent / ".env.example").read_text()
-    placeholder = re.search(r"^SECRET_KEY=(.*)$", example, re.M).group(1)
+    found = re.search(r"^SECRET_KEY=(.*)$", example, re.M)
+    assert found, ".env.example has a SECRET_KEY line"
+    placeholder = found.group(1)
     result = start_django(SECRET_KEY=placeholder, DATASTORE_ENCRYPTION_KEYS=Fernet.generate_key().decode())
     assert result.returncode != 0
     assert "SECRET_KEY is missing or weak" in result.stderr

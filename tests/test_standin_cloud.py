@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import os
+from typing import Any
 
 import pytest
 import requests
@@ -41,7 +42,7 @@ TENANT = "6f1c2a4e-0000-4000-8000-00000000a11d"
 READER = ("11111111-1111-4111-8111-111111111111", "reader-secret")  # granted access
 OUTSIDER = ("22222222-2222-4222-8222-222222222222", "outsider-secret")  # valid login, no grants
 STORAGE_SCOPE = "https://storage.azure.com/.default"
-TIMEOUTS = {"connection_timeout": 5, "read_timeout": 10}
+TIMEOUTS: dict[str, Any] = {"connection_timeout": 5, "read_timeout": 10}
 MiB = 1024 * 1024
 
 
@@ -344,7 +345,7 @@ def test_dbfs_round_trip_of_3_mb_in_1_mb_blocks(dbfs):
     while True:
         chunk = session.get(
             f"{api}/read",
-            params={"path": "/studio/in/data.bin", "offset": len(downloaded), "length": MiB},
+            params={"path": "/studio/in/data.bin", "offset": str(len(downloaded)), "length": str(MiB)},
             timeout=(5, 10),
         ).json()
         if chunk["bytes_read"] == 0:
@@ -392,7 +393,7 @@ def test_dbfs_refuses_reads_and_blocks_over_1_mb(dbfs):
         json={"handle": handle, "data": base64.b64encode(b"x" * (MiB + 1)).decode()},
     )
     session.post(f"{api}/close", json={"handle": handle}, timeout=(5, 10))
-    read = session.get(f"{api}/read", params={"path": "/big", "length": MiB + 1}, timeout=(5, 10))
+    read = session.get(f"{api}/read", params={"path": "/big", "length": str(MiB + 1)}, timeout=(5, 10))
 
     assert (block.status_code, block.json()["error_code"]) == (400, "MAX_BLOCK_SIZE_EXCEEDED")
     assert (read.status_code, read.json()["error_code"]) == (400, "MAX_READ_SIZE_EXCEEDED")

@@ -12,6 +12,7 @@ import http.client
 import os
 import ssl
 from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
 import pytest
 import trustme
@@ -21,9 +22,12 @@ from azure.core.exceptions import (
     ResourceExistsError,
     ResourceNotFoundError,
 )
+from azure.core.paging import PageIterator
 from azure.storage.fileshare import (
     AccountSasPermissions,
     ContentSettings,
+    DirectoryProperties,
+    FileProperties,
     FileSasPermissions,
     ResourceTypes,
     ShareFileClient,
@@ -40,7 +44,7 @@ ACCOUNT = "studioacct"
 KEY = base64.b64encode(b"stand-in account key for tests, 64 bytes long..................").decode()
 OTHER_KEY = base64.b64encode(b"a different key that Azure would not accept for this account....").decode()
 MiB = 1024 * 1024
-TIMEOUTS = {"connection_timeout": 5, "read_timeout": 10}
+TIMEOUTS: dict[str, Any] = {"connection_timeout": 5, "read_timeout": 10}
 
 
 @pytest.fixture(scope="module")
@@ -165,7 +169,10 @@ def test_listing_pages_through_entries_in_name_order_with_markers(standin):
         folder.create_subdirectory(name)
     all_names = sorted([*sizes, "a-dir", "c-dir", "e-dir"])
 
-    pages = folder.list_directories_and_files(results_per_page=3).by_page()
+    pages = cast(
+        "PageIterator[DirectoryProperties | FileProperties]",
+        folder.list_directories_and_files(results_per_page=3).by_page(),
+    )
     first = list(next(pages))
     token = pages.continuation_token
     rest = [list(page) for page in pages]
@@ -174,7 +181,7 @@ def test_listing_pages_through_entries_in_name_order_with_markers(standin):
     assert token == all_names[3]
     listed = {i.name: i for page in [first, *rest] for i in page}
     assert {n for n, i in listed.items() if i.is_directory} == {"a-dir", "c-dir", "e-dir"}
-    assert {n: listed[n].size for n in sizes} == sizes
+    assert {n: listed[n].size for n in sizes} == sizes  # type: ignore[union-attr]  # files only
     resumed = folder.list_directories_and_files(results_per_page=3).by_page(continuation_token=token)
     assert sorted(i.name for i in next(resumed)) == all_names[3:6]
     assert [i.name for i in folder.list_directories_and_files(name_starts_with="d")] == ["d.csv"]

@@ -107,7 +107,7 @@ def python_hits(path: Path, text: str) -> Iterator[tuple[int, str]]:
                 base = (
                     importlib.util.resolve_name("." * node.level + (node.module or ""), package)
                     if node.level
-                    else node.module
+                    else (node.module or "")
                 )
                 modules = [base, *(f"{base}.{alias.name}" for alias in node.names)]
             for module in modules:

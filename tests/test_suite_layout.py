@@ -35,7 +35,7 @@ def imports(path: Path) -> Iterator[tuple[str, list[str]]]:
             module = (
                 importlib.util.resolve_name("." * node.level + (node.module or ""), package)
                 if node.level
-                else node.module
+                else (node.module or "")
             )
             names = [alias.name for alias in node.names]
             yield module, names

@@ -210,6 +210,7 @@ def test_a_service_principal_is_checked_through_the_form(register_azure_sql, aad
 
 def live_connection(**values) -> Connection:
     dsn = urlsplit(LIVE_DSN)
+    assert dsn.hostname is not None
     server_name, _, endpoint = dsn.hostname.partition(".")
     return sql_login(
         server_name=server_name,

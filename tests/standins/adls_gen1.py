@@ -108,8 +108,10 @@ class AdlsGen1Handler(StandinHandler):
             with gen1.lock:
                 status, result = handler(path, params, body)
         except (ValueError, KeyError) as error:
-            error = WebHdfsError(400, "IllegalArgumentException", f"Invalid parameter: {error}")
-            return self.send_body(error.status, json.dumps(error.body()).encode(), "application/json; charset=utf-8")
+            refusal = WebHdfsError(400, "IllegalArgumentException", f"Invalid parameter: {error}")
+            return self.send_body(
+                refusal.status, json.dumps(refusal.body()).encode(), "application/json; charset=utf-8"
+            )
         except WebHdfsError as error:
             return self.send_body(error.status, json.dumps(error.body()).encode(), "application/json; charset=utf-8")
         if result is None:  # empty answers carry no JSON content type: the client would parse them

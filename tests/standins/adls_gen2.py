@@ -271,6 +271,7 @@ class AdlsGen2Standin(StandinServer):
             raise StorageError(400, "InvalidXmlDocument", "The KeyInfo needs an Expiry.")
         token = headers.get("Authorization", "").partition(" ")[2]
         info = self.aad.token_info(token)
+        assert info is not None, "the request was authorized with this token"
         key = {
             "SignedOid": info.client_id,
             "SignedTid": info.tenant_id,

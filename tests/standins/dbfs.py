@@ -95,7 +95,7 @@ class DbfsHandler(StandinHandler):
             )
         self.dispatch(urlsplit(self.path).path, body if isinstance(body, dict) else {})
 
-    def dispatch(self, path: str, params: dict):
+    def dispatch(self, path: str, params: dict):  # type: ignore[override]  # do_* parse the body and pass it on
         dbfs: DbfsStandin = self.server.standin
         dbfs.requests.append(f"{self.command} {path}")
         operation = path.removeprefix("/api/2.0/dbfs/")

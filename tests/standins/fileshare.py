@@ -316,7 +316,8 @@ def parse_sas_time(value: str) -> datetime:
 
 def ip_allowed(sip: str, client_ip: str) -> bool:
     low, _, high = sip.partition("-")
-    return ipaddress.ip_address(low) <= ipaddress.ip_address(client_ip) <= ipaddress.ip_address(high or low)
+    # Mixed IPv4 and IPv6 raise TypeError, and the request fails as the service would refuse it.
+    return ipaddress.ip_address(low) <= ipaddress.ip_address(client_ip) <= ipaddress.ip_address(high or low)  # type: ignore[operator]
 
 
 @dataclass(frozen=True)
@@ -543,9 +544,10 @@ class FileShareStandin(StandinServer):
             raise AzureError("ShareNotFound")
         parent = share.root
         for name in path[:-1]:
-            parent = parent.children.get(name.lower())
-            if parent is None or not parent.is_dir:
+            child = parent.children.get(name.lower())
+            if child is None or not child.is_dir:
                 raise AzureError("ParentNotFound")
+            parent = child
         return share, parent, parent.children.get(path[-1].lower()) if path else share.root
 
 
