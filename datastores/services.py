@@ -258,7 +258,9 @@ def member_add(*, actor: Actor, workspace: Workspace, who: str, role: Role) -> M
     """Add an existing user, named by username or email, with a role."""
     User = get_user_model()
     who = who.strip()
-    matches = list(User.objects.filter(Q(username=who) | Q(email__iexact=who), is_active=True)[:2]) if who else []
+    # No username or email holds a NUL, and PostgreSQL refuses one even in a query: nobody matches.
+    findable = bool(who) and "\x00" not in who
+    matches = list(User.objects.filter(Q(username=who) | Q(email__iexact=who), is_active=True)[:2]) if findable else []
     if len(matches) != 1:
         raise MembershipRefused(
             f"No single user has the username or email {who!r}. An administrator creates users first."

@@ -258,6 +258,18 @@ def test_the_audit_log_pages_by_cursor(api, workspace):
     assert all(entry["id"] < first["items"][-1]["id"] for entry in second["items"])
 
 
+def test_a_member_named_with_a_nul_character_is_refused_with_the_field_not_a_server_error(
+    api, workspace, django_user_model
+):
+    """The form refuses NUL characters before they reach the database; the API's `who` goes to the
+    query as sent, and PostgreSQL refuses a NUL even there (schemathesis found it)."""
+    django_user_model.objects.create_user(username="rita", email="rita@example.com")
+    refused = api.post(f"workspaces/{workspace.name}/members", json={"who": "rita\x00", "role": "reader"})
+    assert refused.status_code == 409 and refused.json()["field"] == "who"
+    assert "No single user has the username or email 'rita\\x00'" in refused.json()["detail"]
+    assert [m["username"] for m in api.get(f"workspaces/{workspace.name}/members").json()["items"]] == ["ada"]
+
+
 def test_the_openapi_document_and_its_docs_page_come_from_the_studio(anonymous_client):
     document = anonymous_client.get("/api/v1/openapi.json").json()
     assert document["openapi"].startswith("3.1")
