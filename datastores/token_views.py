@@ -102,7 +102,7 @@ def workspace_scripts(request: HtmxHttpRequest, workspace_name: str) -> HttpResp
 @require_GET
 def workspace_config_json(request: HttpRequest, workspace_name: str) -> HttpResponse:
     """The file `MLClient.from_config()` reads: this studio's subscription, resource group and workspace."""
-    workspace = _workspace(request, workspace_name)  # type: ignore[arg-type]
+    workspace = _workspace(request, workspace_name)  # type: ignore[arg-type]  # it reads no htmx detail
     response = HttpResponse(
         json.dumps(snippets.config_json(workspace.name), indent=2) + "\n", content_type="application/json"
     )

@@ -197,7 +197,11 @@ def open_socket(host: str, port: int, *, timeout: float | None = None) -> socket
 
 class _GuardedConnection:
     """urllib3 connections that open their socket with open_socket and are watched: from the
-    socket's creation to the end of the TLS handshake, and from waiting for the answer on."""
+    socket's creation to the end of the TLS handshake, and from waiting for the answer on.
+
+    A mixin for urllib3's HTTPConnection and HTTPSConnection: the `type: ignore`s here are for the
+    attributes and super() methods those classes provide, and for urllib3's errors, which are
+    typed as taking a connection class this is not."""
 
     _watch: Watch | None = None
 
