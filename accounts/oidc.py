@@ -26,7 +26,7 @@ import requests
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import SuspiciousOperation
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
@@ -83,12 +83,12 @@ class StudioOIDCBackend(OIDCAuthenticationBackend):
     def verify_claims(self, claims: dict[str, Any]) -> bool:
         return bool(claims.get("sub"))  # no email needed: many Entra accounts have none
 
-    def filter_users_by_claims(self, claims: dict[str, Any]) -> QuerySet[AbstractBaseUser]:
+    def filter_users_by_claims(self, claims: dict[str, Any]) -> QuerySet[User]:
         return self.UserModel.objects.filter(
             external_identities__issuer=claims["iss"], external_identities__subject=claims["sub"]
         )
 
-    def create_user(self, claims: dict[str, Any]) -> AbstractBaseUser:
+    def create_user(self, claims: dict[str, Any]) -> User:
         """A first sign-in: a user with no password and no workspace, linked to the subject."""
         for _attempt in range(3):
             try:
@@ -102,7 +102,7 @@ class StudioOIDCBackend(OIDCAuthenticationBackend):
                     return existing
         raise SuspiciousOperation("no user could be made for this sign-in")
 
-    def update_user(self, user: AbstractBaseUser, claims: dict[str, Any]) -> AbstractBaseUser:
+    def update_user(self, user: User, claims: dict[str, Any]) -> User:
         """Names and email follow the provider; administrator rights follow OIDC_ADMIN_GROUPS."""
         user.first_name = str(claims.get("given_name") or claims.get("name") or "")[:150]
         user.last_name = str(claims.get("family_name") or "")[:150]
@@ -120,8 +120,11 @@ def is_administrator(claims: dict[str, Any]) -> bool:
     if not isinstance(groups, list):
         if claim in (claims.get("_claim_names") or {}):
             # Entra sends a link to Graph instead of the groups when there are too many (overage).
-            logger.warning("The ID token's %s claim is an overage link, not a list: no administrator rights from it. "
-                           "Assign the admin group to the app registration and emit groups assigned to the application.", claim)
+            logger.warning(
+                "The ID token's %s claim is an overage link, not a list: no administrator rights from it. "
+                "Assign the admin group to the app registration and emit groups assigned to the application.",
+                claim,
+            )
         return False
     return any(isinstance(group, str) and group in settings.OIDC_ADMIN_GROUPS for group in groups)
 

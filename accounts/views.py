@@ -26,6 +26,7 @@ class SignInView(LoginView):
             local_accounts=settings.LOCAL_ACCOUNTS,
             oidc_enabled=settings.OIDC_ENABLED,
             oidc_provider_name=settings.OIDC_PROVIDER_NAME,
-            oidc_sign_in_url=reverse("oidc_authentication_init") + (f"?{urlencode({'next': next_url})}" if next_url else ""),
+            oidc_sign_in_url=reverse("oidc_authentication_init")
+            + (f"?{urlencode({'next': next_url})}" if next_url else ""),
         )
         return context

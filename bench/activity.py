@@ -145,7 +145,10 @@ def main() -> None:
             (small, small_queries), (big, big_queries) = results
             ratio = big / small
             worst = max(worst, ratio)
-            print(f"{page:<24}{small * 1000:>11.1f} ms{big * 1000:>17.1f} ms{ratio:>8.2f}{f'{small_queries}/{big_queries}':>10}")
+            print(
+                f"{page:<24}{small * 1000:>11.1f} ms{big * 1000:>17.1f} ms{ratio:>8.2f}"
+                f"{f'{small_queries}/{big_queries}':>10}"
+            )
         print(f"\nworst ratio {worst:.2f} (target: at most 2) -> {'ok' if worst <= 2 else 'MISS'}")
     finally:
         from django.db import connections

@@ -25,7 +25,7 @@ from statistics import median
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from transfer import (  # noqa: E402
+from transfer import (
     MIB,
     OUT,
     PYTHON,
@@ -65,8 +65,11 @@ class ApiStudio(Studio):
     def upload(self, source: Path, path: str) -> None:
         with open(source, "rb") as file:
             response = self.session.put(
-                self.file_url(path), params={"overwrite": "true"}, data=file,
-                headers={"Content-Type": "application/octet-stream"}, timeout=600,
+                self.file_url(path),
+                params={"overwrite": "true"},
+                data=file,
+                headers={"Content-Type": "application/octet-stream"},
+                timeout=600,
             )
         if response.status_code != 200 or response.json().get("outcome") != "uploaded":
             raise SystemExit(f"API upload failed: {response.status_code} {response.text[:500]}")
@@ -103,12 +106,25 @@ def transfers(size_mib: int, block_mib: int, repeat: int, work: Path, azurite: A
                 raise SystemExit(f"API download returned {received} of {size} bytes")
 
         for _round in range(repeat):
-            measure("API upload (PUT /api/v1/.../files)", lambda: studio.upload(source, name), download=False, studio_side=True)
-            measure(f"SDK upload_blob, {block_mib} MiB blocks", lambda: sdk_upload(azurite.url, container, source, name, block_mib),
-                    download=False, studio_side=False)
+            measure(
+                "API upload (PUT /api/v1/.../files)",
+                lambda: studio.upload(source, name),
+                download=False,
+                studio_side=True,
+            )
+            measure(
+                f"SDK upload_blob, {block_mib} MiB blocks",
+                lambda: sdk_upload(azurite.url, container, source, name, block_mib),
+                download=False,
+                studio_side=False,
+            )
             measure("API download (GET /api/v1/.../files)", api_download, download=True, studio_side=True)
-            measure(f"SDK download_blob.readinto, {block_mib} MiB chunks",
-                    lambda: sdk_download(azurite.url, container, name, block_mib, size), download=True, studio_side=False)
+            measure(
+                f"SDK download_blob.readinto, {block_mib} MiB chunks",
+                lambda: sdk_download(azurite.url, container, name, block_mib, size),
+                download=True,
+                studio_side=False,
+            )
     finally:
         studio.stop()
     return results
@@ -117,7 +133,9 @@ def transfers(size_mib: int, block_mib: int, repeat: int, work: Path, azurite: A
 def listing(work: Path) -> dict:
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{work / 'listing.sqlite3'}"}
     subprocess.run([PYTHON, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)
-    done = subprocess.run([PYTHON, "bench/api_listing.py"], cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [PYTHON, "bench/api_listing.py"], cwd=ROOT, env=env, capture_output=True, text=True, check=False
+    )
     if done.returncode:
         raise SystemExit(f"bench/api_listing.py failed:\n{done.stdout}{done.stderr}")
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -130,7 +148,8 @@ def report(results: list[Measurement], lists: dict, size_mib: int, cpu_use: str,
         f"Azurite in memory; gunicorn -w 1 --threads 4; {os.cpu_count()} CPUs; MB/s = 10^6 bytes/s",
         cpu_use,
         f"load average before / after: {load_before} / {load_average()}",
-        f"{'transfer':44} {'seconds':>8} {'MB/s':>7} {'worker RSS +MiB':>15} {'worker CPU s':>12} {'Azurite CPU s':>13}",
+        f"{'transfer':44} {'seconds':>8} {'MB/s':>7} {'worker RSS +MiB':>15} {'worker CPU s':>12} "
+        f"{'Azurite CPU s':>13}",
     ]
     for m in results:
         rss = "" if m.rss_growth is None else f"{m.rss_growth / MIB:.1f}"
@@ -138,7 +157,10 @@ def report(results: list[Measurement], lists: dict, size_mib: int, cpu_use: str,
         azurite = "" if m.azurite_cpu is None else f"{m.azurite_cpu:.1f}"
         lines.append(f"{m.label:44} {m.seconds:8.2f} {m.mb_per_s:7.1f} {rss:>15} {cpu:>12} {azurite:>13}")
     lines.append("")
-    for direction, api_prefix, sdk_prefix in [("upload", "API upload", "SDK upload"), ("download", "API download", "SDK download")]:
+    for direction, api_prefix, sdk_prefix in [
+        ("upload", "API upload", "SDK upload"),
+        ("download", "API download", "SDK download"),
+    ]:
         api = median(m.mb_per_s for m in results if m.label.startswith(api_prefix))
         sdk = median(m.mb_per_s for m in results if m.label.startswith(sdk_prefix))
         lines.append(f"{direction:8}: API {api:6.1f} MB/s / SDK {sdk:6.1f} MB/s = ratio {api / sdk:.2f} (medians)")
@@ -149,8 +171,10 @@ def report(results: list[Measurement], lists: dict, size_mib: int, cpu_use: str,
             if limit == "fill_seconds":
                 continue
             lines.append(
-                f"  {int(count):>6} datastores, limit {row['limit']:>3}: {row['pages']:>3} pages, total {row['total_seconds'] * 1000:8.1f} ms, "
-                f"median page {row['median_page_ms']:6.1f} ms, max {row['max_page_ms']:6.1f} ms, queries per page {row['queries_per_page']}"
+                f"  {int(count):>6} datastores, limit {row['limit']:>3}: {row['pages']:>3} pages, "
+                f"total {row['total_seconds'] * 1000:8.1f} ms, "
+                f"median page {row['median_page_ms']:6.1f} ms, max {row['max_page_ms']:6.1f} ms, "
+                f"queries per page {row['queries_per_page']}"
             )
     same = all(
         lists["10"][limit]["queries_per_page"] == lists["10000"][limit]["queries_per_page"] for limit in ("50", "200")

@@ -18,7 +18,7 @@ from statistics import median
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "studio.settings")
 
-import django  # noqa: E402
+import django
 
 django.setup()
 
@@ -38,9 +38,14 @@ def fill(workspace, count: int) -> None:
     model = workspace.datastores.get(name="workspaceblobstore")
     rows = [
         Datastore(
-            workspace=workspace, name=f"store{number:05d}", storage_type=model.storage_type, auth_type=model.auth_type,
-            connection_settings=model.connection_settings, encrypted_secrets=model.encrypted_secrets,
-            secrets_updated_at=model.secrets_updated_at, created_by=model.created_by,
+            workspace=workspace,
+            name=f"store{number:05d}",
+            storage_type=model.storage_type,
+            auth_type=model.auth_type,
+            connection_settings=model.connection_settings,
+            encrypted_secrets=model.encrypted_secrets,
+            secrets_updated_at=model.secrets_updated_at,
+            created_by=model.created_by,
         )
         for number in range(count - 2)
     ]
@@ -53,7 +58,9 @@ def list_all(client: Client, token: str, workspace: str, limit: int) -> dict:
         query = {"limit": limit, **({"cursor": cursor} if cursor else {})}
         with CaptureQueriesContext(connection) as captured:
             started = time.perf_counter()
-            response = client.get(f"/api/v1/workspaces/{workspace}/datastores", query, headers={"Authorization": f"Bearer {token}"})
+            response = client.get(
+                f"/api/v1/workspaces/{workspace}/datastores", query, headers={"Authorization": f"Bearer {token}"}
+            )
             pages.append(time.perf_counter() - started)
         queries.append(len(captured.captured_queries))
         body = response.json()
@@ -63,8 +70,12 @@ def list_all(client: Client, token: str, workspace: str, limit: int) -> dict:
         if not cursor:
             break
     return {
-        "datastores": seen, "pages": len(pages), "limit": limit, "total_seconds": sum(pages),
-        "median_page_ms": median(pages) * 1000, "max_page_ms": max(pages) * 1000,
+        "datastores": seen,
+        "pages": len(pages),
+        "limit": limit,
+        "total_seconds": sum(pages),
+        "median_page_ms": median(pages) * 1000,
+        "max_page_ms": max(pages) * 1000,
         "queries_per_page": sorted(set(queries)),
     }
 
@@ -80,8 +91,13 @@ def main() -> None:
         fill(workspace, count)
         filled = time.perf_counter() - filled
         client = Client()
-        client.get(f"/api/v1/workspaces/{workspace.name}/datastores", headers={"Authorization": f"Bearer {raw}"})  # warm up
-        results[str(count)] = {"fill_seconds": filled, **{str(limit): list_all(client, raw, workspace.name, limit) for limit in (50, 200)}}
+        client.get(
+            f"/api/v1/workspaces/{workspace.name}/datastores", headers={"Authorization": f"Bearer {raw}"}
+        )  # warm up
+        results[str(count)] = {
+            "fill_seconds": filled,
+            **{str(limit): list_all(client, raw, workspace.name, limit) for limit in (50, 200)},
+        }
     print(json.dumps(results))
 
 

@@ -121,8 +121,13 @@ def studio_download(admin_url: str, database: str, port: int) -> dict:
         storage_type="AzurePostgreSql",
         auth_type="sql_authentication",
         values={
-            "server_name": "bench", "database_name": database, "port": port, "endpoint": "127.0.0.1",
-            "enforce_ssl": False, "user_id": parts.username or "postgres", "password": parts.password or "unused",
+            "server_name": "bench",
+            "database_name": database,
+            "port": port,
+            "endpoint": "127.0.0.1",
+            "enforce_ssl": False,
+            "user_id": parts.username or "postgres",
+            "password": parts.password or "unused",
             "skip_validation": False,
         },
         created_by=user,
@@ -143,7 +148,14 @@ def studio_download(admin_url: str, database: str, port: int) -> dict:
     response.close()
     elapsed = time.perf_counter() - started
     peak = status_kib("VmHWM")
-    return {"rows": lines - 1, "bytes": size, "seconds": elapsed, "baseline_kib": baseline, "peak_kib": peak, "exact_peak": exact}
+    return {
+        "rows": lines - 1,
+        "bytes": size,
+        "seconds": elapsed,
+        "baseline_kib": baseline,
+        "peak_kib": peak,
+        "exact_peak": exact,
+    }
 
 
 def copy_download(admin_url: str, database: str) -> dict:
@@ -187,14 +199,20 @@ def main() -> int:
     growth = (studio["peak_kib"] - studio["baseline_kib"]) / 1024
     print()
     print(f"rows per download:                    {options.rows:,}")
-    print(f"studio CSV endpoint (Django, stream): {studio_rate:>12,.0f} rows/s  "
-          f"{studio['seconds']:6.2f} s  {studio['bytes'] / MiB:7.1f} MiB")
-    print(f"psycopg COPY TO STDOUT WITH CSV:      {copy_rate:>12,.0f} rows/s  "
-          f"{direct['seconds']:6.2f} s  {direct['bytes'] / MiB:7.1f} MiB")
+    print(
+        f"studio CSV endpoint (Django, stream): {studio_rate:>12,.0f} rows/s  "
+        f"{studio['seconds']:6.2f} s  {studio['bytes'] / MiB:7.1f} MiB"
+    )
+    print(
+        f"psycopg COPY TO STDOUT WITH CSV:      {copy_rate:>12,.0f} rows/s  "
+        f"{direct['seconds']:6.2f} s  {direct['bytes'] / MiB:7.1f} MiB"
+    )
     print(f"ratio studio / COPY:                  {studio_rate / copy_rate:.2f}")
-    print(f"peak RSS growth during the studio download: {growth:.1f} MiB "
-          f"(RSS {studio['baseline_kib'] / 1024:.1f} MiB before, peak {studio['peak_kib'] / 1024:.1f} MiB"
-          f"{'' if studio['exact_peak'] else '; VmHWM could not be reset, so the peak may predate the download'})")
+    print(
+        f"peak RSS growth during the studio download: {growth:.1f} MiB "
+        f"(RSS {studio['baseline_kib'] / 1024:.1f} MiB before, peak {studio['peak_kib'] / 1024:.1f} MiB"
+        f"{'' if studio['exact_peak'] else '; VmHWM could not be reset, so the peak may predate the download'})"
+    )
     return 0
 
 

@@ -36,15 +36,15 @@ import tempfile
 import threading
 import time
 import uuid
-from statistics import median
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from statistics import median
 from urllib.parse import urlsplit
 
 import requests
-from requests.adapters import HTTPAdapter
 from azure.storage.blob import BlobServiceClient
+from requests.adapters import HTTPAdapter
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -181,7 +181,10 @@ class Azurite:
         self.stop()
         cpus = self.cpus
         self.process = subprocess.Popen(
-            self.command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            self.command,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
             # set before exec, so that every thread Node starts inherits it
             preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None,
         )
@@ -274,7 +277,10 @@ class Studio:
         self.process = subprocess.Popen(
             # The production configuration (gunicorn.conf.py), on loopback, with one worker to watch.
             [PYTHON, "-m", "gunicorn", "--config", str(ROOT / "gunicorn.conf.py"), "--bind", f"127.0.0.1:{self.port}"],
-            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -299,7 +305,11 @@ class Studio:
         self.session.get(login_url, timeout=30).raise_for_status()
         response = self.session.post(
             login_url,
-            data={"username": USERNAME, "password": self.password, "csrfmiddlewaretoken": self.session.cookies["csrftoken"]},
+            data={
+                "username": USERNAME,
+                "password": self.password,
+                "csrfmiddlewaretoken": self.session.cookies["csrftoken"],
+            },
             headers={"Referer": login_url},
             timeout=30,
         )
@@ -433,6 +443,7 @@ def timed(measurement: Measurement, *, azurite: int, worker: int | None = None):
 
 def others_busy(watched: list[int], window: float = 1.0) -> float:
     """CPUs' worth of work other processes did over `window` seconds."""
+
     def ours() -> float:
         total = sum(os.times()[:2])
         for pid in watched:
@@ -465,8 +476,22 @@ def profiled(pid: int, output: Path | None):
         yield
         return
     spy = subprocess.Popen(
-        [PY_SPY, "record", "--pid", str(pid), "--format", "raw", "--rate", "200", "--threads", *os.environ.get("PY_SPY_ARGS", "").split(), "--output", str(output)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            PY_SPY,
+            "record",
+            "--pid",
+            str(pid),
+            "--format",
+            "raw",
+            "--rate",
+            "200",
+            "--threads",
+            *os.environ.get("PY_SPY_ARGS", "").split(),
+            "--output",
+            str(output),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     time.sleep(1)  # let it attach
     try:
@@ -521,17 +546,32 @@ def run(
                 raise SystemExit(f"studio download returned {received} of {size} bytes")
 
         for round_number in range(1, repeat + 1):
-            measure("studio upload (PUT)", lambda: studio.upload(source, name),
-                    download=False, studio_side=True, round_number=round_number)
+            measure(
+                "studio upload (PUT)",
+                lambda: studio.upload(source, name),
+                download=False,
+                studio_side=True,
+                round_number=round_number,
+            )
             for block_mib in block_sizes:
-                measure(f"SDK upload_blob, {block_mib} MiB blocks",
-                        lambda: sdk_upload(azurite.url, container, source, name, block_mib),
-                        download=False, studio_side=False, round_number=round_number)
-            measure("studio download (GET)", studio_download, download=True, studio_side=True, round_number=round_number)
+                measure(
+                    f"SDK upload_blob, {block_mib} MiB blocks",
+                    lambda block_mib=block_mib: sdk_upload(azurite.url, container, source, name, block_mib),
+                    download=False,
+                    studio_side=False,
+                    round_number=round_number,
+                )
+            measure(
+                "studio download (GET)", studio_download, download=True, studio_side=True, round_number=round_number
+            )
             for block_mib in block_sizes:
-                measure(f"SDK download_blob.readinto, {block_mib} MiB chunks",
-                        lambda: sdk_download(azurite.url, container, name, block_mib, size),
-                        download=True, studio_side=False, round_number=round_number)
+                measure(
+                    f"SDK download_blob.readinto, {block_mib} MiB chunks",
+                    lambda block_mib=block_mib: sdk_download(azurite.url, container, name, block_mib, size),
+                    download=True,
+                    studio_side=False,
+                    round_number=round_number,
+                )
     finally:
         studio.stop()
     return results
@@ -570,14 +610,21 @@ def report(results: list[Measurement], size_mib: int, load_before: str, cpu_use:
     line = lines.append
     cpus = os.cpu_count()
     line("")
-    line(f"Transfer benchmark: one file of {size_mib} MiB ({size_mib * MIB:,} bytes); Azurite in memory; "
-          f"gunicorn.conf.py, 1 worker x {GUNICORN_THREADS} threads, timeout {os.environ.get('GUNICORN_TIMEOUT') or 'default'}; "
-          f"{cpus} CPUs; MB/s = 10^6 bytes/s")
+    line(
+        f"Transfer benchmark: one file of {size_mib} MiB ({size_mib * MIB:,} bytes); Azurite in memory; "
+        f"gunicorn.conf.py, 1 worker x {GUNICORN_THREADS} threads, "
+        f"timeout {os.environ.get('GUNICORN_TIMEOUT') or 'default'}; "
+        f"{cpus} CPUs; MB/s = 10^6 bytes/s"
+    )
     line(cpu_use)
-    line(f"load average before / after: {load_before} / {load_average()}; "
-          "'others CPU s' is CPU time other processes took during a transfer (0 on a quiet machine)")
-    header = (f"{'transfer':42} {'seconds':>8} {'MB/s':>7} {'worker RSS +MiB':>15} {'worker CPU s':>12} "
-              f"{'client CPU s':>12} {'Azurite CPU s':>13} {'others CPU s':>12}")
+    line(
+        f"load average before / after: {load_before} / {load_average()}; "
+        "'others CPU s' is CPU time other processes took during a transfer (0 on a quiet machine)"
+    )
+    header = (
+        f"{'transfer':42} {'seconds':>8} {'MB/s':>7} {'worker RSS +MiB':>15} {'worker CPU s':>12} "
+        f"{'client CPU s':>12} {'Azurite CPU s':>13} {'others CPU s':>12}"
+    )
     line(header)
     line("-" * len(header))
 
@@ -585,8 +632,10 @@ def report(results: list[Measurement], size_mib: int, load_before: str, cpu_use:
         return "" if value is None else f"{value:.1f}"
 
     for m in results:
-        line(f"{m.label:42} {m.seconds:8.2f} {m.mb_per_s:7.1f} {mib(m.rss_growth):>15} {number(m.cpu_seconds):>12} "
-              f"{number(m.client_cpu):>12} {number(m.azurite_cpu):>13} {number(m.others_cpu):>12}")
+        line(
+            f"{m.label:42} {m.seconds:8.2f} {m.mb_per_s:7.1f} {mib(m.rss_growth):>15} {number(m.cpu_seconds):>12} "
+            f"{number(m.client_cpu):>12} {number(m.azurite_cpu):>13} {number(m.others_cpu):>12}"
+        )
     line("")
     ok = True
     for direction, studio_label, sdk_prefix in [
@@ -603,13 +652,16 @@ def report(results: list[Measurement], size_mib: int, load_before: str, cpu_use:
         ok = ok and ratio_ok and rss_ok
         line(
             f"{direction:8}: studio {studio:6.1f} MB/s / SDK {sdk:6.1f} MB/s ({sdk_label.removeprefix('SDK ')}) "
-            f"= ratio {ratio:.2f} [{'ok' if ratio_ok else f'MISS: target {RATIO_TARGET}'}] (best runs: {best_ratio:.2f}); "
+            f"= ratio {ratio:.2f} [{'ok' if ratio_ok else f'MISS: target {RATIO_TARGET}'}] "
+            f"(best runs: {best_ratio:.2f}); "
             f"worker peak RSS growth {rss / MIB:.1f} MiB [{'ok' if rss_ok else f'MISS: target {RSS_TARGET_MIB} MiB'}]"
         )
     watched = [m for m in results if m.hwm_after is not None]
     if watched:
-        line(f"worker VmHWM: {mib(watched[0].hwm_before)} MiB before the first studio transfer, "
-              f"{mib(watched[-1].hwm_after)} MiB after the last")
+        line(
+            f"worker VmHWM: {mib(watched[0].hwm_before)} MiB before the first studio transfer, "
+            f"{mib(watched[-1].hwm_after)} MiB after the last"
+        )
     line("(MB/s are medians over the rounds; the SDK's best setting is the one with the highest median)")
     line(f"targets: {'all met' if ok else 'NOT all met'}")
     return "\n".join(lines) + "\n", ok
@@ -621,21 +673,28 @@ def main() -> int:
     parser.add_argument("--block-mib", default="8,16", help="SDK block/chunk sizes to try, in MiB (default 8,16)")
     parser.add_argument("--repeat", type=int, default=3, help="rounds of every transfer; medians count (default 3)")
     parser.add_argument(
-        "--quiet-wait", type=float, default=0,
+        "--quiet-wait",
+        type=float,
+        default=0,
         help="on a shared machine, wait up to this many seconds before each transfer for other processes "
         "to use under 0.25 CPUs (default 0: do not wait)",
     )
     parser.add_argument(
-        "--shared-cpus", action="store_true",
+        "--shared-cpus",
+        action="store_true",
         help="let Azurite share every CPU with gunicorn and the client (default: Azurite gets the first CPU to itself)",
     )
-    parser.add_argument("--profile", action="store_true", help="record py-spy stacks of the worker (needs py-spy; PY_SPY=path)")
+    parser.add_argument(
+        "--profile", action="store_true", help="record py-spy stacks of the worker (needs py-spy; PY_SPY=path)"
+    )
     parser.add_argument("--work-dir", help="where the test file and the studio database go (default: a temp folder)")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (gunicorn.log is in it)")
     args = parser.parse_args()
     azurite_url, azurite_command = os.environ.get("STUDIO_TEST_AZURITE_URL"), os.environ.get("BENCH_AZURITE_COMMAND")
     if not (azurite_url and azurite_command):
-        parser.error("STUDIO_TEST_AZURITE_URL or BENCH_AZURITE_COMMAND is not set: run bench/run-transfer, which sets them")
+        parser.error(
+            "STUDIO_TEST_AZURITE_URL or BENCH_AZURITE_COMMAND is not set: run bench/run-transfer, which sets them"
+        )
     azurite_cpus, cpu_use = split_cpus(args.shared_cpus)
     azurite = Azurite(azurite_url, azurite_command, azurite_cpus)
     load_before = load_average()
@@ -653,7 +712,12 @@ def main() -> int:
             profile_dir.mkdir(exist_ok=True)
             args.keep = True
         results = run(
-            args.size_mib, [int(b) for b in args.block_mib.split(",")], args.repeat, work, azurite, profile_dir,
+            args.size_mib,
+            [int(b) for b in args.block_mib.split(",")],
+            args.repeat,
+            work,
+            azurite,
+            profile_dir,
             args.quiet_wait,
         )
         text, ok = report(results, args.size_mib, load_before, cpu_use)

@@ -132,7 +132,9 @@ class Permissions:
 
 
 def visible_workspaces(actor: Actor) -> QuerySet[Workspace]:
-    found = Workspace.objects.all() if actor.is_administrator else Workspace.objects.filter(memberships__user=actor.user)
+    found = (
+        Workspace.objects.all() if actor.is_administrator else Workspace.objects.filter(memberships__user=actor.user)
+    )
     if actor.workspace_ids is not None:
         found = found.filter(pk__in=actor.workspace_ids)
     return found

@@ -27,7 +27,16 @@ class WorkspaceAdmin(admin.ModelAdmin):
 
 @admin.register(AuditEntry)
 class AuditEntryAdmin(admin.ModelAdmin):
-    list_display = ["at", "actor_name", "workspace_name", "datastore_name", "action", "target", "outcome", "client_address"]
+    list_display = [
+        "at",
+        "actor_name",
+        "workspace_name",
+        "datastore_name",
+        "action",
+        "target",
+        "outcome",
+        "client_address",
+    ]
     list_filter = ["action", "outcome"]
     search_fields = ["actor_name", "workspace_name", "datastore_name", "target"]
 

@@ -71,13 +71,23 @@ def recorded(
         yield note
     except StorageError as failure:
         record(
-            actor, action, workspace=workspace, datastore=datastore, target=note.target,
-            outcome=Outcome.FAILED, detail=failure.message,
+            actor,
+            action,
+            workspace=workspace,
+            datastore=datastore,
+            target=note.target,
+            outcome=Outcome.FAILED,
+            detail=failure.message,
         )
         raise
     record(
-        actor, action, workspace=workspace, datastore=datastore, target=note.target,
-        outcome=note.outcome, detail=note.detail,
+        actor,
+        action,
+        workspace=workspace,
+        datastore=datastore,
+        target=note.target,
+        outcome=note.outcome,
+        detail=note.detail,
     )
 
 
@@ -129,7 +139,7 @@ class RequestIdMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        request.request_id = uuid.uuid4().hex  # type: ignore[attr-defined]
+        request.request_id = uuid.uuid4().hex  # type: ignore[attr-defined]  # our own attribute on the request
         response = self.get_response(request)
-        response["X-Request-ID"] = request.request_id  # type: ignore[attr-defined]
+        response["X-Request-ID"] = request.request_id  # type: ignore[attr-defined]  # set just above
         return response

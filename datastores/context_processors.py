@@ -17,5 +17,5 @@ def studio(request: HttpRequest) -> dict[str, Any]:
         "current_workspace": workspace or selectors.workspace_current(request, access.actor_of(request))
     }
     if workspace is not None:
-        context["can"] = request.can  # type: ignore[attr-defined]
+        context["can"] = request.can  # type: ignore[attr-defined]  # set with request.workspace by views._workspace
     return context

@@ -10,16 +10,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TypeVar
 
 from django.conf import settings
 
 from .storage import StorageError, TimedOut, network
 
-T = TypeVar("T")
 
-
-def within_deadline(call: Callable[[], T], what: str, *, seconds: float | None = None) -> T:
+def within_deadline[T](call: Callable[[], T], what: str, *, seconds: float | None = None) -> T:
     """The result of `call()`, or TimedOut once `seconds` (STORAGE_TIMEOUT_SECONDS) have passed."""
     limit = float(settings.STORAGE_TIMEOUT_SECONDS if seconds is None else seconds)
     started = time.monotonic()

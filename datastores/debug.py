@@ -32,7 +32,7 @@ class StudioExceptionReporterFilter(SafeExceptionReporterFilter):
         """Every POST parameter is hidden: any form may carry a secret."""
         if request is None:
             return {}
-        return {name: self.cleansed_substitute for name in request.POST}
+        return dict.fromkeys(request.POST, self.cleansed_substitute)
 
 
 class StudioExceptionReporter(ExceptionReporter):

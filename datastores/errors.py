@@ -65,7 +65,7 @@ def fix_urls(request: HttpRequest, error: StorageError) -> list[tuple[str, str]]
         ways.append(("Update authentication", reverse("datastore_edit_auth", args=args)))
     folder = _folder_of(request)
     match = request.resolver_match
-    if folder is not None and TAB_OF_VIEW.get(match.url_name if match else "") == "browse":
+    if folder is not None and TAB_OF_VIEW.get((match.url_name or "") if match else "") == "browse":
         if not (match and match.url_name == "datastore_browse" and not folder):  # not back to the page that failed
             label = f"Back to {folder}" if folder else "Back to the root folder"
             ways.append((label, reverse("datastore_browse", args=args) + "?" + urlencode({"path": folder})))
@@ -92,12 +92,19 @@ def storage_error_response(request: HttpRequest, error: StorageError) -> HttpRes
     cause = error.__cause__ or error.__context__
     if error.status >= 500:  # the service failed: keep the cause's traceback for whoever runs the studio
         logger.warning(
-            "%s %s failed: %s", request.method, request.path, error.message,
+            "%s %s failed: %s",
+            request.method,
+            request.path,
+            error.message,
             exc_info=(type(cause), cause, cause.__traceback__) if cause else None,
         )
     else:
         logger.info(
-            "%s %s refused (%s): %s", request.method, request.path, type(cause).__name__ if cause else "-", error.message
+            "%s %s refused (%s): %s",
+            request.method,
+            request.path,
+            type(cause).__name__ if cause else "-",
+            error.message,
         )
     if wants_json(request):
         ways = [{"label": label, "url": url} for label, url in fix_urls(request, error)]
@@ -110,7 +117,7 @@ def storage_error_response(request: HttpRequest, error: StorageError) -> HttpRes
         "ways_out": fix_urls(request, error),
         "datastore": datastore,
         "workspace": datastore.workspace if datastore else None,
-        "tab": TAB_OF_VIEW.get(match.url_name if match else "", "overview"),
+        "tab": TAB_OF_VIEW.get((match.url_name or "") if match else "", "overview"),
     }
     htmx = getattr(request, "htmx", None)
     template = "datastores/storage_error.html" + ("#error" if htmx else "")

@@ -7,23 +7,24 @@ Storage errors rise to errors.py, which answers with the page, the part or JSON.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote, urlencode
 
-from django.contrib import messages
 from django.conf import settings
+from django.contrib import messages
 from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from . import selectors, services
+from .access import Need
 from .models import Datastore, Workspace
 from .previews import IMAGE_LIMIT, IMAGE_TYPES, extension
 from .storage import Conflict, Entry, InvalidInput
 from .storage.paths import clean_path, join, name_of, parent
-from .access import Need
 from .streams import request_chunks, safe_filename, zip_response
 from .views import HtmxHttpRequest, _datastore
 
@@ -69,7 +70,11 @@ def datastore_browse(request: HtmxHttpRequest, workspace_name: str, name: str) -
     wants_listing = request.htmx or request.GET.get("listing") == "1"
     if wants_listing:
         page = selectors.folder_page(
-            datastore, folder, actor=request.actor, name_prefix=name_prefix, continuation=continuation,
+            datastore,
+            folder,
+            actor=request.actor,
+            name_prefix=name_prefix,
+            continuation=continuation,
             page_size=PAGE_SIZE,
         )
         context["page"] = page
@@ -86,7 +91,7 @@ def datastore_browse(request: HtmxHttpRequest, workspace_name: str, name: str) -
 
 
 @require_http_methods(["GET", "PUT"])
-def datastore_file(request: HtmxHttpRequest, workspace_name: str, name: str, file_path: str) -> HttpResponse:
+def datastore_file(request: HtmxHttpRequest, workspace_name: str, name: str, file_path: str) -> HttpResponseBase:
     """GET streams a file down; PUT streams the request body up into it."""
     need = Need.CHANGE if request.method == "PUT" else Need.VIEW
     _workspace, datastore = _files_datastore(request, workspace_name, name, need)
@@ -106,7 +111,9 @@ def _upload(request: HtmxHttpRequest, datastore: Datastore, path: str) -> JsonRe
     try:
         size = int(request.META.get("CONTENT_LENGTH") or "")
     except ValueError:
-        return JsonResponse({"outcome": "failed", "path": path, "message": "The upload has no Content-Length."}, status=411)
+        return JsonResponse(
+            {"outcome": "failed", "path": path, "message": "The upload has no Content-Length."}, status=411
+        )
     limit = settings.MAX_UPLOAD_BYTES
     if limit and size > limit:  # answered before a byte of the body is read
         message = f"The file is larger than this studio accepts ({limit} bytes at most)."
@@ -125,7 +132,7 @@ def _upload(request: HtmxHttpRequest, datastore: Datastore, path: str) -> JsonRe
 
 
 @require_GET
-def datastore_folder_zip(request: HtmxHttpRequest, workspace_name: str, name: str) -> HttpResponse:
+def datastore_folder_zip(request: HtmxHttpRequest, workspace_name: str, name: str) -> HttpResponseBase:
     """A folder as a zip, built and streamed on the fly: memory stays bounded whatever its size."""
     _workspace, datastore = _files_datastore(request, workspace_name, name)
     folder = selectors.folder_zip_started(datastore, request.GET.get("path", ""), actor=request.actor)
@@ -134,7 +141,7 @@ def datastore_folder_zip(request: HtmxHttpRequest, workspace_name: str, name: st
 
 
 @require_POST
-def datastore_selection_zip(request: HtmxHttpRequest, workspace_name: str, name: str) -> HttpResponse:
+def datastore_selection_zip(request: HtmxHttpRequest, workspace_name: str, name: str) -> HttpResponseBase:
     """The files ticked in a folder, as one zip named after the folder."""
     _workspace, datastore = _files_datastore(request, workspace_name, name)
     chosen = selectors.selection_zip_started(datastore, request.POST.getlist("path"), actor=request.actor)
@@ -177,8 +184,14 @@ def datastore_delete_folder(request: HtmxHttpRequest, workspace_name: str, name:
         messages.success(request, f"Deleted the folder {folder} and everything in it.")
         return redirect(_browse_url(workspace, datastore, parent(folder)))
     count, more = selectors.folder_file_count(datastore, folder)
-    context = {"workspace": workspace, "datastore": datastore, "folder": folder, "count": count, "more": more,
-               "parent_folder": parent(folder)}
+    context = {
+        "workspace": workspace,
+        "datastore": datastore,
+        "folder": folder,
+        "count": count,
+        "more": more,
+        "parent_folder": parent(folder),
+    }
     return render(request, "datastores/folder_delete.html", context)
 
 
@@ -203,8 +216,15 @@ def datastore_move(request: HtmxHttpRequest, workspace_name: str, name: str) -> 
         else:
             messages.success(request, f"Moved {source} to {moved}.")
             return redirect(_browse_url(workspace, datastore, parent(moved)))
-    context = {"workspace": workspace, "datastore": datastore, "source": source, "is_folder": is_folder,
-               "destination": destination, "error": error, "parent_folder": parent(source)}
+    context = {
+        "workspace": workspace,
+        "datastore": datastore,
+        "source": source,
+        "is_folder": is_folder,
+        "destination": destination,
+        "error": error,
+        "parent_folder": parent(source),
+    }
     return render(request, "datastores/move.html", context, status=400 if error else 200)
 
 
@@ -214,7 +234,9 @@ def datastore_new_folder(request: HtmxHttpRequest, workspace_name: str, name: st
     if not datastore.backend.capabilities.upload:
         raise Http404("This storage type takes no new files or folders.")
     folder = services.folder_create(
-        datastore=datastore, parent=request.POST.get("path", ""), name=request.POST.get("folder_name", ""),
+        datastore=datastore,
+        parent=request.POST.get("path", ""),
+        name=request.POST.get("folder_name", ""),
         actor=request.actor,
     )
     if datastore.backend.capabilities.folders:
@@ -235,13 +257,19 @@ def datastore_preview(request: HtmxHttpRequest, workspace_name: str, name: str) 
     if not datastore.backend.capabilities.properties:
         raise Http404("This storage type shows no file properties.")
     properties, preview = selectors.file_preview(datastore, request.GET.get("path", ""), actor=request.actor)
-    context = {"workspace": workspace, "datastore": datastore, "file": properties, "preview": preview,
-               "crumbs": breadcrumbs(parent(properties.path)), "parent_folder": parent(properties.path)}
+    context = {
+        "workspace": workspace,
+        "datastore": datastore,
+        "file": properties,
+        "preview": preview,
+        "crumbs": breadcrumbs(parent(properties.path)),
+        "parent_folder": parent(properties.path),
+    }
     return render(request, "datastores/preview.html", context)
 
 
 @require_GET
-def datastore_preview_image(request: HtmxHttpRequest, workspace_name: str, name: str) -> HttpResponse:
+def datastore_preview_image(request: HtmxHttpRequest, workspace_name: str, name: str) -> HttpResponseBase:
     """An image for the preview page: served as the type its extension names (never the stored
     type, never SVG), with nosniff and a sandbox, and only up to IMAGE_LIMIT."""
     _workspace, datastore = _files_datastore(request, workspace_name, name)
@@ -254,7 +282,8 @@ def datastore_preview_image(request: HtmxHttpRequest, workspace_name: str, name:
         raise InvalidInput("This image is too large to show: download it.")
     response = StreamingHttpResponse(download.chunks, content_type=image_type)
     response["Content-Length"] = str(download.size)
-    response["Content-Disposition"] = content_disposition_header(False, safe_filename(download.name))
+    # Never None: the header is left out only for an empty name, and safe_filename never gives one.
+    response["Content-Disposition"] = cast(str, content_disposition_header(False, safe_filename(download.name)))
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     response["Cache-Control"] = "private, no-store"

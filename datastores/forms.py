@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any, cast
 
 from django import forms
+from django.core.exceptions import NON_FIELD_ERRORS
+from django.forms import BoundField
 
 from .models import Datastore, Workspace, validate_datastore_name, validate_workspace_name
 from .storage import BACKENDS, backend_for, storage_type_choices
@@ -33,7 +36,7 @@ class DatastoreForm(forms.Form):
         help_text="Replace an existing datastore with the same name.",
     )
 
-    def __init__(self, *args, datastore: Datastore | None = None, swap_url: str = "", **kwargs):
+    def __init__(self, *args: Any, datastore: Datastore | None = None, swap_url: str = "", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.datastore = datastore
         if datastore is not None:
@@ -61,7 +64,8 @@ class DatastoreForm(forms.Form):
             auth_type = self.backend.auth_types[0]
         self.initial.update(storage_type=storage_type, auth_type=auth_type)
         self.chosen_storage_type, self.chosen_auth_type = storage_type, auth_type
-        self.fields["auth_type"].choices = [(choice.value, choice.label) for choice in self.backend.auth_types]
+        self.auth_type_choices = [(str(choice.value), str(choice.label)) for choice in self.backend.auth_types]
+        self._auth_type_field.choices = self.auth_type_choices
 
         backend_fields = self.backend.form_fields(auth_type, updating=datastore is not None)
         if datastore is not None:
@@ -84,33 +88,37 @@ class DatastoreForm(forms.Form):
         return str(self.initial.get(name, ""))
 
     @property
+    def _auth_type_field(self) -> forms.ChoiceField:
+        return cast(forms.ChoiceField, self.fields["auth_type"])
+
+    @property
     def auth_type_label(self) -> str:
-        return dict(self.fields["auth_type"].choices)[self.chosen_auth_type]
+        return dict(self.auth_type_choices)[self.chosen_auth_type]
 
     @property
     def secret_field_names(self) -> list[str]:
         return [name for name in self.backend_field_names if isinstance(self.fields[name], SecretField)]
 
-    def connection_fields(self):
+    def connection_fields(self) -> list[BoundField]:
         advanced = self.backend.advanced_fields
         return [self[name] for name in self.backend.connection_fields if name in self.fields and name not in advanced]
 
-    def advanced_fields(self):
+    def advanced_fields(self) -> list[BoundField]:
         return [self[name] for name in self.backend.advanced_fields if name in self.fields]
 
-    def credential_fields(self):
+    def credential_fields(self) -> list[BoundField]:
         names = self.backend.auth_method(self.chosen_auth_type).fields
         return [self[name] for name in names]
 
-    def option_fields(self):
+    def option_fields(self) -> list[BoundField]:
         return [self[name] for name in self.backend.options if name in self.fields]
 
     def error_summary(self) -> list[tuple[str, str, str]]:
         """(control id, label, message) of every error, form-wide ones first, for the summary at the top."""
-        found = [("", "", message) for message in self.non_field_errors()]
+        found = [("", "", str(message)) for message in self.non_field_errors()]
         for name, messages in self.errors.items():
-            if name != forms.forms.NON_FIELD_ERRORS and name in self.fields:
-                found += [(self[name].id_for_label, str(self.fields[name].label), message) for message in messages]
+            if name != NON_FIELD_ERRORS and name in self.fields:
+                found += [(self[name].id_for_label, str(self.fields[name].label), str(message)) for message in messages]
         return found
 
     def backend_values(self) -> dict:

@@ -26,7 +26,7 @@ def _address_key(group: str, request: HttpRequest) -> str:
 
 def too_many(request: HttpRequest, message: str, seconds: int) -> HttpResponse:
     """429 with the message on the page (or in the part htmx swaps in), and Retry-After."""
-    seconds = max(1, int(math.ceil(seconds)))
+    seconds = max(1, math.ceil(seconds))
     text = f"{message} Try again in {seconds} seconds."
     template = "rate_limited.html" + ("#message" if getattr(request, "htmx", False) else "")
     response = render(request, template, {"message": text}, status=429)
@@ -56,7 +56,9 @@ def limit_storage_checks(view: Callable[..., HttpResponse]) -> Callable[..., Htt
             ):
                 usage = get_usage(request, group="storage-checks", key=key, rate=rate, method="POST", increment=True)
                 if usage and usage["should_limit"]:
-                    return too_many(request, f"Too many requests that reach a storage service {who}.", usage["time_left"])
+                    return too_many(
+                        request, f"Too many requests that reach a storage service {who}.", usage["time_left"]
+                    )
         return view(request, *args, **kwargs)
 
     return limited

@@ -17,7 +17,10 @@ def _patterns() -> list[re.Pattern[str]]:
 
     # Read the registry on every record: a storage type may be registered after the first one.
     declared = frozenset(
-        name for backend in BACKENDS.values() for auth_type in backend.auth_types for name in backend.secret_names(auth_type)
+        name
+        for backend in BACKENDS.values()
+        for auth_type in backend.auth_types
+        for name in backend.secret_names(auth_type)
     )
     return _compiled(declared)
 

@@ -126,6 +126,7 @@ class Datastore(models.Model):
         note = self.last_check_message if self.last_check_ok is not False else ""
         return self.backend.page_notice(self.connection_settings) or note
 
+
 class Role(models.TextChoices):
     """A member's role in a workspace, from least to most."""
 
@@ -197,7 +198,9 @@ class AuditEntry(models.Model):
     `manage.py prune_audit` removes entries older than AUDIT_RETENTION_DAYS."""
 
     at = models.DateTimeField(default=timezone.now)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     actor_name = models.CharField(max_length=150)  # kept when the user is deleted
     workspace = models.ForeignKey(Workspace, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     workspace_name = models.CharField(max_length=33, blank=True)

@@ -15,7 +15,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from .storage import FileProperties, InvalidInput, StorageBackend, Connection
+from .storage import Connection, FileProperties, InvalidInput, StorageBackend
 from .storage.paths import name_of
 
 MiB = 1024 * 1024
@@ -28,19 +28,61 @@ CELL_LIMIT = 200  # characters of one cell shown
 
 # Images shown inline, by extension, with the type they are served as (never the stored one).
 # SVG is not here: it can hold script, so it shows as text.
-IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
-               ".webp": "image/webp", ".bmp": "image/bmp", ".avif": "image/avif"}
+IMAGE_TYPES = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".gif": "image/gif",
+    ".webp": "image/webp",
+    ".bmp": "image/bmp",
+    ".avif": "image/avif",
+}
 TABLE_DELIMITERS = {".csv": ",", ".tsv": "\t", ".tab": "\t"}
 TEXT_EXTENSIONS = {
-    ".txt", ".md", ".rst", ".log", ".py", ".r", ".sql", ".sh", ".yaml", ".yml", ".toml", ".ini", ".cfg", ".conf",
-    ".xml", ".html", ".htm", ".svg", ".js", ".ts", ".css", ".ipynb", ".jsonl", ".ndjson", ".env", ".properties",
-    ".java", ".scala", ".c", ".h", ".cpp", ".go", ".rs", ".rb", ".php", ".tex", ".srt", ".vtt",
+    ".txt",
+    ".md",
+    ".rst",
+    ".log",
+    ".py",
+    ".r",
+    ".sql",
+    ".sh",
+    ".yaml",
+    ".yml",
+    ".toml",
+    ".ini",
+    ".cfg",
+    ".conf",
+    ".xml",
+    ".html",
+    ".htm",
+    ".svg",
+    ".js",
+    ".ts",
+    ".css",
+    ".ipynb",
+    ".jsonl",
+    ".ndjson",
+    ".env",
+    ".properties",
+    ".java",
+    ".scala",
+    ".c",
+    ".h",
+    ".cpp",
+    ".go",
+    ".rs",
+    ".rb",
+    ".php",
+    ".tex",
+    ".srt",
+    ".vtt",
 }
 
 
 def extension(path: str) -> str:
     name = name_of(path).lower()
-    return name[name.rfind("."):] if "." in name else ""
+    return name[name.rfind(".") :] if "." in name else ""
 
 
 def kind_of(path: str, content_type: str) -> str:
@@ -120,9 +162,11 @@ def _table(text: str, partial: bool, delimiter: str) -> Preview:
         lines = lines[:-1]  # the last line was cut by the read
     reader = csv.reader(io.StringIO("".join(lines)), delimiter=delimiter)
     try:
-        rows = [[_cell(value) for value in row] for _, row in zip(range(TABLE_ROWS + 1), reader)]
+        rows = [[_cell(value) for value in row] for _, row in zip(range(TABLE_ROWS + 1), reader, strict=False)]
     except csv.Error:
-        return Preview("text", text=text, partial=partial, note="The rows could not be read as a table, so they are shown as text.")
+        return Preview(
+            "text", text=text, partial=partial, note="The rows could not be read as a table, so they are shown as text."
+        )
     if not rows:
         return Preview("table", note="The file is empty.")
     columns, body = rows[0], rows[1:]
@@ -131,7 +175,9 @@ def _table(text: str, partial: bool, delimiter: str) -> Preview:
     width = max([len(columns), *map(len, body)])
     columns += [""] * (width - len(columns))
     note = f"The first {len(body)} rows are shown. Download the file for all of them." if more else ""
-    return Preview("table", columns=columns, rows=[row + [""] * (width - len(row)) for row in body], partial=more, note=note)
+    return Preview(
+        "table", columns=columns, rows=[row + [""] * (width - len(row)) for row in body], partial=more, note=note
+    )
 
 
 class RangeReader(io.RawIOBase):

@@ -7,14 +7,15 @@ queried what). Who may read is decided before, in access.py.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from .access import Actor, visible_workspaces
-from .audit import AuditAction, recorded
-from .models import Datastore, Workspace
+from .audit import AuditAction, Note, recorded
 from .deadline import within_deadline
+from .models import Datastore, Workspace
 from .previews import Preview, preview
 from .storage import Download, Entry, FileProperties, FolderPage, InvalidInput, NotFound
 from .storage.paths import clean_path
@@ -47,8 +48,12 @@ def datastore_list(workspace: Workspace, *, search: str = "") -> QuerySet[Datast
 # --- files ---------------------------------------------------------------------------------
 
 
-def _audited(actor: Actor, action: AuditAction, datastore: Datastore, target: str, detail: str = "") -> recorded:
-    return recorded(actor, action, workspace=datastore.workspace, datastore=datastore.name, target=target, detail=detail)
+def _audited(
+    actor: Actor, action: AuditAction, datastore: Datastore, target: str, detail: str = ""
+) -> AbstractContextManager[Note]:
+    return recorded(
+        actor, action, workspace=datastore.workspace, datastore=datastore.name, target=target, detail=detail
+    )
 
 
 def folder_page(
@@ -94,7 +99,9 @@ def file_download_range(
     clean = clean_path(path)
     if not clean:
         raise InvalidInput("Name the file.")
-    with _audited(actor or Actor(), AuditAction.FILE_DOWNLOADED, datastore, clean, f"bytes {start}-{'' if end is None else end}"):
+    with _audited(
+        actor or Actor(), AuditAction.FILE_DOWNLOADED, datastore, clean, f"bytes {start}-{'' if end is None else end}"
+    ):
         return datastore.backend.download_range(datastore.connection(), clean, start, end)
 
 
@@ -210,7 +217,9 @@ def table_csv(datastore: Datastore, schema: str, table: str, *, actor: Actor) ->
 
 def query_run(datastore: Datastore, statement: str, *, actor: Actor, row_limit: int, timeout: int) -> QueryResult:
     with _audited(actor, AuditAction.QUERY_RUN, datastore, "", statement[:QUERY_TEXT_AUDITED]):
-        return datastore.backend.run_readonly_query(datastore.connection(), statement, row_limit=row_limit, timeout=timeout)
+        return datastore.backend.run_readonly_query(
+            datastore.connection(), statement, row_limit=row_limit, timeout=timeout
+        )
 
 
 def query_csv(datastore: Datastore, statement: str, *, actor: Actor, timeout: int) -> CsvStream:

@@ -19,6 +19,7 @@ from . import tokens
 from .access import Actor
 from .audit import AuditAction, Outcome, record, recorded
 from .crypto import decrypt_secrets, encrypt_secrets, rotate_token
+from .deadline import within_deadline
 from .models import AccessToken, Datastore, Membership, Role, Workspace
 from .storage import (
     AuthType,
@@ -32,7 +33,6 @@ from .storage import (
     backend_for,
     workspace_stores,
 )
-from .deadline import within_deadline
 from .storage.paths import clean_path, join
 
 # Azure ML's name for the default datastore every workspace gets; the default moves back to it.
@@ -146,7 +146,11 @@ def datastore_update_auth(
     note = backend.verify(Connection(datastore.storage_type, AuthType(auth_type), merged)) if checked else ""
     stored, secrets = _split_values(backend, auth_type, merged)
     changed = sorted(
-        {name for name in {*stored, *datastore.connection_settings} if stored.get(name) != datastore.connection_settings.get(name)}
+        {
+            name
+            for name in {*stored, *datastore.connection_settings}
+            if stored.get(name) != datastore.connection_settings.get(name)
+        }
         | {name for name in {*secrets, *stored_secrets} if secrets.get(name) != stored_secrets.get(name)}
         | ({"auth_type"} if auth_type != datastore.auth_type else set())
     )
@@ -254,7 +258,9 @@ def member_add(*, actor: Actor, workspace: Workspace, who: str, role: Role) -> M
     """Add an existing user, named by username or email, with a role."""
     User = get_user_model()
     who = who.strip()
-    matches = list(User.objects.filter(Q(username=who) | Q(email__iexact=who), is_active=True)[:2]) if who else []
+    # No username or email holds a NUL, and PostgreSQL refuses one even in a query: nobody matches.
+    findable = bool(who) and "\x00" not in who
+    matches = list(User.objects.filter(Q(username=who) | Q(email__iexact=who), is_active=True)[:2]) if findable else []
     if len(matches) != 1:
         raise MembershipRefused(
             f"No single user has the username or email {who!r}. An administrator creates users first."
@@ -272,7 +278,11 @@ def member_add(*, actor: Actor, workspace: Workspace, who: str, role: Role) -> M
 @transaction.atomic
 def member_change_role(*, actor: Actor, membership: Membership, role: Role) -> Membership:
     membership = Membership.objects.select_for_update().get(pk=membership.pk)
-    if membership.role == Role.OWNER and role != Role.OWNER and not _owners_left_without(membership.workspace, membership):
+    if (
+        membership.role == Role.OWNER
+        and role != Role.OWNER
+        and not _owners_left_without(membership.workspace, membership)
+    ):
         raise MembershipRefused(
             f"{membership.user.get_username()} is the last owner of {membership.workspace.name}: "
             "make someone else an owner first."
@@ -281,7 +291,10 @@ def member_change_role(*, actor: Actor, membership: Membership, role: Role) -> M
     membership.role = role
     membership.save(update_fields=["role"])
     record(
-        actor, AuditAction.MEMBER_CHANGED, workspace=membership.workspace, target=membership.user.get_username(),
+        actor,
+        AuditAction.MEMBER_CHANGED,
+        workspace=membership.workspace,
+        target=membership.user.get_username(),
         detail=f"{before} to {role}",
     )
     return membership
@@ -313,7 +326,9 @@ class ConnectionTest:
     abilities: list[tuple[str, bool | None, str]] = field(default_factory=list)
 
 
-def datastore_test_connection(datastore: Datastore, *, actor: Actor | None = None, write: bool = False) -> ConnectionTest:
+def datastore_test_connection(
+    datastore: Datastore, *, actor: Actor | None = None, write: bool = False
+) -> ConnectionTest:
     """Check the stored credentials against the service now, and remember the outcome. When the
     check passes, also report what the credential can do (write and delete only if asked: they
     write a temporary object and remove it again)."""
@@ -328,7 +343,8 @@ def datastore_test_connection(datastore: Datastore, *, actor: Actor | None = Non
         result = ConnectionTest(True, " ".join(filter(None, [success, note])))
         try:
             result.abilities = within_deadline(
-                lambda: datastore.backend.probe(connection, write=write), "checking what the credential can do",
+                lambda: datastore.backend.probe(connection, write=write),
+                "checking what the credential can do",
                 seconds=settings.STORAGE_TIMEOUT_SECONDS * 2,
             )
         except StorageError as failure:  # the connection works; only the closer look ran out of time
@@ -340,7 +356,10 @@ def datastore_test_connection(datastore: Datastore, *, actor: Actor | None = Non
     with transaction.atomic():
         datastore.save(update_fields=["last_check_ok", "last_check_message", "last_checked_at"])
         record(
-            _server(actor), AuditAction.CONNECTION_TESTED, workspace=datastore.workspace, datastore=datastore.name,
+            _server(actor),
+            AuditAction.CONNECTION_TESTED,
+            workspace=datastore.workspace,
+            datastore=datastore.name,
             outcome=Outcome.OK if result.ok else Outcome.FAILED,
             detail=result.message + (f" ({summary})" if summary else ""),
         )
@@ -366,7 +385,11 @@ def file_upload(
     if not clean:
         raise InvalidInput("Name the file.")
     audited = recorded(
-        _server(actor), AuditAction.FILE_UPLOADED, workspace=datastore.workspace, datastore=datastore.name, target=clean,
+        _server(actor),
+        AuditAction.FILE_UPLOADED,
+        workspace=datastore.workspace,
+        datastore=datastore.name,
+        target=clean,
         detail=f"{size} bytes" if size is not None else "",
     )
     with audited as note:
@@ -383,7 +406,9 @@ def file_delete(*, datastore: Datastore, path: str, actor: Actor | None = None) 
     clean = clean_path(path)
     if not clean:
         raise InvalidInput("Choose a file to delete.")
-    with recorded(_server(actor), AuditAction.FILE_DELETED, workspace=datastore.workspace, datastore=datastore.name, target=clean):
+    with recorded(
+        _server(actor), AuditAction.FILE_DELETED, workspace=datastore.workspace, datastore=datastore.name, target=clean
+    ):
         datastore.backend.delete(datastore.connection(), clean)
     return clean
 
@@ -394,8 +419,16 @@ def folder_create(*, datastore: Datastore, parent: str, name: str, actor: Actor 
     parent_folder = clean_path(parent)
     folder = clean_path(join(parent_folder, name.strip()))
     if folder == parent_folder or "/" in name.strip().strip("/"):
-        raise InvalidInput("Name the new folder (one name, without /)." if folder != parent_folder else "Name the new folder.")
-    with recorded(_server(actor), AuditAction.FOLDER_CREATED, workspace=datastore.workspace, datastore=datastore.name, target=folder) as note:
+        raise InvalidInput(
+            "Name the new folder (one name, without /)." if folder != parent_folder else "Name the new folder."
+        )
+    with recorded(
+        _server(actor),
+        AuditAction.FOLDER_CREATED,
+        workspace=datastore.workspace,
+        datastore=datastore.name,
+        target=folder,
+    ) as note:
         if datastore.backend.capabilities.folders:
             datastore.backend.create_folder(datastore.connection(), folder)
         else:
@@ -408,7 +441,13 @@ def folder_delete(*, datastore: Datastore, path: str, actor: Actor | None = None
     clean = clean_path(path)
     if not clean:
         raise InvalidInput("The datastore's root folder cannot be deleted.")
-    with recorded(_server(actor), AuditAction.FOLDER_DELETED, workspace=datastore.workspace, datastore=datastore.name, target=clean):
+    with recorded(
+        _server(actor),
+        AuditAction.FOLDER_DELETED,
+        workspace=datastore.workspace,
+        datastore=datastore.name,
+        target=clean,
+    ):
         datastore.backend.delete_folder(datastore.connection(), clean)
     return clean
 
@@ -433,8 +472,12 @@ def file_move(
     if is_folder and clean_destination.startswith(clean_source + "/"):
         raise InvalidInput("A folder cannot be moved into itself.", field="destination")
     audited = recorded(
-        _server(actor), AuditAction.FILE_MOVED, workspace=datastore.workspace, datastore=datastore.name,
-        target=clean_source, detail=f"to {clean_destination}",
+        _server(actor),
+        AuditAction.FILE_MOVED,
+        workspace=datastore.workspace,
+        datastore=datastore.name,
+        target=clean_source,
+        detail=f"to {clean_destination}",
     )
     with audited:
         datastore.backend.move(datastore.connection(), clean_source, clean_destination, is_folder=is_folder)
@@ -488,7 +531,9 @@ def token_create(
         token.workspaces.set(chosen)
         scope = ", ".join(workspace.name for workspace in chosen) or "all workspaces"
         record(
-            actor, AuditAction.TOKEN_CREATED, target=str(token),
+            actor,
+            AuditAction.TOKEN_CREATED,
+            target=str(token),
             detail=f"{'read-only, ' if read_only else ''}{scope}, expires {token.expires_at:%Y-%m-%d}",
         )
     return token, raw
@@ -509,7 +554,12 @@ def token_used(*, actor: Actor, token: AccessToken) -> None:
 
 def access_token_issue(*, actor: Actor, token: AccessToken, resource: str) -> tokens.AccessGrant:
     grant = tokens.access_token_for(token, resource)
-    record(actor, AuditAction.ACCESS_TOKEN_ISSUED, target=str(token), detail=f"for {resource[:200]}, expires {grant.expires_on:%H:%M} UTC")
+    record(
+        actor,
+        AuditAction.ACCESS_TOKEN_ISSUED,
+        target=str(token),
+        detail=f"for {resource[:200]}, expires {grant.expires_on:%H:%M} UTC",
+    )
     return grant
 
 
@@ -517,7 +567,13 @@ def access_token_issue(*, actor: Actor, token: AccessToken, resource: str) -> to
 
 
 def datastore_credential_issue(
-    *, datastore: Datastore, actor: Actor, write: bool, may_write: bool, path: str = "", lifetime_minutes: int | None = None
+    *,
+    datastore: Datastore,
+    actor: Actor,
+    write: bool,
+    may_write: bool,
+    path: str = "",
+    lifetime_minutes: int | None = None,
 ) -> ScriptCredential:
     """A short-lived, least-privilege credential to reach the storage directly (never the stored
     secret, except a SAS datastore's own SAS, which is all there is and goes to writers only).
@@ -529,8 +585,12 @@ def datastore_credential_issue(
         raise InvalidInput(f"A credential lives 1 to {limit} minutes.", field="lifetime_minutes")
     clean = clean_path(path)
     audited = recorded(
-        actor, AuditAction.CREDENTIAL_ISSUED, workspace=datastore.workspace, datastore=datastore.name,
-        target=clean or "/", detail="read and list" + (", write" if write else ""),
+        actor,
+        AuditAction.CREDENTIAL_ISSUED,
+        workspace=datastore.workspace,
+        datastore=datastore.name,
+        target=clean or "/",
+        detail="read and list" + (", write" if write else ""),
     )
     with audited as note:
         credential = datastore.backend.script_credential(

@@ -52,7 +52,10 @@ def ml_client(base_url: str, workspace_name: str, datastore_name: str = "") -> s
         ")",
     ]
     if datastore_name:
-        lines += ["", f"datastore = ml_client.datastores.get({datastore_name!r}, include_secrets=True)  # a short-lived SAS"]
+        lines += [
+            "",
+            f"datastore = ml_client.datastores.get({datastore_name!r}, include_secrets=True)  # a short-lived SAS",
+        ]
     else:
         lines += ["", "for datastore in ml_client.datastores.list():", "    print(datastore.name, datastore.type)"]
     return "\n".join(lines) + "\n"
@@ -74,8 +77,8 @@ def curl_workspace(base_url: str, workspace_name: str) -> str:
     api = f"{base_url}api/v1/workspaces/{workspace_name}"
     return (
         "export STUDIO_TOKEN=<a personal access token from the Tokens page>\n"
-        f"curl -H \"Authorization: Bearer $STUDIO_TOKEN\" {api}/datastores\n"
-        f"curl -H \"Authorization: Bearer $STUDIO_TOKEN\" {api}/default-datastore\n"
+        f'curl -H "Authorization: Bearer $STUDIO_TOKEN" {api}/datastores\n'
+        f'curl -H "Authorization: Bearer $STUDIO_TOKEN" {api}/default-datastore\n'
     )
 
 
@@ -98,8 +101,16 @@ def for_datastore(base_url: str, datastore: Datastore) -> list[dict[str, Any]]:
     if capabilities.queries:
         curl.append(f"curl {auth} -H 'Content-Type: application/json' -d '{{\"statement\": \"SELECT 1\"}}' {api}/query")
     if capabilities.script_credentials:
-        curl.append(f"curl {auth} -X POST -H 'Content-Type: application/json' -d '{{}}' {api}/credentials  # a short-lived SAS")
+        curl.append(
+            f"curl {auth} -X POST -H 'Content-Type: application/json' -d '{{}}' {api}/credentials  # a short-lived SAS"
+        )
     shown = [{"title": "REST API (curl)", "code": "\n".join(curl) + "\n"}]
     if backend.arm is not None:
-        shown.insert(0, {"title": "Azure ML SDK v2 (azure-ai-ml)", "code": ml_client(base_url, datastore.workspace.name, datastore.name)})
+        shown.insert(
+            0,
+            {
+                "title": "Azure ML SDK v2 (azure-ai-ml)",
+                "code": ml_client(base_url, datastore.workspace.name, datastore.name),
+            },
+        )
     return shown

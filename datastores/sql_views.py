@@ -9,6 +9,7 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -115,7 +116,9 @@ def datastore_table(request: HtmxHttpRequest, workspace_name: str, name: str, sc
 
 
 @require_GET
-def datastore_table_csv(request: HtmxHttpRequest, workspace_name: str, name: str, schema: str, table: str) -> HttpResponse:
+def datastore_table_csv(
+    request: HtmxHttpRequest, workspace_name: str, name: str, schema: str, table: str
+) -> HttpResponseBase:
     _workspace, datastore = _tables_datastore(request, workspace_name, name)
     stream = selectors.table_csv(datastore, schema, table, actor=request.actor)
     return _csv_response(stream, f"{table}.csv")
@@ -126,11 +129,20 @@ def datastore_query(request: HtmxHttpRequest, workspace_name: str, name: str) ->
     workspace, datastore = _queries_datastore(request, workspace_name, name)
     timeout = statement_timeout()
     form = QueryForm(request.POST or None, initial={"sql": request.GET.get("sql", "")}, timeout=timeout)
-    context: dict[str, Any] = {"workspace": workspace, "datastore": datastore, "form": form, "result": None, "error": ""}
+    context: dict[str, Any] = {
+        "workspace": workspace,
+        "datastore": datastore,
+        "form": form,
+        "result": None,
+        "error": "",
+    }
     if request.method == "POST" and form.is_valid():
         try:
             result = selectors.query_run(
-                datastore, form.cleaned_data["sql"], actor=request.actor, row_limit=form.cleaned_data["row_limit"],
+                datastore,
+                form.cleaned_data["sql"],
+                actor=request.actor,
+                row_limit=form.cleaned_data["row_limit"],
                 timeout=timeout,
             )
         except QueryFailed as failure:
@@ -139,7 +151,7 @@ def datastore_query(request: HtmxHttpRequest, workspace_name: str, name: str) ->
             context.update(result=result, grid=grid(result.column_names, result.rows))
     elif request.method == "POST" and request.htmx:
         # Only the result is swapped in, so the field's own error goes there too.
-        context["error"] = " ".join(error for errors in form.errors.values() for error in errors)
+        context["error"] = " ".join(str(error) for errors in form.errors.values() for error in errors)
     template = "datastores/sql/query.html"
     if request.htmx and request.method == "POST":
         template += "#result"
@@ -147,7 +159,7 @@ def datastore_query(request: HtmxHttpRequest, workspace_name: str, name: str) ->
 
 
 @require_POST
-def datastore_query_csv(request: HtmxHttpRequest, workspace_name: str, name: str) -> HttpResponse:
+def datastore_query_csv(request: HtmxHttpRequest, workspace_name: str, name: str) -> HttpResponseBase:
     workspace, datastore = _queries_datastore(request, workspace_name, name)
     timeout = statement_timeout()
     form = QueryForm(request.POST, timeout=timeout)

@@ -8,7 +8,7 @@ import itertools
 import unicodedata
 from collections.abc import Iterator
 
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, StreamingHttpResponse
 from django.utils.http import content_disposition_header
 from zipstream import ZipStream
 
@@ -45,7 +45,9 @@ def request_chunks(request: HttpRequest, size: int, chunk_size: int) -> Iterator
             except OSError:
                 piece = b""  # the connection broke
             if not piece:
-                raise UploadInterrupted(f"The upload stopped after {size - remaining} of {size} bytes. Nothing was saved.")
+                raise UploadInterrupted(
+                    f"The upload stopped after {size - remaining} of {size} bytes. Nothing was saved."
+                )
             pieces.append(piece)
             want -= len(piece)
             remaining -= len(piece)
@@ -85,8 +87,7 @@ def zip_chunks(datastore: Datastore, entries: Iterator[Entry], folder: str) -> I
     if skipped:
         listing = "\n".join(ascii(name) for name in skipped)  # quoted and escaped: no name is written as it is
         report = (
-            "These files were not included: their names could escape the folder the zip is unpacked into.\n"
-            f"{listing}\n"
+            f"These files were not included: their names could escape the folder the zip is unpacked into.\n{listing}\n"
         )
         archive.add(report.encode(), SKIPPED_ENTRIES_NAME)
         yield from archive.all_files()
@@ -100,7 +101,9 @@ def started(entries: Iterator[Entry]) -> Iterator[Entry]:
     return iter(()) if first is None else itertools.chain([first], entries)
 
 
-def zip_response(datastore: Datastore, entries: Iterator[Entry], folder: str, archive_name: str) -> HttpResponse:
+def zip_response(
+    datastore: Datastore, entries: Iterator[Entry], folder: str, archive_name: str
+) -> StreamingHttpResponse:
     response = StreamingHttpResponse(zip_chunks(datastore, started(entries), folder), content_type="application/zip")
     response["Content-Disposition"] = content_disposition_header(True, safe_filename(archive_name))
     response["X-Content-Type-Options"] = "nosniff"

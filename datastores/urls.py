@@ -10,7 +10,9 @@ urlpatterns = [
     path("tokens/", token_views.token_list, name="token_list"),
     path("tokens/<int:token_id>/revoke/", token_views.token_revoke, name="token_revoke"),
     path("workspaces/<str:workspace_name>/scripts/", token_views.workspace_scripts, name="workspace_scripts"),
-    path("workspaces/<str:workspace_name>/config.json", token_views.workspace_config_json, name="workspace_config_json"),
+    path(
+        "workspaces/<str:workspace_name>/config.json", token_views.workspace_config_json, name="workspace_config_json"
+    ),
     path("workspaces/<str:workspace_name>/datastores/", views.datastore_list, name="datastore_list"),
     path("workspaces/<str:workspace_name>/members/", workspace_views.workspace_members, name="workspace_members"),
     path(
@@ -24,7 +26,11 @@ urlpatterns = [
         name="workspace_member_remove",
     ),
     path("workspaces/<str:workspace_name>/activity/", workspace_views.workspace_activity, name="workspace_activity"),
-    path("workspaces/<str:workspace_name>/activity.csv", workspace_views.workspace_activity_csv, name="workspace_activity_csv"),
+    path(
+        "workspaces/<str:workspace_name>/activity.csv",
+        workspace_views.workspace_activity_csv,
+        name="workspace_activity_csv",
+    ),
     path("workspaces/<str:workspace_name>/new-datastore/", views.datastore_form, name="datastore_new"),
     path(datastore, views.datastore_detail, name="datastore_detail"),
     path(datastore + "authentication/", views.datastore_form, name="datastore_edit_auth"),

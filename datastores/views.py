@@ -5,10 +5,10 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 from django_htmx.middleware import HtmxDetails
 
@@ -75,7 +75,9 @@ def workspace_list(request: HtmxHttpRequest) -> HttpResponse:
         except StorageError as failure:
             form.add_error(None, f"The workspace storage account could not be used: {failure.message}")
         else:
-            messages.success(request, f"Workspace {workspace.name} created with workspaceblobstore and workspacefilestore.")
+            messages.success(
+                request, f"Workspace {workspace.name} created with workspaceblobstore and workspacefilestore."
+            )
             return redirect("datastore_list", workspace_name=workspace.name)
     context = {"workspaces": selectors.workspace_list(actor), "form": form}
     return render(request, "workspaces/workspace_list.html", context)
@@ -85,7 +87,11 @@ def workspace_list(request: HtmxHttpRequest) -> HttpResponse:
 def datastore_list(request: HtmxHttpRequest, workspace_name: str) -> HttpResponse:
     workspace = _workspace(request, workspace_name)
     search = request.GET.get("q", "").strip()
-    context = {"workspace": workspace, "datastores": selectors.datastore_list(workspace, search=search), "search": search}
+    context = {
+        "workspace": workspace,
+        "datastores": selectors.datastore_list(workspace, search=search),
+        "search": search,
+    }
     template = "datastores/datastore_list.html"
     if request.htmx and request.htmx.target == "datastore-table":
         template += "#table"
@@ -102,14 +108,19 @@ def datastore_form(request: HtmxHttpRequest, workspace_name: str, name: str | No
     else:
         workspace, datastore = _workspace(request, workspace_name, Need.CHANGE), None
     initial = (
-        {"name": datastore.name, "storage_type": datastore.storage_type, "auth_type": datastore.auth_type, **datastore.connection_settings}
+        {
+            "name": datastore.name,
+            "storage_type": datastore.storage_type,
+            "auth_type": datastore.auth_type,
+            **datastore.connection_settings,
+        }
         if datastore
         else {}
     )
     if request.method == "POST" and "_refresh" not in request.POST:
         form = DatastoreForm(request.POST, initial=initial, datastore=datastore, swap_url=request.path)
         if form.is_valid() and _save_datastore(request, form, workspace, datastore):
-            target = form.cleaned_data.get("name") or datastore.name
+            target = form.cleaned_data.get("name") or (datastore.name if datastore else "")
             return redirect("datastore_detail", workspace_name=workspace.name, name=target)
     else:
         # A swap (or the no-JavaScript refresh) renders the fields of the chosen types afresh,

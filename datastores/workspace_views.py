@@ -10,6 +10,7 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -46,11 +47,15 @@ def _membership(workspace: Workspace, username: str) -> Membership:
     return membership
 
 
-def _members_page(request: HtmxHttpRequest, workspace: Workspace, add_form: MemberAddForm, status: int = 200) -> HttpResponse:
+def _members_page(
+    request: HtmxHttpRequest, workspace: Workspace, add_form: MemberAddForm, status: int = 200
+) -> HttpResponse:
     members = Membership.objects.filter(workspace=workspace).select_related("user", "added_by")
     context = {
         "workspace": workspace,
-        "members": [(member, MemberRoleForm(initial={"role": member.role}, prefix=str(member.pk))) for member in members],
+        "members": [
+            (member, MemberRoleForm(initial={"role": member.role}, prefix=str(member.pk))) for member in members
+        ],
         "add_form": add_form,
     }
     template = "workspaces/members.html" + ("#members" if request.htmx else "")
@@ -65,12 +70,17 @@ def workspace_members(request: HtmxHttpRequest, workspace_name: str) -> HttpResp
     if request.method == "POST" and form.is_valid():
         try:
             added = services.member_add(
-                actor=request.actor, workspace=workspace, who=form.cleaned_data["who"], role=Role(form.cleaned_data["role"])
+                actor=request.actor,
+                workspace=workspace,
+                who=form.cleaned_data["who"],
+                role=Role(form.cleaned_data["role"]),
             )
         except services.MembershipRefused as refused:
             form.add_error("who", refused.message)
         else:
-            messages.success(request, f"{added.user.get_username()} is now a {added.get_role_display().lower()} of {workspace.name}.")
+            messages.success(
+                request, f"{added.user.get_username()} is now a {added.get_role_display().lower()} of {workspace.name}."
+            )
             if not request.htmx:
                 return redirect("workspace_members", workspace_name=workspace.name)
             form = MemberAddForm()
@@ -84,7 +94,9 @@ def workspace_member_role(request: HtmxHttpRequest, workspace_name: str, usernam
     form = MemberRoleForm(request.POST, prefix=str(membership.pk))
     if form.is_valid():
         try:
-            services.member_change_role(actor=request.actor, membership=membership, role=Role(form.cleaned_data["role"]))
+            services.member_change_role(
+                actor=request.actor, membership=membership, role=Role(form.cleaned_data["role"])
+            )
         except services.MembershipRefused as refused:
             messages.error(request, refused.message)
         else:
@@ -152,7 +164,7 @@ def workspace_activity(request: HtmxHttpRequest, workspace_name: str) -> HttpRes
 
 
 @require_GET
-def workspace_activity_csv(request: HtmxHttpRequest, workspace_name: str) -> HttpResponse:
+def workspace_activity_csv(request: HtmxHttpRequest, workspace_name: str) -> HttpResponseBase:
     workspace = _workspace(request, workspace_name, Need.VIEW)
     _form, chosen = _activity_filter(request)
     found = audit.entries(workspace, request.actor, everyone=request.can.manage, chosen=chosen)
@@ -160,15 +172,26 @@ def workspace_activity_csv(request: HtmxHttpRequest, workspace_name: str) -> Htt
     def rows() -> Iterator[bytes]:
         buffer = io.StringIO()
         writer = csv.writer(buffer)
-        writer.writerow(["when (UTC)", "user", "datastore", "action", "target", "outcome", "detail", "client address", "request id"])
+        writer.writerow(
+            ["when (UTC)", "user", "datastore", "action", "target", "outcome", "detail", "client address", "request id"]
+        )
         before: int | None = None
         while True:
             page, before = audit.page_of(found, before=before, size=CSV_BATCH)
             for entry in page:
-                writer.writerow([
-                    entry.at.strftime("%Y-%m-%d %H:%M:%S"), entry.actor_name, entry.datastore_name, entry.action,
-                    entry.target, entry.outcome, entry.detail, entry.client_address or "", entry.request_id,
-                ])
+                writer.writerow(
+                    [
+                        entry.at.strftime("%Y-%m-%d %H:%M:%S"),
+                        entry.actor_name,
+                        entry.datastore_name,
+                        entry.action,
+                        entry.target,
+                        entry.outcome,
+                        entry.detail,
+                        entry.client_address or "",
+                        entry.request_id,
+                    ]
+                )
             yield buffer.getvalue().encode()
             buffer.seek(0)
             buffer.truncate()
@@ -176,5 +199,7 @@ def workspace_activity_csv(request: HtmxHttpRequest, workspace_name: str) -> Htt
                 return
 
     response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=f"{workspace.name}-activity.csv")
+    response["Content-Disposition"] = content_disposition_header(
+        as_attachment=True, filename=f"{workspace.name}-activity.csv"
+    )
     return response

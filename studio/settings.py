@@ -191,7 +191,9 @@ TEMPLATES = [
 WSGI_APPLICATION = "studio.wsgi.application"
 
 (BASE_DIR / "var").mkdir(exist_ok=True)
-DATABASES = {"default": env.db_url_config(_secret("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'var' / 'studio.sqlite3'}"))}
+DATABASES = {
+    "default": env.db_url_config(_secret("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'var' / 'studio.sqlite3'}"))
+}
 # The password can stay out of DATABASE_URL: DATABASE_PASSWORD or DATABASE_PASSWORD_FILE (the
 # same secret file PostgreSQL's image reads as POSTGRES_PASSWORD_FILE).
 if database_password := _secret("DATABASE_PASSWORD"):
@@ -266,17 +268,23 @@ OIDC_OP_LOGOUT_URL_METHOD = "accounts.oidc.provider_logout_url"
 def _check_sign_in() -> None:
     if OIDC_ENABLED:
         needed = {
-            "OIDC_RP_CLIENT_SECRET": OIDC_RP_CLIENT_SECRET, "OIDC_OP_ISSUER": OIDC_OP_ISSUER,
+            "OIDC_RP_CLIENT_SECRET": OIDC_RP_CLIENT_SECRET,
+            "OIDC_OP_ISSUER": OIDC_OP_ISSUER,
             "OIDC_OP_AUTHORIZATION_ENDPOINT": OIDC_OP_AUTHORIZATION_ENDPOINT,
-            "OIDC_OP_TOKEN_ENDPOINT": OIDC_OP_TOKEN_ENDPOINT, "OIDC_OP_JWKS_ENDPOINT": OIDC_OP_JWKS_ENDPOINT,
+            "OIDC_OP_TOKEN_ENDPOINT": OIDC_OP_TOKEN_ENDPOINT,
+            "OIDC_OP_JWKS_ENDPOINT": OIDC_OP_JWKS_ENDPOINT,
         }
         if missing := [name for name, value in needed.items() if not value]:
-            raise ImproperlyConfigured(f"OIDC_RP_CLIENT_ID is set, so sign-in with OpenID Connect needs {', '.join(missing)} too.")
+            raise ImproperlyConfigured(
+                f"OIDC_RP_CLIENT_ID is set, so sign-in with OpenID Connect needs {', '.join(missing)} too."
+            )
         urls = {name: value for name, value in needed.items() if name != "OIDC_RP_CLIENT_SECRET"}
         if OIDC_OP_LOGOUT_ENDPOINT:
             urls["OIDC_OP_LOGOUT_ENDPOINT"] = OIDC_OP_LOGOUT_ENDPOINT
         if plain := [name for name, value in urls.items() if not value.startswith("https://")]:
-            raise ImproperlyConfigured(f"{', '.join(plain)} must be https:// URLs: the client secret and tokens go there.")
+            raise ImproperlyConfigured(
+                f"{', '.join(plain)} must be https:// URLs: the client secret and tokens go there."
+            )
         if "openid" not in OIDC_RP_SCOPES.split():
             raise ImproperlyConfigured("OIDC_RP_SCOPES must include openid.")
     elif not LOCAL_ACCOUNTS:
@@ -301,14 +309,13 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {
-        "BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"
-    },
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 
 # Uploads stream through the server: never buffer a file in memory beyond a chunk.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 0
 DATA_UPLOAD_MAX_NUMBER_FILES = 10_000
+
 
 # Content-Security-Policy on every page (Django's own): scripts and styles from the studio's
 # static files only, nothing inline.

@@ -13,7 +13,9 @@ from .support import remember_secret
 
 
 def token_for(user: Any, *, days: int = 30, read_only: bool = False, workspaces: tuple = (), name: str = "test") -> str:
-    _token, raw = token_create(actor=Actor(user=user), name=name, expires_in_days=days, read_only=read_only, workspaces=workspaces)
+    _token, raw = token_create(
+        actor=Actor(user=user), name=name, expires_in_days=days, read_only=read_only, workspaces=workspaces
+    )
     return remember_secret(raw)
 
 

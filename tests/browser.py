@@ -12,7 +12,11 @@ from pathlib import Path
 from playwright.sync_api import Page, expect
 
 # The local folder a person uploads in the file tests.
-FILES = {"train.csv": b"x,y\n" + b"1,2\n" * 5000, "notes/readme.txt": b"hello", "notes/deep/model.bin": bytes(range(256)) * 4000}
+FILES = {
+    "train.csv": b"x,y\n" + b"1,2\n" * 5000,
+    "notes/readme.txt": b"hello",
+    "notes/deep/model.bin": bytes(range(256)) * 4000,
+}
 
 
 def choose(page: Page, label: str, option: str) -> None:
@@ -23,7 +27,9 @@ def choose(page: Page, label: str, option: str) -> None:
         "document.body.addEventListener('htmx:load', () => done(true), {once: true})); }"
     )
     page.get_by_label(label).select_option(label=option)
-    swapped = page.evaluate("Promise.race([window.swapLoaded, new Promise(done => setTimeout(() => done(false), 10000))])")
+    swapped = page.evaluate(
+        "Promise.race([window.swapLoaded, new Promise(done => setTimeout(() => done(false), 10000))])"
+    )
     assert swapped, f"choosing {option!r} in {label!r} swapped nothing in"
 
 

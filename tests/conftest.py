@@ -11,6 +11,7 @@ import os
 import secrets
 import socket
 import uuid
+from collections.abc import Iterator
 
 import pytest
 from azure.storage.blob import BlobServiceClient
@@ -157,7 +158,7 @@ def workspace(db, azurite_url, user):
 
 
 @pytest.fixture
-def client(user, caplog) -> RecordingClient:
+def client(user, caplog) -> Iterator[RecordingClient]:
     """A signed-in client. At teardown: no secret appears in any response, log line or audit entry."""
     from django.db.models.signals import post_save
 
@@ -212,6 +213,7 @@ def signed_in(page, live_server, django_user_model, azurite_url):
 # --- the Data Lake and DBFS stand-ins (tests/standins/: no emulator exists), each wrapped in a
 # `Lake` (tests/lakes/stores.py). They serve HTTPS, so each asks for `trust_standin_ca`.
 
+
 @pytest.fixture
 def aad(trust_standin_ca):
     """The Entra ID token endpoint, knowing a reader (granted access by the lakes) and an outsider."""
@@ -231,7 +233,7 @@ def aad(trust_standin_ca):
 
 
 @pytest.fixture
-def gen2(aad) -> Gen2Lake:
+def gen2(aad) -> Iterator[Gen2Lake]:
     from tests.lakes.stores import FILESYSTEM, READER_ID, TENANT, Gen2Lake
     from tests.standins.adls_gen2 import AdlsGen2Standin
 
@@ -242,7 +244,7 @@ def gen2(aad) -> Gen2Lake:
 
 
 @pytest.fixture
-def gen1(aad) -> Gen1Lake:
+def gen1(aad) -> Iterator[Gen1Lake]:
     from tests.lakes.stores import READER_ID, TENANT, Gen1Lake
     from tests.standins.adls_gen1 import AdlsGen1Standin
 
@@ -252,13 +254,15 @@ def gen1(aad) -> Gen1Lake:
 
 
 @pytest.fixture
-def dbfs(trust_standin_ca) -> DbfsLake:
+def dbfs(trust_standin_ca) -> Iterator[DbfsLake]:
     from tests.lakes.stores import DbfsLake
     from tests.standins.dbfs import DbfsStandin
     from tests.standins.tls import server_ssl_context
 
     # HTTPS, as a Databricks workspace is; the Workspace URL field accepts https only.
-    with DbfsStandin(tokens=(remember_secret(f"dapi{secrets.token_hex(16)}"),), ssl_context=server_ssl_context()) as server:
+    with DbfsStandin(
+        tokens=(remember_secret(f"dapi{secrets.token_hex(16)}"),), ssl_context=server_ssl_context()
+    ) as server:
         yield DbfsLake(server)
 
 
@@ -290,15 +294,24 @@ def datastore(request, workspace, azurite_endpoint):
     storage_type = request.param
     backend = backend_for(storage_type)
     if storage_type == "AzureBlob":
-        raw = {"account_name": AZURITE_ACCOUNT, "container_name": request.getfixturevalue("container_name"),
-               "endpoint": azurite_endpoint, "account_key": AZURITE_KEY}
+        raw = {
+            "account_name": AZURITE_ACCOUNT,
+            "container_name": request.getfixturevalue("container_name"),
+            "endpoint": azurite_endpoint,
+            "account_key": AZURITE_KEY,
+        }
     else:
         standin = request.getfixturevalue("fileshare_standin")
-        raw = {"account_name": FILESHARE_ACCOUNT, "file_share_name": request.getfixturevalue("share_name"),
-               "endpoint": standin.base_url.removeprefix("http://"), "account_key": FILESHARE_KEY}
+        raw = {
+            "account_name": FILESHARE_ACCOUNT,
+            "file_share_name": request.getfixturevalue("share_name"),
+            "endpoint": standin.base_url.removeprefix("http://"),
+            "account_key": FILESHARE_KEY,
+        }
     values = backend.clean_values(AuthType.ACCOUNT_KEY, {**raw, "protocol": "http"})
-    return datastore_register(workspace=workspace, name="files", storage_type=storage_type,
-                              auth_type=AuthType.ACCOUNT_KEY, values=values)
+    return datastore_register(
+        workspace=workspace, name="files", storage_type=storage_type, auth_type=AuthType.ACCOUNT_KEY, values=values
+    )
 
 
 @pytest.fixture(scope="session")
@@ -348,20 +361,38 @@ def team(django_user_model, azurite_url, blob_service, fileshare_standin, share_
     blob_service.get_container_client(container).upload_blob("data/a.txt", b"alpha")
     share_backend = backend_for("AzureFile")
     datastore_register(
-        workspace=workspace, name="share", storage_type="AzureFile", auth_type=AuthType.ACCOUNT_KEY, actor=owner,
-        values=share_backend.clean_values(AuthType.ACCOUNT_KEY, {
-            "account_name": FILESHARE_ACCOUNT, "file_share_name": share_name, "protocol": "http",
-            "endpoint": fileshare_standin.base_url.removeprefix("http://"), "account_key": FILESHARE_KEY,
-        }),
+        workspace=workspace,
+        name="share",
+        storage_type="AzureFile",
+        auth_type=AuthType.ACCOUNT_KEY,
+        actor=owner,
+        values=share_backend.clean_values(
+            AuthType.ACCOUNT_KEY,
+            {
+                "account_name": FILESHARE_ACCOUNT,
+                "file_share_name": share_name,
+                "protocol": "http",
+                "endpoint": fileshare_standin.base_url.removeprefix("http://"),
+                "account_key": FILESHARE_KEY,
+            },
+        ),
     )
     sql_backend = backend_for("AzurePostgreSql")
     form = pg.form()
     datastore_register(
-        workspace=workspace, name="sales", storage_type="AzurePostgreSql", auth_type=AuthType.SQL_AUTHENTICATION,
-        actor=owner, values=sql_backend.clean_values(AuthType.SQL_AUTHENTICATION, form),
+        workspace=workspace,
+        name="sales",
+        storage_type="AzurePostgreSql",
+        auth_type=AuthType.SQL_AUTHENTICATION,
+        actor=owner,
+        values=sql_backend.clean_values(AuthType.SQL_AUTHENTICATION, form),
     )
     datastore_register(
-        workspace=workspace, name="local", storage_type="DBFS", auth_type=AuthType.NONE, actor=owner,
+        workspace=workspace,
+        name="local",
+        storage_type="DBFS",
+        auth_type=AuthType.NONE,
+        actor=owner,
         values=backend_for("DBFS").clean_values(AuthType.NONE, {}),
     )
     return Team(workspace, people, container, share_name, pg)

@@ -57,7 +57,10 @@ def configure_studio(settings, entra: Entra, *, local_accounts: bool = True) -> 
     ) + ["accounts.oidc.StudioOIDCBackend"]
     settings.SECURE_CSP = {
         **settings.SECURE_CSP,
-        "form-action": ["'self'", *provider_origins(settings.OIDC_OP_AUTHORIZATION_ENDPOINT, settings.OIDC_OP_LOGOUT_ENDPOINT)],
+        "form-action": [
+            "'self'",
+            *provider_origins(settings.OIDC_OP_AUTHORIZATION_ENDPOINT, settings.OIDC_OP_LOGOUT_ENDPOINT),
+        ],
     }
 
 

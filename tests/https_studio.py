@@ -52,7 +52,7 @@ class HttpsStudio:
         self.url = f"https://127.0.0.1:{self.server.server_address[1]}/"
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
-    def __enter__(self) -> "HttpsStudio":
+    def __enter__(self) -> HttpsStudio:
         self.thread.start()
         return self
 

@@ -65,7 +65,7 @@ class Listener:
         self._thread.join(timeout=5)
         self._server.close()
 
-    def __enter__(self) -> "Listener":
+    def __enter__(self) -> Listener:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -106,7 +106,9 @@ class Listener:
             self._record(sock, 0.5 if self.behaviour != "silent" else self.lifetime)
             if self.behaviour == "redirect":
                 sock.sendall(
-                    f"HTTP/1.1 307 Temporary Redirect\r\nLocation: {self.location}\r\nContent-Length: 0\r\n\r\n".encode()
+                    (
+                        f"HTTP/1.1 307 Temporary Redirect\r\nLocation: {self.location}\r\nContent-Length: 0\r\n\r\n"
+                    ).encode()
                 )
                 time.sleep(0.5)
             elif self.behaviour == "drip":

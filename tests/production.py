@@ -120,11 +120,15 @@ class StudioProcess:
     def start(self) -> None:
         self.log_path.write_text("")
         with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(image_command(), cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+            self.process = subprocess.Popen(
+                image_command(), cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT
+            )
 
     def health_check(self) -> subprocess.CompletedProcess[str]:
         """The HEALTHCHECK command, as Docker runs it inside the container."""
-        return subprocess.run(health_check_command(), cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=30)
+        return subprocess.run(
+            health_check_command(), cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=30
+        )
 
     def wait_healthy(self, seconds: float = 120) -> None:
         deadline = time.monotonic() + seconds
@@ -153,7 +157,9 @@ class StudioProcess:
         return self.log_path.read_text(errors="replace")
 
     def manage(self, *args: str) -> str:
-        done = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=120)
+        done = subprocess.run(
+            [sys.executable, "manage.py", *args], cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=120
+        )
         assert done.returncode == 0, done.stdout + done.stderr
         return done.stdout
 
@@ -162,9 +168,9 @@ class BehindTheProxy(requests.Session):
     """A browser as the TLS-terminating proxy forwards it: Host studio.example.com, X-Forwarded-Proto
     https. Cookies come back Secure (the browser talks https to the proxy), so they are kept for http."""
 
-    def request(self, method: str | bytes, url: str | bytes, *args, **kwargs) -> requests.Response:  # type: ignore[override]
-        headers = {"Host": PUBLIC_HOST, "X-Forwarded-Proto": "https", **(kwargs.pop("headers", None) or {})}
-        response = super().request(method, url, *args, headers=headers, **kwargs)
+    def request(self, method: str | bytes, url: str | bytes, *args, **kwargs) -> requests.Response:
+        kwargs["headers"] = {"Host": PUBLIC_HOST, "X-Forwarded-Proto": "https", **(kwargs.pop("headers", None) or {})}
+        response = super().request(method, url, *args, **kwargs)
         for cookie in self.cookies:
             cookie.secure = False
         return response
@@ -229,7 +235,15 @@ def production_env(**overrides: str) -> dict[str, str]:
     env = {
         key: value
         for key, value in os.environ.items()
-        if key not in {"SECURE_SSL_REDIRECT", "SECURE_COOKIES", "DJANGO_ALLOW_ASYNC_UNSAFE", "DATABASE_URL", "SECRET_KEY", "DATASTORE_ENCRYPTION_KEYS"}
+        if key
+        not in {
+            "SECURE_SSL_REDIRECT",
+            "SECURE_COOKIES",
+            "DJANGO_ALLOW_ASYNC_UNSAFE",
+            "DATABASE_URL",
+            "SECRET_KEY",
+            "DATASTORE_ENCRYPTION_KEYS",
+        }
     }
     env.update(
         DEBUG="false",

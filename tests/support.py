@@ -65,16 +65,26 @@ class RecordingClient(Client):
 
 def put(client, datastore, path, data: bytes, *, overwrite=False, **extra):
     return client.put(
-        reverse("datastore_file", args=[datastore.workspace.name, datastore.name, path]) + ("?overwrite=1" if overwrite else "?overwrite=0"),
-        data=data, content_type="application/octet-stream", **extra,
+        reverse("datastore_file", args=[datastore.workspace.name, datastore.name, path])
+        + ("?overwrite=1" if overwrite else "?overwrite=0"),
+        data=data,
+        content_type="application/octet-stream",
+        **extra,
     )
 
 
 def sas(container: str, *, expiry: datetime, **permissions: bool) -> str:
-    return remember_secret(generate_container_sas(
-        AZURITE_ACCOUNT, container, account_key=AZURITE_KEY, expiry=expiry,
-        permission=ContainerSasPermissions(**(permissions or {"read": True, "list": True, "write": True, "create": True, "delete": True})),
-    ))
+    return remember_secret(
+        generate_container_sas(
+            AZURITE_ACCOUNT,
+            container,
+            account_key=AZURITE_KEY,
+            expiry=expiry,
+            permission=ContainerSasPermissions(
+                **(permissions or {"read": True, "list": True, "write": True, "create": True, "delete": True})
+            ),
+        )
+    )
 
 
 def register_sas(workspace, container, azurite_endpoint, token, name="shared"):
@@ -82,11 +92,20 @@ def register_sas(workspace, container, azurite_endpoint, token, name="shared"):
     from datastores.storage import AuthType, backend_for
 
     backend = backend_for("AzureBlob")
-    values = backend.clean_values(AuthType.SAS_TOKEN, {
-        "account_name": AZURITE_ACCOUNT, "container_name": container, "endpoint": azurite_endpoint,
-        "protocol": "http", "sas_token": token, "skip_validation": True})
-    return datastore_register(workspace=workspace, name=name, storage_type="AzureBlob",
-                              auth_type=AuthType.SAS_TOKEN, values=values)
+    values = backend.clean_values(
+        AuthType.SAS_TOKEN,
+        {
+            "account_name": AZURITE_ACCOUNT,
+            "container_name": container,
+            "endpoint": azurite_endpoint,
+            "protocol": "http",
+            "sas_token": token,
+            "skip_validation": True,
+        },
+    )
+    return datastore_register(
+        workspace=workspace, name=name, storage_type="AzureBlob", auth_type=AuthType.SAS_TOKEN, values=values
+    )
 
 
 def url(datastore, view: str, *args: str) -> str:
@@ -96,6 +115,7 @@ def url(datastore, view: str, *args: str) -> str:
 
 def png(width: int = 2, height: int = 2) -> bytes:
     """A real PNG, written by hand (no imaging library needed)."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
@@ -111,7 +131,11 @@ def start_django(**env_overrides: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-c", "import django; django.setup()"],
         cwd=Path(__file__).resolve().parent,  # away from any .env at the project root
-        env={**env, "PYTHONPATH": str(Path(__file__).resolve().parent.parent), "DJANGO_SETTINGS_MODULE": "studio.settings"},
+        env={
+            **env,
+            "PYTHONPATH": str(Path(__file__).resolve().parent.parent),
+            "DJANGO_SETTINGS_MODULE": "studio.settings",
+        },
         capture_output=True,
         text=True,
         timeout=60,

@@ -6,11 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from azure.storage.fileshare import ShareServiceClient
+from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
 
-from datastores.models import Datastore, Membership, Role
+from datastores.models import Datastore, Membership, Role, Workspace
 
+from .sql.servers import PgDatabase
 from .support import FILESHARE_ACCOUNT, FILESHARE_KEY
 
 
@@ -18,11 +20,11 @@ from .support import FILESHARE_ACCOUNT, FILESHARE_KEY
 class Team:
     """A workspace with an owner, a contributor and a reader, and who is outside it."""
 
-    workspace: object
-    people: dict[str, object]
+    workspace: Workspace
+    people: dict[str, User]
     container: str
     share: str
-    pg_database: object
+    pg_database: PgDatabase
 
     def client(self, who: str) -> Client:
         client = Client()

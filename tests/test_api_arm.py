@@ -21,7 +21,8 @@ VERSION = "api-version=2024-10-01-preview"
 
 def arm(workspace, rest: str = "", subscription: str | None = None) -> str:
     return (
-        f"/subscriptions/{subscription or settings.STUDIO_SUBSCRIPTION_ID}/resourceGroups/{settings.STUDIO_RESOURCE_GROUP}"
+        f"/subscriptions/{subscription or settings.STUDIO_SUBSCRIPTION_ID}"
+        f"/resourceGroups/{settings.STUDIO_RESOURCE_GROUP}"
         f"/providers/Microsoft.MachineLearningServices/workspaces/{workspace.name}/datastores{rest}"
     )
 
@@ -33,7 +34,10 @@ def api(user) -> ApiClient:
 
 def test_a_datastore_reads_back_in_azure_mls_shape_without_its_secret(api, workspace):
     body = api.get(f"{arm(workspace, '/workspaceblobstore')}?{VERSION}").json()
-    assert body["name"] == "workspaceblobstore" and body["type"] == "Microsoft.MachineLearningServices/workspaces/datastores"
+    assert (
+        body["name"] == "workspaceblobstore"
+        and body["type"] == "Microsoft.MachineLearningServices/workspaces/datastores"
+    )
     assert body["id"] == arm(workspace, "/workspaceblobstore")
     properties = body["properties"]
     assert properties["datastoreType"] == "AzureBlob" and properties["isDefault"] is True
@@ -43,7 +47,10 @@ def test_a_datastore_reads_back_in_azure_mls_shape_without_its_secret(api, works
 
 def test_types_sdk_v2_does_not_model_are_left_out(api, workspace):
     datastore_register(
-        workspace=workspace, name="lake", storage_type="DBFS", auth_type=AuthType.NONE,
+        workspace=workspace,
+        name="lake",
+        storage_type="DBFS",
+        auth_type=AuthType.NONE,
         values=backend_for("DBFS").clean_values(AuthType.NONE, {}),
     )
     names = [item["name"] for item in api.get(f"{arm(workspace)}?{VERSION}").json()["value"]]
@@ -60,30 +67,63 @@ def test_errors_are_arm_bodies(api, workspace, anonymous_client):
     assert api.get(f"{arm(workspace)}?api-version=latest").json()["error"]["code"] == "InvalidApiVersionParameter"
     other = api.get(f"{arm(workspace, subscription='00000000-0000-0000-0000-000000000000')}?{VERSION}")
     assert other.status_code == 404 and other.json()["error"]["code"] == "ResourceGroupNotFound"
-    bad = api.put(f"{arm(workspace, '/bad')}?{VERSION}", json={"properties": {"datastoreType": "AzureBlob", "accountName": "UPPER",
-        "containerName": "c1c", "credentials": {"credentialsType": "AccountKey", "secrets": {"secretsType": "AccountKey", "key": AZURITE_KEY}}}})
+    bad = api.put(
+        f"{arm(workspace, '/bad')}?{VERSION}",
+        json={
+            "properties": {
+                "datastoreType": "AzureBlob",
+                "accountName": "UPPER",
+                "containerName": "c1c",
+                "credentials": {
+                    "credentialsType": "AccountKey",
+                    "secrets": {"secretsType": "AccountKey", "key": AZURITE_KEY},
+                },
+            }
+        },
+    )
     assert bad.status_code == 400 and bad.json()["error"]["code"] == "ValidationError"
     assert "account_name: A storage account name has 3 to 24 characters" in bad.json()["error"]["message"]
-    none_credentials = api.put(f"{arm(workspace, '/bad')}?{VERSION}", json={"properties": {"datastoreType": "AzureBlob",
-        "accountName": "acct", "containerName": "c1c", "credentials": {"credentialsType": "None"}}})
+    none_credentials = api.put(
+        f"{arm(workspace, '/bad')}?{VERSION}",
+        json={
+            "properties": {
+                "datastoreType": "AzureBlob",
+                "accountName": "acct",
+                "containerName": "c1c",
+                "credentials": {"credentialsType": "None"},
+            }
+        },
+    )
     assert none_credentials.status_code == 400 and "AccountKey or Sas" in none_credentials.json()["error"]["message"]
 
 
 def test_list_secrets_of_gen1_is_a_409_with_the_way_out(api, workspace):
     datastore_register(
-        workspace=workspace, name="old_lake", storage_type="AzureDataLake", auth_type=AuthType.SERVICE_PRINCIPAL,
-        values=backend_for("AzureDataLake").clean_values(AuthType.SERVICE_PRINCIPAL, {
-            "store_name": "oldstore", "tenant_id": "6f1c2a4e-0000-4000-8000-00000000a11d",
-            "client_id": "11111111-1111-4111-8111-111111111111", "client_secret": remember_secret("gen1-secret"),
-        }),
+        workspace=workspace,
+        name="old_lake",
+        storage_type="AzureDataLake",
+        auth_type=AuthType.SERVICE_PRINCIPAL,
+        values=backend_for("AzureDataLake").clean_values(
+            AuthType.SERVICE_PRINCIPAL,
+            {
+                "store_name": "oldstore",
+                "tenant_id": "6f1c2a4e-0000-4000-8000-00000000a11d",
+                "client_id": "11111111-1111-4111-8111-111111111111",
+                "client_secret": remember_secret("gen1-secret"),
+            },
+        ),
     )
-    refused = api.post(f"{arm(workspace, '/old_lake/listSecrets')}?{VERSION}", json={"expirableSecret": True, "expireAfterHours": 1})
+    refused = api.post(
+        f"{arm(workspace, '/old_lake/listSecrets')}?{VERSION}", json={"expirableSecret": True, "expireAfterHours": 1}
+    )
     assert refused.status_code == 409 and "file and table routes" in refused.json()["error"]["message"]
 
 
 def test_the_identity_route_issues_access_tokens_that_die_with_their_personal_token(user, anonymous_client):
     raw = token_for(user)
-    answer = anonymous_client.get("/api/identity/token?api-version=2019-08-01&resource=https://studio.example", headers={"X-IDENTITY-HEADER": raw})
+    answer = anonymous_client.get(
+        "/api/identity/token?api-version=2019-08-01&resource=https://studio.example", headers={"X-IDENTITY-HEADER": raw}
+    )
     assert answer.status_code == 200
     issued = answer.json()
     assert issued["token_type"] == "Bearer" and issued["resource"] == "https://studio.example"
@@ -91,8 +131,14 @@ def test_the_identity_route_issues_access_tokens_that_die_with_their_personal_to
     assert access_token.startswith("dsa_") and raw not in access_token
     assert ApiClient(access_token).get("workspaces").status_code == 200
     # An access token cannot get itself another one.
-    assert anonymous_client.get("/api/identity/token?resource=x", headers={"X-IDENTITY-HEADER": access_token}).status_code == 401
-    assert anonymous_client.get("/api/identity/token?resource=x", headers={"X-IDENTITY-HEADER": "dsp_wrong"}).status_code == 401
+    assert (
+        anonymous_client.get("/api/identity/token?resource=x", headers={"X-IDENTITY-HEADER": access_token}).status_code
+        == 401
+    )
+    assert (
+        anonymous_client.get("/api/identity/token?resource=x", headers={"X-IDENTITY-HEADER": "dsp_wrong"}).status_code
+        == 401
+    )
     token_revoke(actor=Actor(user=user), token=AccessToken.objects.get(user=user))
     assert ApiClient(access_token).get("workspaces").status_code == 401
     assert AuditEntry.objects.filter(action=AuditAction.ACCESS_TOKEN_ISSUED, actor=user).count() == 1
@@ -100,7 +146,9 @@ def test_the_identity_route_issues_access_tokens_that_die_with_their_personal_to
 
 def test_a_tampered_access_token_is_refused(user, anonymous_client):
     raw = token_for(user)
-    issued = anonymous_client.get("/api/identity/token?resource=x", headers={"X-IDENTITY-HEADER": raw}).json()["access_token"]
+    issued = anonymous_client.get("/api/identity/token?resource=x", headers={"X-IDENTITY-HEADER": raw}).json()[
+        "access_token"
+    ]
     remember_secret(issued)
     payload, _, signature = issued.rpartition(":")
     tampered = payload + ":" + ("A" if signature[0] != "A" else "B") + signature[1:]
@@ -111,8 +159,11 @@ def test_the_workspace_page_offers_config_json_and_the_scripts_page(client, work
     page = client.get(f"/workspaces/{workspace.name}/datastores/").content.decode()
     assert "Download config.json" in page
     config = client.get(f"/workspaces/{workspace.name}/config.json").json()
-    assert config == {"subscription_id": settings.STUDIO_SUBSCRIPTION_ID, "resource_group": settings.STUDIO_RESOURCE_GROUP,
-                      "workspace_name": workspace.name}
+    assert config == {
+        "subscription_id": settings.STUDIO_SUBSCRIPTION_ID,
+        "resource_group": settings.STUDIO_RESOURCE_GROUP,
+        "workspace_name": workspace.name,
+    }
     scripts = client.get(f"/workspaces/{workspace.name}/scripts/").content.decode()
     assert "cloud_metadata" in scripts and "http://testserver/api/identity/token" in scripts
     detail = client.get(f"/workspaces/{workspace.name}/datastores/workspaceblobstore/").content.decode()

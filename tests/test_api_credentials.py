@@ -57,7 +57,10 @@ def sas_params(token: str) -> dict[str, str]:
 def register(workspace, name: str, storage_type: str, auth_type: str, values: dict) -> None:
     backend = backend_for(storage_type)
     datastore_register(
-        workspace=workspace, name=name, storage_type=storage_type, auth_type=auth_type,
+        workspace=workspace,
+        name=name,
+        storage_type=storage_type,
+        auth_type=auth_type,
         values=backend.clean_values(auth_type, values),
     )
 
@@ -91,7 +94,10 @@ def test_a_contributor_asks_for_a_writing_sas_and_a_reader_cannot(people, worksp
     assert datetime.fromisoformat(credential["expires_on"]) - datetime.now(UTC) <= timedelta(minutes=5)
     direct = ContainerClient.from_container_url(f"{credential['resource_url']}?{credential['sas_token']}")
     direct.upload_blob("written.txt", b"by a script")
-    assert blob_service.get_container_client(direct.container_name).download_blob("written.txt").readall() == b"by a script"
+    assert (
+        blob_service.get_container_client(direct.container_name).download_blob("written.txt").readall()
+        == b"by a script"
+    )
 
 
 def test_a_sas_for_one_path_reaches_that_blob_only(people, workspace, blob_service):
@@ -111,10 +117,19 @@ def test_a_lifetime_over_the_limit_is_refused(people, workspace, settings):
 
 def test_a_sas_datastores_own_sas_goes_to_writers_only(people, workspace, azurite_endpoint, container_name):
     sas = sas_for(container_name, read=True, list=True, write=True)
-    register(workspace, "sas_store", "AzureBlob", AuthType.SAS_TOKEN, {
-        "account_name": AZURITE_ACCOUNT, "container_name": container_name, "protocol": "http",
-        "endpoint": azurite_endpoint, "sas_token": sas,
-    })
+    register(
+        workspace,
+        "sas_store",
+        "AzureBlob",
+        AuthType.SAS_TOKEN,
+        {
+            "account_name": AZURITE_ACCOUNT,
+            "container_name": container_name,
+            "protocol": "http",
+            "endpoint": azurite_endpoint,
+            "sas_token": sas,
+        },
+    )
     refused = ask(people["rita"], workspace, "sas_store")
     assert refused.status_code == 409 and "contributors and owners only" in refused.json()["detail"]
     assert sas not in refused.content.decode()
@@ -122,11 +137,22 @@ def test_a_sas_datastores_own_sas_goes_to_writers_only(people, workspace, azurit
     assert given["stored"] is True and given["sas_token"] == sas and given["permissions"] == "rwl"
 
 
-def test_a_file_share_sas_is_accepted_by_the_stand_in_for_reading_only(people, workspace, fileshare_standin, share_name):
-    register(workspace, "share", "AzureFile", AuthType.ACCOUNT_KEY, {
-        "account_name": FILESHARE_ACCOUNT, "file_share_name": share_name, "protocol": "http",
-        "endpoint": fileshare_standin.base_url.removeprefix("http://"), "account_key": FILESHARE_KEY,
-    })
+def test_a_file_share_sas_is_accepted_by_the_stand_in_for_reading_only(
+    people, workspace, fileshare_standin, share_name
+):
+    register(
+        workspace,
+        "share",
+        "AzureFile",
+        AuthType.ACCOUNT_KEY,
+        {
+            "account_name": FILESHARE_ACCOUNT,
+            "file_share_name": share_name,
+            "protocol": "http",
+            "endpoint": fileshare_standin.base_url.removeprefix("http://"),
+            "account_key": FILESHARE_KEY,
+        },
+    )
     credential = ask(people["rita"], workspace, "share").json()
     remember_secret(credential["sas_token"])
     share = ShareClient.from_share_url(credential["resource_url"], credential=credential["sas_token"])
@@ -150,8 +176,12 @@ def test_adls_gen2_gets_a_user_delegation_sas_never_the_client_secret(people, wo
     delegation.signed_start, delegation.signed_expiry = key["SignedStart"], key["SignedExpiry"]
     delegation.signed_service, delegation.signed_version, delegation.value = "b", key["SignedVersion"], key["Value"]
     expected = generate_file_system_sas(
-        gen2.server.account_name, "raw", credential=delegation, permission=FileSystemSasPermissions(read=True, list=True),
-        start=datetime.fromisoformat(params["st"].replace("Z", "+00:00")), expiry=datetime.fromisoformat(params["se"].replace("Z", "+00:00")),
+        gen2.server.account_name,
+        "raw",
+        credential=delegation,
+        permission=FileSystemSasPermissions(read=True, list=True),
+        start=datetime.fromisoformat(params["st"].replace("Z", "+00:00")),
+        expiry=datetime.fromisoformat(params["se"].replace("Z", "+00:00")),
     )
     assert sas_params(expected)["sig"] == params["sig"], "signed with the delegation key the account handed out"
 

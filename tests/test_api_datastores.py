@@ -33,9 +33,15 @@ def api(user) -> ApiClient:
 
 def blob_body(azurite_endpoint: str, container: str, **overrides) -> dict:
     return {
-        "name": "blobby", "storage_type": "AzureBlob", "auth_type": "account_key", "account_name": AZURITE_ACCOUNT,
-        "container_name": container, "protocol": "http", "endpoint": azurite_endpoint,
-        "account_key": remember_secret(AZURITE_KEY), **overrides,
+        "name": "blobby",
+        "storage_type": "AzureBlob",
+        "auth_type": "account_key",
+        "account_name": AZURITE_ACCOUNT,
+        "container_name": container,
+        "protocol": "http",
+        "endpoint": azurite_endpoint,
+        "account_key": remember_secret(AZURITE_KEY),
+        **overrides,
     }
 
 
@@ -43,12 +49,16 @@ def register(api: ApiClient, workspace, body: dict):
     return api.post(f"workspaces/{workspace.name}/datastores", json=body)
 
 
-def test_a_blob_datastore_with_an_account_key_registers_and_reads_back_without_its_key(api, workspace, azurite_endpoint, container_name):
+def test_a_blob_datastore_with_an_account_key_registers_and_reads_back_without_its_key(
+    api, workspace, azurite_endpoint, container_name
+):
     response = register(api, workspace, blob_body(azurite_endpoint, container_name))
     assert response.status_code == 201, response.content
     body = response.json()
     assert body["storage_type"] == "AzureBlob" and body["settings"]["container_name"] == container_name
-    assert body["secrets"] == [{"field": "account_key", "label": "Account key", "updated_at": body["secrets"][0]["updated_at"]}]
+    assert body["secrets"] == [
+        {"field": "account_key", "label": "Account key", "updated_at": body["secrets"][0]["updated_at"]}
+    ]
     assert body["last_check"]["ok"] is True
     got = api.get(f"workspaces/{workspace.name}/datastores/blobby")
     assert got.status_code == 200 and AZURITE_KEY not in got.content.decode()
@@ -57,12 +67,18 @@ def test_a_blob_datastore_with_an_account_key_registers_and_reads_back_without_i
 
 def test_a_blob_datastore_with_a_sas_token_registers(api, workspace, azurite_endpoint, container_name):
     sas = sas_for(container_name, read=True, list=True)
-    response = register(api, workspace, blob_body(azurite_endpoint, container_name, auth_type="sas_token", account_key=None, sas_token=sas))
+    response = register(
+        api,
+        workspace,
+        blob_body(azurite_endpoint, container_name, auth_type="sas_token", account_key=None, sas_token=sas),
+    )
     assert response.status_code == 201, response.content
     assert Datastore.objects.get(name="blobby").connection()["sas_token"] == sas
 
 
-def test_a_wrong_key_is_refused_as_the_form_refuses_it_and_nothing_is_saved(api, workspace, azurite_endpoint, container_name):
+def test_a_wrong_key_is_refused_as_the_form_refuses_it_and_nothing_is_saved(
+    api, workspace, azurite_endpoint, container_name
+):
     wrong = remember_secret("V3JvbmdLZXlXcm9uZ0tleVdyb25nS2V5V3JvbmdLZXlXcm9uZ0tleVdyb25nS2V5")
     response = register(api, workspace, blob_body(azurite_endpoint, container_name, account_key=wrong))
     assert response.status_code == 502 and response["Content-Type"] == "application/problem+json"
@@ -123,8 +139,13 @@ def test_an_existing_name_needs_overwrite(api, workspace, azurite_endpoint, cont
 
 def test_a_file_share_registers_against_the_stand_in(api, workspace, fileshare_standin, share_name):
     body = {
-        "name": "share", "storage_type": "AzureFile", "auth_type": "account_key", "account_name": FILESHARE_ACCOUNT,
-        "file_share_name": share_name, "protocol": "http", "endpoint": fileshare_standin.base_url.removeprefix("http://"),
+        "name": "share",
+        "storage_type": "AzureFile",
+        "auth_type": "account_key",
+        "account_name": FILESHARE_ACCOUNT,
+        "file_share_name": share_name,
+        "protocol": "http",
+        "endpoint": fileshare_standin.base_url.removeprefix("http://"),
         "account_key": FILESHARE_KEY,
     }
     assert register(api, workspace, body).status_code == 201
@@ -135,7 +156,12 @@ def test_data_lakes_and_dbfs_register_and_validate_now(request, api, workspace, 
     """Against the stand-ins, which check the tokens and secrets they are sent."""
     lake = request.getfixturevalue(lake_name)
     backend = lake.backend
-    body = {"name": lake_name, "storage_type": lake.storage_type, "auth_type": str(backend.auth_types[0]), **lake.values()}
+    body = {
+        "name": lake_name,
+        "storage_type": lake.storage_type,
+        "auth_type": str(backend.auth_types[0]),
+        **lake.values(),
+    }
     if "validate_now" in backend.options:
         body["validate_now"] = True
     response = register(api, workspace, body)
@@ -145,7 +171,7 @@ def test_data_lakes_and_dbfs_register_and_validate_now(request, api, workspace, 
 
 def test_sql_datastores_register_with_their_checks(api, workspace, pg, maria):
     for database in (pg, maria):
-        form = {key: value for key, value in database.form().items()}
+        form = dict(database.form().items())
         form["port"] = int(form["port"])
         response = register(api, workspace, form)
         assert response.status_code == 201, response.content
@@ -158,7 +184,9 @@ def test_the_list_is_paginated_by_cursor_and_filtered(api, workspace):
         register(api, workspace, {"name": f"lake{number}", "storage_type": "DBFS", "auth_type": "none"})
     seen, cursor = [], None
     while True:
-        page = api.get(f"workspaces/{workspace.name}/datastores", data={"limit": 2, **({"cursor": cursor} if cursor else {})}).json()
+        page = api.get(
+            f"workspaces/{workspace.name}/datastores", data={"limit": 2, **({"cursor": cursor} if cursor else {})}
+        ).json()
         seen += [item["name"] for item in page["items"]]
         cursor = page["next_cursor"]
         if not cursor:
@@ -172,7 +200,10 @@ def test_the_list_is_paginated_by_cursor_and_filtered(api, workspace):
 
 def test_default_get_and_set(api, workspace):
     assert api.get(f"workspaces/{workspace.name}/default-datastore").json()["name"] == "workspaceblobstore"
-    assert api.put(f"workspaces/{workspace.name}/default-datastore", json={"name": "workspacefilestore"}).status_code == 200
+    assert (
+        api.put(f"workspaces/{workspace.name}/default-datastore", json={"name": "workspacefilestore"}).status_code
+        == 200
+    )
     assert api.get(f"workspaces/{workspace.name}/default-datastore").json()["name"] == "workspacefilestore"
 
 
@@ -225,6 +256,18 @@ def test_the_audit_log_pages_by_cursor(api, workspace):
     assert len(first["items"]) == 2 and first["next_cursor"]
     second = api.get(f"workspaces/{workspace.name}/audit", data={"limit": 2, "before": first["next_cursor"]}).json()
     assert all(entry["id"] < first["items"][-1]["id"] for entry in second["items"])
+
+
+def test_a_member_named_with_a_nul_character_is_refused_with_the_field_not_a_server_error(
+    api, workspace, django_user_model
+):
+    """The form refuses NUL characters before they reach the database; the API's `who` goes to the
+    query as sent, and PostgreSQL refuses a NUL even there (schemathesis found it)."""
+    django_user_model.objects.create_user(username="rita", email="rita@example.com")
+    refused = api.post(f"workspaces/{workspace.name}/members", json={"who": "rita\x00", "role": "reader"})
+    assert refused.status_code == 409 and refused.json()["field"] == "who"
+    assert "No single user has the username or email 'rita\\x00'" in refused.json()["detail"]
+    assert [m["username"] for m in api.get(f"workspaces/{workspace.name}/members").json()["items"]] == ["ada"]
 
 
 def test_the_openapi_document_and_its_docs_page_come_from_the_studio(anonymous_client):

@@ -89,7 +89,10 @@ def test_an_upload_streams_into_storage_and_respects_overwrite(api, workspace, b
 def test_a_large_upload_is_not_refused_by_the_body_limit(api, workspace, blob, settings):
     settings.API_MAX_BODY_BYTES = 1024
     data = b"z" * (9 * 1024 * 1024)  # more than one 8 MiB block
-    assert api.put(files_url(workspace, "files/large.bin"), data=data, content_type="application/octet-stream").status_code == 200
+    assert (
+        api.put(files_url(workspace, "files/large.bin"), data=data, content_type="application/octet-stream").status_code
+        == 200
+    )
     assert blob.download_blob("large.bin").readall() == data
 
 
@@ -105,11 +108,21 @@ def test_delete_and_zip(api, workspace, blob):
 
 def test_folders_are_created_where_they_are_real(api, workspace, fileshare_standin, share_name, user):
     datastore_register(
-        workspace=workspace, name="share", storage_type="AzureFile", auth_type=AuthType.ACCOUNT_KEY, actor=Actor(user=user),
-        values=backend_for("AzureFile").clean_values(AuthType.ACCOUNT_KEY, {
-            "account_name": FILESHARE_ACCOUNT, "file_share_name": share_name, "protocol": "http",
-            "endpoint": fileshare_standin.base_url.removeprefix("http://"), "account_key": FILESHARE_KEY,
-        }),
+        workspace=workspace,
+        name="share",
+        storage_type="AzureFile",
+        auth_type=AuthType.ACCOUNT_KEY,
+        actor=Actor(user=user),
+        values=backend_for("AzureFile").clean_values(
+            AuthType.ACCOUNT_KEY,
+            {
+                "account_name": FILESHARE_ACCOUNT,
+                "file_share_name": share_name,
+                "protocol": "http",
+                "endpoint": fileshare_standin.base_url.removeprefix("http://"),
+                "account_key": FILESHARE_KEY,
+            },
+        ),
     )
     made = api.post(files_url(workspace, "folders", "share"), json={"parent": "", "name": "made"})
     assert made.status_code == 201 and made.json() == {"path": "made"}
@@ -126,8 +139,12 @@ def test_a_path_that_leaves_the_datastore_is_refused(api, workspace):
 @pytest.fixture
 def sales(workspace, pg, user):
     datastore_register(
-        workspace=workspace, name="sales", storage_type="AzurePostgreSql", auth_type=AuthType.SQL_AUTHENTICATION,
-        actor=Actor(user=user), values=backend_for("AzurePostgreSql").clean_values(AuthType.SQL_AUTHENTICATION, pg.form()),
+        workspace=workspace,
+        name="sales",
+        storage_type="AzurePostgreSql",
+        auth_type=AuthType.SQL_AUTHENTICATION,
+        actor=Actor(user=user),
+        values=backend_for("AzurePostgreSql").clean_values(AuthType.SQL_AUTHENTICATION, pg.form()),
     )
     return pg
 

@@ -49,16 +49,26 @@ def seeded(django_user_model, azurite_url, blob_service, fileshare_standin, shar
     container = workspace.datastores.get(name="workspaceblobstore").connection_settings["container_name"]
     blob_service.get_container_client(container).upload_blob("data/a.txt", b"alpha")
     values = {
-        "share": ("AzureFile", AuthType.ACCOUNT_KEY, {
-            "account_name": FILESHARE_ACCOUNT, "file_share_name": share_name, "protocol": "http",
-            "endpoint": fileshare_standin.base_url.removeprefix("http://"), "account_key": FILESHARE_KEY,
-        }),
+        "share": (
+            "AzureFile",
+            AuthType.ACCOUNT_KEY,
+            {
+                "account_name": FILESHARE_ACCOUNT,
+                "file_share_name": share_name,
+                "protocol": "http",
+                "endpoint": fileshare_standin.base_url.removeprefix("http://"),
+                "account_key": FILESHARE_KEY,
+            },
+        ),
         "sales": ("AzurePostgreSql", AuthType.SQL_AUTHENTICATION, pg.form()),
         "lake": ("DBFS", AuthType.NONE, {}),
     }
     for name, (storage_type, auth_type, raw) in values.items():
         datastore_register(
-            workspace=workspace, name=name, storage_type=storage_type, auth_type=auth_type,
+            workspace=workspace,
+            name=name,
+            storage_type=storage_type,
+            auth_type=auth_type,
             values=backend_for(storage_type).clean_values(auth_type, raw),
         )
     return {"token": token_for(owner), "names": itertools.cycle(DATASTORES)}
@@ -88,8 +98,12 @@ def test_the_api_answers_every_generated_request_within_its_schema(api_schema, s
 
         @given(case=operation.as_strategy())
         @settings(
-            max_examples=EXAMPLES_PER_OPERATION, deadline=None, derandomize=True, database=None,
-            phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck),
+            max_examples=EXAMPLES_PER_OPERATION,
+            deadline=None,
+            derandomize=True,
+            database=None,
+            phases=[Phase.explicit, Phase.generate],
+            suppress_health_check=list(HealthCheck),
         )
         def check(case) -> None:
             aim(case, seeded["names"])

@@ -22,7 +22,9 @@ pytestmark = pytest.mark.django_db
 def test_the_tokens_page_shows_a_new_token_once_and_stores_only_its_hash(client, user, workspace):
     response = client.post("/tokens/", {"name": "nightly job", "expires_in_days": "7", "read_only": "on"})
     assert response.status_code == 200
-    raw = remember_secret(re.search(r'value="(dsp_[A-Za-z0-9_-]+)"', response.content.decode()).group(1))
+    shown = re.search(r'value="(dsp_[A-Za-z0-9_-]+)"', response.content.decode())
+    assert shown, "the page shows the new token"
+    raw = remember_secret(shown.group(1))
     client.bodies.pop()  # the one response that shows it
     stored = AccessToken.objects.get(user=user)
     assert stored.digest != raw and raw not in str(list(AccessToken.objects.values_list()))

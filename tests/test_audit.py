@@ -51,22 +51,39 @@ def test_every_change_and_data_access_is_recorded_without_a_secret(
     membership = Membership.objects.get(workspace__name=ws, user__username="rita")
     client.post(url("workspace_member_role", ws, "rita"), {f"{membership.pk}-role": "reader"})
     container = f"audit-{uuid.uuid4().hex[:8]}"
-    sas = remember_secret(generate_container_sas(
-        AZURITE_ACCOUNT, container, account_key=AZURITE_KEY,
-        permission=ContainerSasPermissions(read=True, write=True, delete=True, list=True, create=True),
-        expiry=datetime.now(UTC) + timedelta(hours=1),
-    ))
+    sas = remember_secret(
+        generate_container_sas(
+            AZURITE_ACCOUNT,
+            container,
+            account_key=AZURITE_KEY,
+            permission=ContainerSasPermissions(read=True, write=True, delete=True, list=True, create=True),
+            expiry=datetime.now(UTC) + timedelta(hours=1),
+        )
+    )
     blob_form = {
-        "name": "files", "storage_type": "AzureBlob", "auth_type": "account_key", "account_name": AZURITE_ACCOUNT,
-        "container_name": container, "protocol": "http", "endpoint": azurite_endpoint, "account_key": AZURITE_KEY,
+        "name": "files",
+        "storage_type": "AzureBlob",
+        "auth_type": "account_key",
+        "account_name": AZURITE_ACCOUNT,
+        "container_name": container,
+        "protocol": "http",
+        "endpoint": azurite_endpoint,
+        "account_key": AZURITE_KEY,
         "create_if_not_exists": "on",
     }
     client.post(url("datastore_new", ws), blob_form)
     client.post(url("datastore_new", ws), {**blob_form, "overwrite": "on"})
-    client.post(url("datastore_edit_auth", ws, "files"), {
-        "auth_type": "sas_token", "account_name": AZURITE_ACCOUNT, "container_name": container, "protocol": "http",
-        "endpoint": azurite_endpoint, "sas_token": sas,
-    })
+    client.post(
+        url("datastore_edit_auth", ws, "files"),
+        {
+            "auth_type": "sas_token",
+            "account_name": AZURITE_ACCOUNT,
+            "container_name": container,
+            "protocol": "http",
+            "endpoint": azurite_endpoint,
+            "sas_token": sas,
+        },
+    )
     client.post(url("datastore_set_default", ws, "files"))
     client.post(url("datastore_test_connection", ws, "files"))
     client.put(url("datastore_file", ws, "files", "data/a.txt"), b"alpha", content_type="text/plain")
@@ -80,18 +97,28 @@ def test_every_change_and_data_access_is_recorded_without_a_secret(
     client.post(url("datastore_delete_file", ws, "files"), {"path": "moved/a.txt"})
     client.put(url("datastore_file", ws, "files", "data/b.txt"), b"beta", content_type="text/plain")
     client.post(url("datastore_delete_folder", ws, "files"), {"path": "data"})
-    client.post(url("datastore_new", ws), {
-        "name": "share", "storage_type": "AzureFile", "auth_type": "account_key", "account_name": FILESHARE_ACCOUNT,
-        "file_share_name": share_name, "protocol": "http",
-        "endpoint": fileshare_standin.base_url.removeprefix("http://"), "account_key": FILESHARE_KEY,
-    })
+    client.post(
+        url("datastore_new", ws),
+        {
+            "name": "share",
+            "storage_type": "AzureFile",
+            "auth_type": "account_key",
+            "account_name": FILESHARE_ACCOUNT,
+            "file_share_name": share_name,
+            "protocol": "http",
+            "endpoint": fileshare_standin.base_url.removeprefix("http://"),
+            "account_key": FILESHARE_KEY,
+        },
+    )
     client.post(url("datastore_new_folder", ws, "share"), {"path": "", "folder_name": "made"})
     client.post(url("datastore_new", ws), pg.form(name="sales"))
     client.get(url("datastore_tables", ws, "sales") + "?listing=1")
     client.get(url("datastore_table", ws, "sales", "public", "orders"))
     b"".join(client.get(url("datastore_table_csv", ws, "sales", "public", "orders")).streaming_content)
     client.post(url("datastore_query", ws, "sales"), {"sql": "SELECT count(*) FROM orders", "row_limit": "100"})
-    b"".join(client.post(url("datastore_query_csv", ws, "sales"), {"sql": "SELECT 1", "row_limit": "100"}).streaming_content)
+    b"".join(
+        client.post(url("datastore_query_csv", ws, "sales"), {"sql": "SELECT 1", "row_limit": "100"}).streaming_content
+    )
     client.post(url("datastore_unregister", ws, "share"))
     reader = Client()
     reader.force_login(django_user_model.objects.get(username="rita"))
@@ -101,7 +128,9 @@ def test_every_change_and_data_access_is_recorded_without_a_secret(
     # The API's own: a token created on the Tokens page, used, swapped for an access token, revoked.
     page = client.post(url("token_list"), {"name": "audited", "expires_in_days": "1"}).content.decode()
     client.bodies.pop()  # the one response that shows the new token
-    raw = remember_secret(re.search(r'value="(dsp_[^"]+)"', page).group(1))
+    shown = re.search(r'value="(dsp_[^"]+)"', page)
+    assert shown, "the page shows the new token"
+    raw = remember_secret(shown.group(1))
     api = Client(headers={"Authorization": f"Bearer {raw}"})
     api.post(f"/api/v1/workspaces/{ws}/datastores/workspaceblobstore/credentials", {}, content_type="application/json")
     api.get("/api/identity/token?resource=https://studio", headers={"X-IDENTITY-HEADER": raw})
@@ -110,7 +139,9 @@ def test_every_change_and_data_access_is_recorded_without_a_secret(
     recorded = set(AuditEntry.objects.values_list("action", flat=True))
     assert set(AuditAction.values) - recorded == set()
     auth_update = AuditEntry.objects.get(action=AuditAction.AUTHENTICATION_UPDATED)
-    assert auth_update.detail == "Changed: account_key, auth_type, sas_token" and auth_update.actor_name == user.username
+    assert (
+        auth_update.detail == "Changed: account_key, auth_type, sas_token" and auth_update.actor_name == user.username
+    )
     skipped = AuditEntry.objects.get(action=AuditAction.FILE_UPLOADED, outcome="skipped")
     assert skipped.target == "data/a.txt"
     query = AuditEntry.objects.get(action=AuditAction.QUERY_RUN)
@@ -123,7 +154,9 @@ def test_every_change_and_data_access_is_recorded_without_a_secret(
 
 
 def test_an_entry_holds_the_client_address_and_the_request_id_the_response_names(client, workspace):
-    response = client.get(url("datastore_browse", workspace.name, "workspaceblobstore") + "?listing=1", REMOTE_ADDR="203.0.113.7")
+    response = client.get(
+        url("datastore_browse", workspace.name, "workspaceblobstore") + "?listing=1", REMOTE_ADDR="203.0.113.7"
+    )
     entry = AuditEntry.objects.filter(action=AuditAction.FOLDER_BROWSED).latest("id")
     assert entry.client_address == "203.0.113.7"
     assert entry.request_id == response["X-Request-ID"] and len(entry.request_id) == 32
@@ -144,12 +177,28 @@ def busy_workspace(workspace, user, django_user_model):
     reader = django_user_model.objects.create_user(username="rita")
     member_add(actor=Actor(user=user), workspace=workspace, who="rita", role=Role.READER)
     entries = [
-        AuditEntry(actor=user, actor_name=user.username, workspace=workspace, workspace_name=workspace.name,
-                   datastore_name="workspaceblobstore", action=AuditAction.FOLDER_BROWSED, target=f"folder-{n}", outcome="ok")
+        AuditEntry(
+            actor=user,
+            actor_name=user.username,
+            workspace=workspace,
+            workspace_name=workspace.name,
+            datastore_name="workspaceblobstore",
+            action=AuditAction.FOLDER_BROWSED,
+            target=f"folder-{n}",
+            outcome="ok",
+        )
         for n in range(130)
     ] + [
-        AuditEntry(actor=reader, actor_name="rita", workspace=workspace, workspace_name=workspace.name,
-                   datastore_name="workspacefilestore", action=AuditAction.FILE_DOWNLOADED, target=f"mine-{n}", outcome="ok")
+        AuditEntry(
+            actor=reader,
+            actor_name="rita",
+            workspace=workspace,
+            workspace_name=workspace.name,
+            datastore_name="workspacefilestore",
+            action=AuditAction.FILE_DOWNLOADED,
+            target=f"mine-{n}",
+            outcome="ok",
+        )
         for n in range(3)
     ]
     AuditEntry.objects.bulk_create(entries)
@@ -164,7 +213,9 @@ def test_owners_page_through_everyones_activity_newest_first_by_cursor(client, b
     activity = url("workspace_activity", busy_workspace.name)
     first = client.get(activity).content.decode()
     assert shown_targets(first) == ["mine-2", "mine-1", "mine-0"] + [f"folder-{n}" for n in range(129, 82, -1)]
-    cursor = re.search(r'before=(\d+)"', first).group(1)
+    older = re.search(r'before=(\d+)"', first)
+    assert older, "the page links to older entries"
+    cursor = older.group(1)
     second = client.get(activity, {"before": cursor}).content.decode()
     assert shown_targets(second) == [f"folder-{n}" for n in range(82, 32, -1)]
     more = client.get(activity, {"before": cursor}, headers={"HX-Request": "true"}).content.decode()
@@ -208,8 +259,11 @@ def test_audit_entries_cannot_be_edited_in_the_admin(client, user, busy_workspac
     user.is_staff = user.is_superuser = True
     user.save()
     entry = AuditEntry.objects.first()
+    assert entry is not None
     assert client.get(reverse("admin:datastores_auditentry_change", args=[entry.pk])).status_code in (200, 403)
-    assert client.post(reverse("admin:datastores_auditentry_delete", args=[entry.pk]), {"post": "yes"}).status_code == 403
+    assert (
+        client.post(reverse("admin:datastores_auditentry_delete", args=[entry.pk]), {"post": "yes"}).status_code == 403
+    )
     assert AuditEntry.objects.filter(pk=entry.pk).exists()
 
 
@@ -222,8 +276,13 @@ def test_the_upgrade_makes_the_registrar_of_an_existing_workspace_its_owner(djan
     admin = old.get_model("auth", "User").objects.create(username="root", is_superuser=True)
     Workspace, Datastore = old.get_model("datastores", "Workspace"), old.get_model("datastores", "Datastore")
     known = Workspace.objects.create(name="known-ws")
-    Datastore.objects.create(workspace=known, name="workspaceblobstore", storage_type="AzureBlob",
-                             auth_type="account_key", created_by=creator)
+    Datastore.objects.create(
+        workspace=known,
+        name="workspaceblobstore",
+        storage_type="AzureBlob",
+        auth_type="account_key",
+        created_by=creator,
+    )
     Workspace.objects.create(name="orphan-ws")
     executor = MigrationExecutor(connection)
     executor.loader.build_graph()

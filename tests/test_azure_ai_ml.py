@@ -46,14 +46,27 @@ def test_the_unmodified_azure_ai_ml_sdk_manages_datastores_through_the_studio(
     backend = backend_for("AzureBlob")
     for number in range(30):
         datastore_register(
-            workspace=workspace, name=f"bulk{number:02d}", storage_type="AzureBlob", auth_type=AuthType.ACCOUNT_KEY,
-            values=backend.clean_values(AuthType.ACCOUNT_KEY, {
-                "account_name": AZURITE_ACCOUNT, "container_name": container, "protocol": "http",
-                "endpoint": azurite_endpoint, "account_key": AZURITE_KEY, "skip_validation": True,
-            }),
+            workspace=workspace,
+            name=f"bulk{number:02d}",
+            storage_type="AzureBlob",
+            auth_type=AuthType.ACCOUNT_KEY,
+            values=backend.clean_values(
+                AuthType.ACCOUNT_KEY,
+                {
+                    "account_name": AZURITE_ACCOUNT,
+                    "container_name": container,
+                    "protocol": "http",
+                    "endpoint": azurite_endpoint,
+                    "account_key": AZURITE_KEY,
+                    "skip_validation": True,
+                },
+            ),
         )
     datastore_register(
-        workspace=workspace, name="sales_db", storage_type="DBFS", auth_type=AuthType.NONE,
+        workspace=workspace,
+        name="sales_db",
+        storage_type="DBFS",
+        auth_type=AuthType.NONE,
         values=backend_for("DBFS").clean_values(AuthType.NONE, {}),
     )  # a type SDK v2 does not model: left out of its lists, never crashing them
     config = tmp_path / "config.json"
@@ -61,37 +74,72 @@ def test_the_unmodified_azure_ai_ml_sdk_manages_datastores_through_the_studio(
     secret = remember_secret("gen-two-client-secret-never-sent-back")
     with HttpsStudio() as studio:
         plan = {
-            "config_path": str(config), "cloud_metadata": cloud_metadata(studio.url),
-            "owner_token": token_for(owner), "reader_token": token_for(django_user_model.objects.get(username="rita")),
-            "blob": {"account": AZURITE_ACCOUNT, "container": container, "endpoint": azurite_endpoint, "key": AZURITE_KEY,
-                     "sas": sas_for(container, read=True, list=True)},
+            "config_path": str(config),
+            "cloud_metadata": cloud_metadata(studio.url),
+            "owner_token": token_for(owner),
+            "reader_token": token_for(django_user_model.objects.get(username="rita")),
+            "blob": {
+                "account": AZURITE_ACCOUNT,
+                "container": container,
+                "endpoint": azurite_endpoint,
+                "key": AZURITE_KEY,
+                "sas": sas_for(container, read=True, list=True),
+            },
             "share": {"account": "studiofiles", "share": "shared", "endpoint": "127.0.0.1:1", "key": AZURITE_KEY},
-            "gen2": {"account": "studiolake", "filesystem": "raw", "endpoint": "127.0.0.1:1", "tenant_id": TENANT,
-                     "client_id": CLIENT, "client_secret": secret},
+            "gen2": {
+                "account": "studiolake",
+                "filesystem": "raw",
+                "endpoint": "127.0.0.1:1",
+                "tenant_id": TENANT,
+                "client_id": CLIENT,
+                "client_secret": secret,
+            },
             "gen1": {"store": "studiostore"},
             "blob_to_read": "data/hello.txt",
         }
         environment = {
-            "PATH": os.environ["PATH"], "HOME": str(tmp_path),
-            "REQUESTS_CA_BUNDLE": studio.ca_bundle, "SSL_CERT_FILE": studio.ca_bundle,
+            "PATH": os.environ["PATH"],
+            "HOME": str(tmp_path),
+            "REQUESTS_CA_BUNDLE": studio.ca_bundle,
+            "SSL_CERT_FILE": studio.ca_bundle,
             "IDENTITY_ENDPOINT": studio.url + "api/identity/token",
         }
         done = subprocess.run(
-            [sys.executable, str(SCRIPT)], input=json.dumps(plan), capture_output=True, text=True, env=environment, timeout=300,
+            [sys.executable, str(SCRIPT)],
+            input=json.dumps(plan),
+            capture_output=True,
+            text=True,
+            env=environment,
+            timeout=300,
         )
         assert done.returncode == 0, done.stderr[-4000:]
         seen = json.loads(done.stdout.strip().splitlines()[-1])
 
-    assert seen["created"] == ["AzureBlobDatastore", "AzureBlobDatastore", "AzureFileDatastore", "AzureDataLakeGen2Datastore",
-                               "AzureDataLakeGen1Datastore"]
-    assert seen["got"]["sdk_blob_key"] == {"type": "DatastoreType.AZURE_BLOB", "credentials": "AccountKeyConfiguration", "where": container}
+    assert seen["created"] == [
+        "AzureBlobDatastore",
+        "AzureBlobDatastore",
+        "AzureFileDatastore",
+        "AzureDataLakeGen2Datastore",
+        "AzureDataLakeGen1Datastore",
+    ]
+    assert seen["got"]["sdk_blob_key"] == {
+        "type": "DatastoreType.AZURE_BLOB",
+        "credentials": "AccountKeyConfiguration",
+        "where": container,
+    }
     assert seen["got"]["sdk_blob_sas"]["credentials"] == "SasTokenConfiguration"
     assert seen["got"]["sdk_share"]["where"] == "shared"
-    assert seen["got"]["sdk_gen2"] == {"type": "DatastoreType.AZURE_DATA_LAKE_GEN2", "credentials": "ServicePrincipalConfiguration", "where": "raw"}
+    assert seen["got"]["sdk_gen2"] == {
+        "type": "DatastoreType.AZURE_DATA_LAKE_GEN2",
+        "credentials": "ServicePrincipalConfiguration",
+        "where": "raw",
+    }
     assert seen["got"]["sdk_gen1"]["where"] == "studiostore"
-    arm_names = {name for name in Datastore.objects.filter(workspace=workspace).values_list("name", flat=True)} - {"sales_db"}
+    arm_names = set(Datastore.objects.filter(workspace=workspace).values_list("name", flat=True)) - {"sales_db"}
     assert seen["listed"] == sorted(arm_names | {"sdk_share"}), "every page, and no SQL or DBFS datastore"
-    assert any("$skip=" in request for request in studio.requests if "/datastores?" in request), "the SDK followed nextLink"
+    assert any("$skip=" in request for request in studio.requests if "/datastores?" in request), (
+        "the SDK followed nextLink"
+    )
     assert seen["default"] == "workspaceblobstore"
     assert seen["missing"] == "ResourceNotFoundError"
     # The reader's include_secrets: a short-lived SAS, never the account key; it reads and lists, not writes.
@@ -104,7 +152,11 @@ def test_the_unmodified_azure_ai_ml_sdk_manages_datastores_through_the_studio(
     assert not blob_service.get_container_client(container).get_blob_client("written-by-reader.txt").exists()
     # The tokens came from the managed-identity route, and the SDK sent those, not the personal tokens.
     assert AuditEntry.objects.filter(action=AuditAction.ACCESS_TOKEN_ISSUED, actor_name="olive").exists()
-    assert AuditEntry.objects.filter(action=AuditAction.CREDENTIAL_ISSUED, actor_name="rita", datastore_name="sdk_blob_key").exists()
-    assert any(request.startswith("GET /api/identity/token?api-version=2019-08-01&resource=") for request in studio.requests)
+    assert AuditEntry.objects.filter(
+        action=AuditAction.CREDENTIAL_ISSUED, actor_name="rita", datastore_name="sdk_blob_key"
+    ).exists()
+    assert any(
+        request.startswith("GET /api/identity/token?api-version=2019-08-01&resource=") for request in studio.requests
+    )
     stored = Datastore.objects.get(workspace=workspace, name="sdk_gen2")
     assert stored.connection()["client_secret"] == secret and secret not in done.stdout

@@ -47,13 +47,17 @@ def test_a_wrong_account_key_is_refused_with_an_authentication_message(register,
 
 
 def test_a_sas_token_with_read_and_list_registers(register, container_name):
-    response = register(container_name=container_name, auth_type="sas_token", sas_token=sas_for(container_name, read=True, list=True))
+    response = register(
+        container_name=container_name, auth_type="sas_token", sas_token=sas_for(container_name, read=True, list=True)
+    )
     assert response.status_code == 302
     assert Datastore.objects.get(name="azurite_blob").auth_type == "sas_token"
 
 
 def test_a_sas_token_without_list_permission_says_which_permission_is_missing(register, container_name):
-    page = register(container_name=container_name, auth_type="sas_token", sas_token=sas_for(container_name, read=True)).content.decode()
+    page = register(
+        container_name=container_name, auth_type="sas_token", sas_token=sas_for(container_name, read=True)
+    ).content.decode()
     assert "lacks a permission" in field_block(page, "sas_token")
     assert "list (l)" in field_block(page, "sas_token")
     assert not Datastore.objects.filter(name="azurite_blob").exists()
@@ -95,7 +99,9 @@ def test_test_connection_on_the_detail_page_uses_the_stored_credentials(client, 
     assert "Connection succeeded" in page
     assert "<html" not in page
     # Azurite checks the key it is sent: a datastore stored with a wrong one fails the same test.
-    register(name="wrong_key", container_name=container_name, account_key=remember_secret(WRONG_KEY), skip_validation="on")
+    register(
+        name="wrong_key", container_name=container_name, account_key=remember_secret(WRONG_KEY), skip_validation="on"
+    )
     url = reverse("datastore_test_connection", args=[workspace.name, "wrong_key"])
     page = client.post(url, headers={"HX-Request": "true"}).content.decode()
     assert "Authentication failed: the storage account refused the account key" in page
@@ -110,7 +116,9 @@ def test_set_as_default_moves_the_badge(client, workspace, register, container_n
     assert "Default" in row
 
 
-def test_unregistering_the_default_hands_the_default_back_to_workspaceblobstore(client, workspace, register, container_name, blob_service):
+def test_unregistering_the_default_hands_the_default_back_to_workspaceblobstore(
+    client, workspace, register, container_name, blob_service
+):
     register(container_name=container_name)
     client.post(reverse("datastore_set_default", args=[workspace.name, "azurite_blob"]))
     confirm = client.get(reverse("datastore_unregister", args=[workspace.name, "azurite_blob"])).content.decode()
@@ -129,23 +137,39 @@ def edit_url(workspace, name):
 def test_update_authentication_keeps_a_blank_secret(client, workspace, register, container_name, azurite_endpoint):
     register(container_name=container_name)
     before = Datastore.objects.get(name="azurite_blob")
-    response = client.post(edit_url(workspace, "azurite_blob"), {
-        "auth_type": "account_key", "account_name": AZURITE_ACCOUNT, "container_name": container_name,
-        "protocol": "http", "endpoint": azurite_endpoint, "account_key": "",
-    })
+    response = client.post(
+        edit_url(workspace, "azurite_blob"),
+        {
+            "auth_type": "account_key",
+            "account_name": AZURITE_ACCOUNT,
+            "container_name": container_name,
+            "protocol": "http",
+            "endpoint": azurite_endpoint,
+            "account_key": "",
+        },
+    )
     assert response.status_code == 302
     after = Datastore.objects.get(name="azurite_blob")
     assert after.connection()["account_key"] == AZURITE_KEY
     assert after.secrets_updated_at == before.secrets_updated_at
 
 
-def test_update_authentication_to_a_sas_token_replaces_the_key(client, workspace, register, container_name, azurite_endpoint):
+def test_update_authentication_to_a_sas_token_replaces_the_key(
+    client, workspace, register, container_name, azurite_endpoint
+):
     register(container_name=container_name)
     sas = sas_for(container_name, read=True, list=True)
-    response = client.post(edit_url(workspace, "azurite_blob"), {
-        "auth_type": "sas_token", "account_name": AZURITE_ACCOUNT, "container_name": container_name,
-        "protocol": "http", "endpoint": azurite_endpoint, "sas_token": sas,
-    })
+    response = client.post(
+        edit_url(workspace, "azurite_blob"),
+        {
+            "auth_type": "sas_token",
+            "account_name": AZURITE_ACCOUNT,
+            "container_name": container_name,
+            "protocol": "http",
+            "endpoint": azurite_endpoint,
+            "sas_token": sas,
+        },
+    )
     assert response.status_code == 302
     connection = Datastore.objects.get(name="azurite_blob").connection()
     assert connection.auth_type == "sas_token" and connection["sas_token"] == sas
@@ -154,20 +178,37 @@ def test_update_authentication_to_a_sas_token_replaces_the_key(client, workspace
 
 def test_changing_the_endpoint_requires_typing_the_secret_again(client, workspace, register, container_name):
     register(container_name=container_name)
-    page = client.post(edit_url(workspace, "azurite_blob"), {
-        "auth_type": "account_key", "account_name": AZURITE_ACCOUNT, "container_name": container_name,
-        "protocol": "https", "endpoint": "core.windows.net", "account_key": "", "skip_validation": "on",
-    }).content.decode()
+    page = client.post(
+        edit_url(workspace, "azurite_blob"),
+        {
+            "auth_type": "account_key",
+            "account_name": AZURITE_ACCOUNT,
+            "container_name": container_name,
+            "protocol": "https",
+            "endpoint": "core.windows.net",
+            "account_key": "",
+            "skip_validation": "on",
+        },
+    ).content.decode()
     assert "a stored secret is never sent to a new place" in field_block(page, "account_key")
     assert Datastore.objects.get(name="azurite_blob").connection_settings["endpoint"] != "core.windows.net"
 
 
-def test_update_authentication_with_a_wrong_key_changes_nothing(client, workspace, register, container_name, azurite_endpoint):
+def test_update_authentication_with_a_wrong_key_changes_nothing(
+    client, workspace, register, container_name, azurite_endpoint
+):
     register(container_name=container_name)
-    page = client.post(edit_url(workspace, "azurite_blob"), {
-        "auth_type": "account_key", "account_name": AZURITE_ACCOUNT, "container_name": container_name,
-        "protocol": "http", "endpoint": azurite_endpoint, "account_key": remember_secret(WRONG_KEY),
-    }).content.decode()
+    page = client.post(
+        edit_url(workspace, "azurite_blob"),
+        {
+            "auth_type": "account_key",
+            "account_name": AZURITE_ACCOUNT,
+            "container_name": container_name,
+            "protocol": "http",
+            "endpoint": azurite_endpoint,
+            "account_key": remember_secret(WRONG_KEY),
+        },
+    ).content.decode()
     assert "Authentication failed" in field_block(page, "account_key")
     assert Datastore.objects.get(name="azurite_blob").connection()["account_key"] == AZURITE_KEY
 
@@ -183,7 +224,8 @@ def test_the_detail_page_shows_the_key_only_as_stored_and_a_script_that_names_th
 
 def test_the_list_filter_narrows_by_name_through_htmx(client, workspace):
     response = client.get(
-        reverse("datastore_list", args=[workspace.name]), {"q": "file"},
+        reverse("datastore_list", args=[workspace.name]),
+        {"q": "file"},
         headers={"HX-Request": "true", "HX-Target": "datastore-table"},
     )
     page = response.content.decode()

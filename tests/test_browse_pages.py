@@ -66,9 +66,9 @@ def test_an_upload_cut_short_leaves_nothing_visible(live_server, user, datastore
         answer = b""
         while chunk := connection.recv(65536):
             answer += chunk
-    answer = answer.decode(errors="replace")
-    assert answer.startswith("HTTP/1.1 400")
-    assert "Nothing was saved" in answer
+    text = answer.decode(errors="replace")
+    assert text.startswith("HTTP/1.1 400")
+    assert "Nothing was saved" in text
     assert list(datastore.backend.walk_files(datastore.connection(), "")) == []
 
 
@@ -99,7 +99,8 @@ def test_load_more_follows_the_continuation_without_listing_everything(client, d
     assert "Load more" in first
     continuation = first.split("continuation=")[1].split('"')[0].split("&amp;")[0]
     more = client.get(
-        url(datastore, "datastore_browse"), {"path": "many", "continuation": unquote(continuation)},
+        url(datastore, "datastore_browse"),
+        {"path": "many", "continuation": unquote(continuation)},
         headers={"HX-Request": "true", "HX-Target": "load-more-row"},
     ).content.decode()
     assert "<html" not in more
@@ -110,8 +111,11 @@ def test_load_more_follows_the_continuation_without_listing_everything(client, d
 def test_the_name_prefix_filter_narrows_the_listing(client, datastore):
     for path in ["logs/2024-01.txt", "logs/2024-02.txt", "logs/2025-01.txt"]:
         put(client, datastore, path, b"x")
-    page = client.get(url(datastore, "datastore_browse"), {"path": "logs", "prefix": "2024"},
-                      headers={"HX-Request": "true", "HX-Target": "listing"}).content.decode()
+    page = client.get(
+        url(datastore, "datastore_browse"),
+        {"path": "logs", "prefix": "2024"},
+        headers={"HX-Request": "true", "HX-Target": "listing"},
+    ).content.decode()
     assert "2024-01.txt" in page and "2024-02.txt" in page and "2025-01.txt" not in page
 
 
@@ -150,7 +154,8 @@ def test_a_folder_downloads_as_a_zip_with_the_same_bytes(client, datastore):
     assert response["Content-Type"] == "application/zip"
     archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
     assert {info.filename: archive.read(info) for info in archive.infolist()} == {
-        "a.txt": b"alpha", "sub/b.bin": bytes(range(256)) * 100,
+        "a.txt": b"alpha",
+        "sub/b.bin": bytes(range(256)) * 100,
     }
 
 
@@ -171,9 +176,18 @@ def test_the_filestore_of_a_connection_string_without_a_file_endpoint_explains_i
 def test_a_datastore_without_files_has_no_browse_page(client, workspace):
     registered = client.post(
         reverse("datastore_new", args=[workspace.name]),
-        {"name": "db", "storage_type": "AzureMySql", "auth_type": "sql_authentication", "server_name": "s",
-         "database_name": "d", "port": "3306", "endpoint": "mysql.database.azure.com", "user_id": "u",
-         "password": "p", "skip_validation": "on"},
+        {
+            "name": "db",
+            "storage_type": "AzureMySql",
+            "auth_type": "sql_authentication",
+            "server_name": "s",
+            "database_name": "d",
+            "port": "3306",
+            "endpoint": "mysql.database.azure.com",
+            "user_id": "u",
+            "password": "p",
+            "skip_validation": "on",
+        },
     )
     assert registered.status_code == 302  # it exists, so the 404 is the missing page, not a missing datastore
     assert client.get(reverse("datastore_detail", args=[workspace.name, "db"])).status_code == 200
@@ -212,4 +226,3 @@ def test_a_new_blob_folder_opens_empty_and_appears_with_its_first_file(client, d
     put(client, datastore, "drafts/first.txt", b"x")
     entries = datastore.backend.list_folder(datastore.connection(), "").entries
     assert [(entry.name, entry.is_folder) for entry in entries] == [("drafts", True)]
-

@@ -11,9 +11,12 @@ from .browser import choose
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_swaps_and_test_connection_work_with_no_policy_violation(page: Page, live_server, signed_in):  # noqa: F811
+def test_swaps_and_test_connection_work_with_no_policy_violation(page: Page, live_server, signed_in):
     violations: list[str] = []
-    page.on("console", lambda message: violations.append(message.text) if "Content Security Policy" in message.text else None)
+    page.on(
+        "console",
+        lambda message: violations.append(message.text) if "Content Security Policy" in message.text else None,
+    )
     page.add_init_script(
         "document.addEventListener('securitypolicyviolation', e => "
         "(window.cspViolations = window.cspViolations || []).push(e.violatedDirective + ' ' + e.blockedURI))"

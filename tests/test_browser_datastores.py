@@ -12,12 +12,25 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 # The labels a person sees for each storage type and authentication type, as shown in the select boxes.
 SWAPS = {
-    "Azure Blob Storage": {"Account key": ["Account name", "Container name", "Account key"], "SAS token": ["SAS token"]},
-    "Azure File Share": {"Account key": ["File share name", "Account key"], "SAS token": ["File share name", "SAS token"]},
+    "Azure Blob Storage": {
+        "Account key": ["Account name", "Container name", "Account key"],
+        "SAS token": ["SAS token"],
+    },
+    "Azure File Share": {
+        "Account key": ["File share name", "Account key"],
+        "SAS token": ["File share name", "SAS token"],
+    },
     "Azure Data Lake Storage Gen1": {"Service principal": ["Store name", "Tenant ID", "Client ID", "Client secret"]},
-    "Azure Data Lake Storage Gen2": {"Service principal": ["Filesystem", "Tenant ID", "Client ID", "Client secret", "Authority URL"]},
-    "Azure SQL Database": {"SQL authentication": ["Server name", "User ID", "Password"], "Service principal": ["Server name", "Client secret"]},
-    "Azure Database for PostgreSQL": {"SQL authentication": ["Server name", "Database name", "Enforce SSL", "Password"]},
+    "Azure Data Lake Storage Gen2": {
+        "Service principal": ["Filesystem", "Tenant ID", "Client ID", "Client secret", "Authority URL"]
+    },
+    "Azure SQL Database": {
+        "SQL authentication": ["Server name", "User ID", "Password"],
+        "Service principal": ["Server name", "Client secret"],
+    },
+    "Azure Database for PostgreSQL": {
+        "SQL authentication": ["Server name", "Database name", "Enforce SSL", "Password"]
+    },
     "Azure Database for MySQL": {"SQL authentication": ["Server name", "Database name", "Port", "Password"]},
     "Databricks File System": {"No authentication": ["Workspace URL", "Personal access token"]},
 }
@@ -40,7 +53,9 @@ def test_the_form_swaps_fields_in_place_for_every_storage_and_auth_type(page: Pa
     expect(page.get_by_label("Datastore name")).to_have_value("kept_name")
 
 
-def test_a_person_registers_a_blob_datastore_and_makes_it_the_default(page: Page, live_server, signed_in, azurite_endpoint, container_name):
+def test_a_person_registers_a_blob_datastore_and_makes_it_the_default(
+    page: Page, live_server, signed_in, azurite_endpoint, container_name
+):
     page.goto(f"{live_server.url}/workspaces/{signed_in.name}/datastores/")
     page.get_by_role("link", name="+ New datastore").click()
     page.get_by_label("Datastore name").fill("browser_blob")
@@ -58,7 +73,9 @@ def test_a_person_registers_a_blob_datastore_and_makes_it_the_default(page: Page
     summary = page.locator("#error-summary")
     expect(summary).to_be_focused()
     expect(summary).to_be_in_viewport()
-    link = summary.get_by_role("link", name="Account key: Authentication failed: the storage account refused the account key")
+    link = summary.get_by_role(
+        "link", name="Account key: Authentication failed: the storage account refused the account key"
+    )
     link.click()
     expect(page.locator("#field-account_key").get_by_role("alert")).to_contain_text("refused the account key")
     expect(page.get_by_label("Account key")).to_have_value("")

@@ -53,28 +53,44 @@ def studio(browser: Browser, live_server, django_user_model, azurite_url, blob_s
     parquet = io.BytesIO()
     pq.write_table(table, parquet)
     files = {
-        "reports/q1.csv": b"quarter,region,total\n" + b"".join(f"Q{n % 4 + 1},region-{n},{n * 10}\n".encode() for n in range(40)),
+        "reports/q1.csv": b"quarter,region,total\n"
+        + b"".join(f"Q{n % 4 + 1},region-{n},{n * 10}\n".encode() for n in range(40)),
         "reports/chart.png": png(40, 20),
         "reports/cities.parquet": parquet.getvalue(),
         "reports/notes.txt": b"Notes for the quarter.\n" * 40,
         "reports/config.json": json.dumps({"model": "v2", "layers": [64, 32], "dropout": 0.1}).encode(),
-        "reports/a-very-long-file-name-that-should-wrap-on-a-phone-screen-and-not-push-the-page-sideways.bin": b"x" * 2048,
+        "reports/a-very-long-file-name-that-should-wrap-on-a-phone-screen-and-not-push-the-page-sideways.bin": b"x"
+        * 2048,
         "raw/2024/events.log": b"event\n" * 100,
         "top.txt": b"top",
     }
     for path, data in files.items():
         client.upload_blob(path, data)
     datastore_test_connection(blobstore, actor=Actor(user=user))
-    register_sas(workspace, container, azurite_endpoint,
-                 sas(container, expiry=datetime.now(UTC) + timedelta(days=3), read=True, list=True), name="expiring_sas")
+    register_sas(
+        workspace,
+        container,
+        azurite_endpoint,
+        sas(container, expiry=datetime.now(UTC) + timedelta(days=3), read=True, list=True),
+        name="expiring_sas",
+    )
     pg_backend = backend_for("AzurePostgreSql")
     form = pg.form()
-    datastore_register(workspace=workspace, name="pg_sales", storage_type="AzurePostgreSql", auth_type="sql_authentication",
-                       values=pg_backend.clean_values("sql_authentication", {k: v for k, v in form.items() if k not in ("name", "storage_type", "auth_type")}),
-                       actor=Actor(user=user))
+    datastore_register(
+        workspace=workspace,
+        name="pg_sales",
+        storage_type="AzurePostgreSql",
+        auth_type="sql_authentication",
+        values=pg_backend.clean_values(
+            "sql_authentication", {k: v for k, v in form.items() if k not in ("name", "storage_type", "auth_type")}
+        ),
+        actor=Actor(user=user),
+    )
     gone = f"gone-{secrets.token_hex(4)}"
     blob_service.create_container(gone)
-    register_sas(workspace, gone, azurite_endpoint, sas(gone, expiry=datetime.now(UTC) + timedelta(days=30)), name="vanished")
+    register_sas(
+        workspace, gone, azurite_endpoint, sas(gone, expiry=datetime.now(UTC) + timedelta(days=30)), name="vanished"
+    )
     blob_service.delete_container(gone)
 
     context = browser.new_context(bypass_csp=True)  # axe is injected as a script of its own
@@ -112,7 +128,8 @@ def every_page(workspace) -> dict[str, str]:
         "preview-parquet": f"{blob}/preview/?path=reports/cities.parquet",
         "preview-text": f"{blob}/preview/?path=reports/notes.txt",
         "preview-json": f"{blob}/preview/?path=reports/config.json",
-        "preview-other": f"{blob}/preview/?path=reports/a-very-long-file-name-that-should-wrap-on-a-phone-screen-and-not-push-the-page-sideways.bin",
+        "preview-other": f"{blob}/preview/?path=reports/"
+        "a-very-long-file-name-that-should-wrap-on-a-phone-screen-and-not-push-the-page-sideways.bin",
         "move": f"{blob}/move/?path=reports/q1.csv",
         "delete-folder": f"{blob}/delete-folder/?path=raw",
         "storage-error": f"{ws}/datastores/vanished/files/missing.txt",
@@ -126,14 +143,17 @@ def every_page(workspace) -> dict[str, str]:
 def settle(page: Page) -> None:
     """Wait until htmx has loaded what the page loads into place."""
     page.wait_for_load_state("networkidle")
-    page.wait_for_function("() => !document.querySelector('[aria-busy=true]') && !document.querySelector('.htmx-request')")
+    page.wait_for_function(
+        "() => !document.querySelector('[aria-busy=true]') && !document.querySelector('.htmx-request')"
+    )
 
 
 def blocking_violations(page: Page) -> list[str]:
     page.add_script_tag(path=str(AXE))
     violations = page.evaluate(
         "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
-        ".map(v => ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}))"
+        ".map(v => ({id: v.id, impact: v.impact, help: v.help, "
+        "nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}))"
     )
     return [f"{v['id']} ({v['impact']}): {v['help']} at {v['nodes']}" for v in violations if v["impact"] in BLOCKING]
 

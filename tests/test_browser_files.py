@@ -22,14 +22,30 @@ def target(request, azurite_endpoint, blob_service):
     """How to register the datastore in the form, and how to read what storage holds."""
     if request.param == "blob":
         container = request.getfixturevalue("container_name")
-        fields = {"Storage type": "Azure Blob Storage", "Account name": AZURITE_ACCOUNT, "Container name": container,
-                  "Protocol": "http", "Endpoint": azurite_endpoint, "Account key": AZURITE_KEY}
+        fields = {
+            "Storage type": "Azure Blob Storage",
+            "Account name": AZURITE_ACCOUNT,
+            "Container name": container,
+            "Protocol": "http",
+            "Endpoint": azurite_endpoint,
+            "Account key": AZURITE_KEY,
+        }
         client = blob_service.get_container_client(container)
-        return fields, lambda path: client.download_blob(path).readall(), lambda: sorted(b.name for b in client.list_blobs())
+        return (
+            fields,
+            lambda path: client.download_blob(path).readall(),
+            lambda: sorted(b.name for b in client.list_blobs()),
+        )
     standin = request.getfixturevalue("fileshare_standin")
     share = request.getfixturevalue("share_name")
-    fields = {"Storage type": "Azure File Share", "Account name": FILESHARE_ACCOUNT, "File share name": share,
-              "Protocol": "http", "Endpoint": standin.base_url.removeprefix("http://"), "Account key": FILESHARE_KEY}
+    fields = {
+        "Storage type": "Azure File Share",
+        "Account name": FILESHARE_ACCOUNT,
+        "File share name": share,
+        "Protocol": "http",
+        "Endpoint": standin.base_url.removeprefix("http://"),
+        "Account key": FILESHARE_KEY,
+    }
     client = ShareServiceClient(standin.account_url, credential=standin.credential).get_share_client(share)
 
     def names():
@@ -51,7 +67,9 @@ def test_a_person_uploads_a_folder_browses_downloads_and_deletes(page: Page, liv
     )
 
 
-def test_an_upload_shows_its_progress_and_cancel_keeps_nothing_partial(page: Page, live_server, signed_in, blob_service, tmp_path):
+def test_an_upload_shows_its_progress_and_cancel_keeps_nothing_partial(
+    page: Page, live_server, signed_in, blob_service, tmp_path
+):
     """Against the real Azurite, with the browser's upload throttled (Chrome DevTools Protocol) so
     that the upload is still going when Cancel is pressed."""
     container = signed_in.datastores.get(name="workspaceblobstore").connection_settings["container_name"]
@@ -62,8 +80,10 @@ def test_an_upload_shows_its_progress_and_cancel_keeps_nothing_partial(page: Pag
     expect(page.get_by_text("This folder is empty.")).to_be_visible()
     cdp = page.context.new_cdp_session(page)
     cdp.send("Network.enable")
-    cdp.send("Network.emulateNetworkConditions",
-             {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": 512 * 1024})
+    cdp.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": 512 * 1024},
+    )
 
     page.set_input_files("#upload-files", [str(file) for file in files])
     overall = page.locator("#upload-overall-progress")
@@ -77,7 +97,10 @@ def test_an_upload_shows_its_progress_and_cancel_keeps_nothing_partial(page: Pag
     expect(page.locator(".upload-summary")).to_contain_text("cancelled: nothing of them was kept")
     expect(page.locator("#upload-files")).to_be_enabled()
     expect(page.get_by_role("button", name="Cancel upload")).to_be_hidden()
-    cdp.send("Network.emulateNetworkConditions", {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1})
+    cdp.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1},
+    )
     client = blob_service.get_container_client(container)
     kept = {blob.name: client.download_blob(blob.name).readall() for blob in client.list_blobs()}
     assert len(kept) < len(files)  # the cancel stopped some

@@ -41,7 +41,9 @@ def sign_in(page: Page, studio: str, person_name: str) -> None:
     page.get_by_role("button", name=f"Sign in as {person_name}").click()
 
 
-def test_a_first_sign_in_lands_on_an_empty_workspace_list_and_signing_out_ends_both_sessions(page: Page, studio, entra, ada):
+def test_a_first_sign_in_lands_on_an_empty_workspace_list_and_signing_out_ends_both_sessions(
+    page: Page, studio, entra, ada
+):
     sign_in(page, studio, "Ada Lovelace")
     expect(page.get_by_role("heading", name="Workspaces", exact=True)).to_be_visible()
     expect(page.get_by_text("You are signed in, but no workspace has been shared with you yet")).to_be_visible()
@@ -92,7 +94,9 @@ def test_a_callback_with_a_state_this_browser_never_sent_is_refused(browser: Bro
     assert not get_user_model().objects.exists()
 
 
-@pytest.mark.parametrize("tampering", ["nonce", "expired", "foreign_key"], ids=["wrong nonce", "expired", "wrongly signed"])
+@pytest.mark.parametrize(
+    "tampering", ["nonce", "expired", "foreign_key"], ids=["wrong nonce", "expired", "wrongly signed"]
+)
 def test_an_id_token_with_a_wrong_nonce_expired_or_wrongly_signed_is_refused(page: Page, studio, entra, ada, tampering):
     entra.aad.tamper_next_id_token = tampering
     sign_in(page, studio, "Ada Lovelace")

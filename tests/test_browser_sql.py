@@ -20,7 +20,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 FRUIT_SETUP = """
     CREATE TABLE fruit (id integer PRIMARY KEY, name text NOT NULL, price numeric(6, 2), origin text);
-    INSERT INTO fruit SELECT g, 'fruit ' || lpad(g::text, 3, '0'), g / 10.0, CASE WHEN g % 7 = 0 THEN NULL ELSE 'Spain' END
+    INSERT INTO fruit SELECT g, 'fruit ' || lpad(g::text, 3, '0'), g / 10.0,
+        CASE WHEN g % 7 = 0 THEN NULL ELSE 'Spain' END
     FROM generate_series(1, 150) g;
     INSERT INTO fruit VALUES (151, 'banana', 0.25, 'Ecuador'), (152, 'cherry', 7.50, 'Chile, "Central"');
     ANALYZE fruit;

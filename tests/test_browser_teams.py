@@ -61,7 +61,9 @@ def test_an_owner_adds_a_reader_who_may_look_but_not_change(
     base = f"{live_server.url}/workspaces/team-ws/datastores/workspaceblobstore"
     upload = reader.request.put(f"{base}/files/reports/evil.csv", data=b"x", headers={"X-CSRFToken": token})
     assert upload.status == 403 and upload.json()["outcome"] == "refused"
-    delete = reader.request.post(f"{base}/delete-file/", form={"path": "reports/q1.csv"}, headers={"X-CSRFToken": token})
+    delete = reader.request.post(
+        f"{base}/delete-file/", form={"path": "reports/q1.csv"}, headers={"X-CSRFToken": token}
+    )
     assert delete.status == 403
     assert sorted(blob.name for blob in blob_service.get_container_client(container).list_blobs()) == ["reports/q1.csv"]
 

@@ -45,7 +45,7 @@ TREE = {
     "empty.dat": b"",
     "sub/b.bin": os.urandom(BIG),
     "sub/deeper/c.csv": b"x,y\n1,2\n",
-    "sub/deeper/\u00e9t\u00e9 \u540d.txt": "unicode name".encode(),
+    "sub/deeper/\u00e9t\u00e9 \u540d.txt": b"unicode name",
 }
 
 
@@ -95,13 +95,18 @@ def register_file_share(workspace, fileshare_standin, share_name, *, name="files
         "skip_validation": True,
     }
     return datastore_register(
-        workspace=workspace, name=name, storage_type="AzureFile", auth_type=AuthType.ACCOUNT_KEY,
+        workspace=workspace,
+        name=name,
+        storage_type="AzureFile",
+        auth_type=AuthType.ACCOUNT_KEY,
         values=backend.clean_values(AuthType.ACCOUNT_KEY, raw),
     )
 
 
 def share_files(fileshare_standin, share_name) -> dict[str, bytes]:
-    share = ShareServiceClient(fileshare_standin.account_url, credential=fileshare_standin.credential).get_share_client(share_name)
+    share = ShareServiceClient(fileshare_standin.account_url, credential=fileshare_standin.credential).get_share_client(
+        share_name
+    )
     found, pending = {}, [""]
     while pending:
         folder = pending.pop()
@@ -125,7 +130,9 @@ def tree(tmp_path) -> Path:
 def test_upload_sends_a_folder_tree_to_the_default_datastore_keeping_relative_paths(workspace, blob_service, tree):
     out, err = run("upload", str(tree), "--target-path", "data/run1", "--no-progress")
 
-    assert stored_blobs(blob_service, container_of(workspace)) == {f"data/run1/{name}": data for name, data in TREE.items()}
+    assert stored_blobs(blob_service, container_of(workspace)) == {
+        f"data/run1/{name}": data for name, data in TREE.items()
+    }
     assert out.strip() == "Uploaded 5 files, skipped 0 (already there)"
     assert err == ""
 
@@ -205,7 +212,9 @@ def test_the_default_datastore_is_used_when_no_datastore_is_named(
 
 def test_download_with_a_prefix_keeps_full_storage_paths_below_the_target(workspace, tree, tmp_path):
     run("upload", str(tree), "--target-path", "data", "--no-progress")
-    run("upload", str(make_tree(tmp_path / "other", {"o.txt": b"other"})), "--target-path", "elsewhere", "--no-progress")
+    run(
+        "upload", str(make_tree(tmp_path / "other", {"o.txt": b"other"})), "--target-path", "elsewhere", "--no-progress"
+    )
 
     out, err = run("download", str(tmp_path / "target"), "--prefix", "data/sub", "--no-progress")
 
@@ -308,7 +317,9 @@ def test_the_workspace_may_be_omitted_only_when_there_is_one(workspace, tree, us
 
 
 def test_an_unknown_datastore_is_refused_with_the_list_of_datastores(workspace, tree):
-    with pytest.raises(CommandError, match=r"has no datastore 'nope'\. Its datastores: workspaceblobstore, workspacefilestore"):
+    with pytest.raises(
+        CommandError, match=r"has no datastore 'nope'\. Its datastores: workspaceblobstore, workspacefilestore"
+    ):
         run("upload", str(tree), "--datastore", "nope")
 
 
@@ -322,15 +333,24 @@ def test_a_bad_target_path_is_refused(workspace, tree):
         run("upload", str(tree), "--target-path", "a/../b")
 
 
-def test_a_storage_error_becomes_a_clear_message_without_the_secret(workspace, tree, azurite_endpoint, tmp_path, caplog):
+def test_a_storage_error_becomes_a_clear_message_without_the_secret(
+    workspace, tree, azurite_endpoint, tmp_path, caplog
+):
     wrong_key = remember_secret(base64.b64encode(os.urandom(64)).decode())
     backend = backend_for("AzureBlob")
     raw = {
-        "account_name": AZURITE_ACCOUNT, "container_name": container_of(workspace), "protocol": "http",
-        "endpoint": azurite_endpoint, "account_key": wrong_key, "skip_validation": True,
+        "account_name": AZURITE_ACCOUNT,
+        "container_name": container_of(workspace),
+        "protocol": "http",
+        "endpoint": azurite_endpoint,
+        "account_key": wrong_key,
+        "skip_validation": True,
     }
     datastore_register(
-        workspace=workspace, name="wrongkey", storage_type="AzureBlob", auth_type=AuthType.ACCOUNT_KEY,
+        workspace=workspace,
+        name="wrongkey",
+        storage_type="AzureBlob",
+        auth_type=AuthType.ACCOUNT_KEY,
         values=backend.clean_values(AuthType.ACCOUNT_KEY, raw),
     )
 
@@ -345,7 +365,24 @@ def test_a_storage_error_becomes_a_clear_message_without_the_secret(workspace, t
 
 # --- names that would escape the target folder ------------------------------------------------
 
-NAME_PIECES = ["..", ".", "", "a", "b.txt", "C:", "c:\\", "\\", "/", "//", "\x00", "\u00e9", "\u540d", " ", "~", "link_out"]
+NAME_PIECES = [
+    "..",
+    ".",
+    "",
+    "a",
+    "b.txt",
+    "C:",
+    "c:\\",
+    "\\",
+    "/",
+    "//",
+    "\x00",
+    "\u00e9",
+    "\u540d",
+    " ",
+    "~",
+    "link_out",
+]
 
 
 @given(
@@ -378,13 +415,20 @@ def put_blob_raw(azurite_url: str, container: str, name: str, data: bytes) -> No
     segments from a URL before sending it, so such names are sent with http.client, signed
     with a SAS from the SDK."""
     sas = generate_blob_sas(
-        AZURITE_ACCOUNT, container, name, account_key=AZURITE_KEY,
-        permission=BlobSasPermissions(write=True, create=True), expiry=datetime.now(UTC) + timedelta(hours=1),
+        AZURITE_ACCOUNT,
+        container,
+        name,
+        account_key=AZURITE_KEY,
+        permission=BlobSasPermissions(write=True, create=True),
+        expiry=datetime.now(UTC) + timedelta(hours=1),
     )
     url = urlsplit(azurite_url)
+    assert url.hostname is not None
     connection = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
     connection.request(
-        "PUT", f"{url.path}/{container}/{name}?{sas}", body=data,
+        "PUT",
+        f"{url.path}/{container}/{name}?{sas}",
+        body=data,
         headers={"x-ms-blob-type": "BlockBlob", "Content-Length": str(len(data))},
     )
     response = connection.getresponse()
@@ -401,7 +445,11 @@ def test_download_never_writes_outside_the_target_folder(workspace, blob_service
     put_blob_raw(azurite_url, container, "sub/../../c.txt", b"dots")
     client.upload_blob("fine/ok.txt", b"fine")
     assert {blob.name for blob in client.list_blobs()} == {
-        "/abs.txt", "a/../../b.txt", "../escape.txt", "sub/../../c.txt", "fine/ok.txt"
+        "/abs.txt",
+        "a/../../b.txt",
+        "../escape.txt",
+        "sub/../../c.txt",
+        "fine/ok.txt",
     }
     make_tree(tmp_path, {"keep/me.txt": b"before"})
     before = every_path_below(tmp_path)

@@ -24,7 +24,9 @@ def test_no_secret_is_written_into_compose_yaml():
                 assert str(value).startswith("/run/secrets/"), (name, variable)
             elif SECRET_NAMES.search(variable):
                 raise AssertionError(f"{name}: {variable} is given a value in compose.yaml; pass it as {variable}_FILE")
-            assert not re.search(r"://[^/@\s]*:[^/@\s]*@", str(value)), f"{name}: {variable} carries a password in a URL"
+            assert not re.search(r"://[^/@\s]*:[^/@\s]*@", str(value)), (
+                f"{name}: {variable} carries a password in a URL"
+            )
     for name, secret in COMPOSE["secrets"].items():
         assert set(secret) == {"file"}, f"secret {name} must come from a file, not be written here"
         assert secret["file"].startswith("./secrets/"), name
@@ -47,10 +49,16 @@ def test_the_studio_runs_the_image_command_and_health_check_and_stops_after_the_
     studio = COMPOSE["services"]["studio"]
     assert "command" not in studio and "entrypoint" not in studio
     assert "healthcheck" not in studio  # the image's HEALTHCHECK applies
-    grace = int(re.search(r"GUNICORN_GRACEFUL_TIMEOUT:-(\d+)", (ROOT / "compose.yaml").read_text()).group(1))
+    found = re.search(r"GUNICORN_GRACEFUL_TIMEOUT:-(\d+)", (ROOT / "compose.yaml").read_text())
+    assert found, "compose.yaml sets a default GUNICORN_GRACEFUL_TIMEOUT"
+    grace = int(found.group(1))
     assert int(studio["stop_grace_period"].removesuffix("s")) > grace
     config = subprocess.run(
         [sys.executable, "-c", "import runpy; print(runpy.run_path('gunicorn.conf.py')['graceful_timeout'])"],
-        cwd=ROOT, capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"}, check=True,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin"},
+        check=True,
     )
     assert int(config.stdout) == grace  # compose's default is gunicorn.conf.py's

@@ -27,22 +27,38 @@ def test(client, datastore, **form) -> str:
     return client.post(url, form, headers={"HX-Request": "true"}).content.decode()
 
 
-test.__test__ = False  # a helper, not a test
+test.__test__ = False  # type: ignore[attr-defined]  # a helper, not a test: pytest reads the flag
 
 
 @pytest.mark.parametrize("datastore", ["AzureBlob"], indirect=True)
 def test_write_and_delete_are_checked_only_when_asked_and_leave_nothing(client, datastore, blob_service):
     put(client, datastore, "hello.txt", b"hi")
-    assert abilities(test(client, datastore)) == {"List": "Yes", "Read": "Yes", "Write": "Not tried", "Delete": "Not tried"}
-    assert abilities(test(client, datastore, write="1")) == {"List": "Yes", "Read": "Yes", "Write": "Yes", "Delete": "Yes"}
+    assert abilities(test(client, datastore)) == {
+        "List": "Yes",
+        "Read": "Yes",
+        "Write": "Not tried",
+        "Delete": "Not tried",
+    }
+    assert abilities(test(client, datastore, write="1")) == {
+        "List": "Yes",
+        "Read": "Yes",
+        "Write": "Yes",
+        "Delete": "Yes",
+    }
     container = blob_service.get_container_client(datastore.connection_settings["container_name"])
     assert [blob.name for blob in container.list_blobs()] == ["hello.txt"]
 
 
-def test_a_read_only_sas_can_list_and_read_but_not_write(client, workspace, container_name, azurite_endpoint, blob_service):
+def test_a_read_only_sas_can_list_and_read_but_not_write(
+    client, workspace, container_name, azurite_endpoint, blob_service
+):
     blob_service.get_container_client(container_name).upload_blob("a.txt", b"alpha")
-    datastore = register_sas(workspace, container_name, azurite_endpoint,
-                             sas(container_name, expiry=datetime.now(UTC) + timedelta(days=1), read=True, list=True))
+    datastore = register_sas(
+        workspace,
+        container_name,
+        azurite_endpoint,
+        sas(container_name, expiry=datetime.now(UTC) + timedelta(days=1), read=True, list=True),
+    )
     page = test(client, datastore, write="1")
     assert abilities(page) == {"List": "Yes", "Read": "Yes", "Write": "No", "Delete": "Not tried"}
     assert "write (w) and create (c)" in page

@@ -9,6 +9,7 @@ import string
 from urllib.parse import urlsplit
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
@@ -62,16 +63,22 @@ def test_a_storage_suffix_smuggled_after_a_host_is_refused_and_no_key_or_sas_is_
     page = client.post(
         reverse("datastore_new", args=[workspace.name]),
         {
-            "name": "smuggled", "storage_type": "AzureBlob", "auth_type": auth_type, "account_name": AZURITE_ACCOUNT,
-            "container_name": "data", "protocol": "http", "endpoint": endpoint.format(port=listener.port),
-            "account_key": remember_secret(AZURITE_KEY), "sas_token": sas,
+            "name": "smuggled",
+            "storage_type": "AzureBlob",
+            "auth_type": auth_type,
+            "account_name": AZURITE_ACCOUNT,
+            "container_name": "data",
+            "protocol": "http",
+            "endpoint": endpoint.format(port=listener.port),
+            "account_key": remember_secret(AZURITE_KEY),
+            "sas_token": sas,
         },
     ).content.decode()
     assert listener.connections == 0, "the client connected to the listener"
     assert not listener.saw("sig=") and not listener.saw("SharedKey")
-    assert "is not a valid value here" in field_block(page, "endpoint") or "nor a host this studio allows" in field_block(
+    assert "is not a valid value here" in field_block(
         page, "endpoint"
-    )
+    ) or "nor a host this studio allows" in field_block(page, "endpoint")
 
 
 @pytest.mark.parametrize(
@@ -90,8 +97,12 @@ def test_a_databricks_suffix_smuggled_after_a_host_is_refused_and_no_token_is_se
     page = client.post(
         reverse("datastore_new", args=[workspace.name]),
         {
-            "name": "smuggled", "storage_type": "DBFS", "auth_type": "none", "validate_now": "on",
-            "workspace_url": workspace_url.format(port=listener.port), "access_token": token,
+            "name": "smuggled",
+            "storage_type": "DBFS",
+            "auth_type": "none",
+            "validate_now": "on",
+            "workspace_url": workspace_url.format(port=listener.port),
+            "access_token": token,
         },
     ).content.decode()
     assert listener.connections == 0, "the client connected to the listener"
@@ -112,20 +123,35 @@ def test_a_postgres_host_list_or_socket_path_is_refused_on_the_field(client, wor
     page = client.post(
         reverse("datastore_new", args=[workspace.name]),
         {
-            "name": "hostlist", "storage_type": "AzurePostgreSql", "auth_type": "sql_authentication",
-            "server_name": server_name, "database_name": "postgres", "port": "5432", "endpoint": endpoint,
-            "user_id": "postgres", "password": remember_secret("pw-host-list"),
+            "name": "hostlist",
+            "storage_type": "AzurePostgreSql",
+            "auth_type": "sql_authentication",
+            "server_name": server_name,
+            "database_name": "postgres",
+            "port": "5432",
+            "endpoint": endpoint,
+            "user_id": "postgres",
+            "password": remember_secret("pw-host-list"),
         },
     ).content.decode()
     assert "is not a valid value here" in page or "A server name is made of letters" in page
 
 
 def test_an_authority_url_with_a_path_or_userinfo_is_refused(client, workspace):
-    for authority in ("https://login.microsoftonline.com.evil.example", "https://evil@login.microsoftonline.com",
-                      "https://127.0.0.1#login.microsoftonline.com", "https://login.microsoftonline.com/x/../y"):
+    for authority in (
+        "https://login.microsoftonline.com.evil.example",
+        "https://evil@login.microsoftonline.com",
+        "https://127.0.0.1#login.microsoftonline.com",
+        "https://login.microsoftonline.com/x/../y",
+    ):
         page = client.post(
             reverse("datastore_new", args=[workspace.name]),
-            {"name": "sp", "storage_type": "AzureDataLakeGen2", "auth_type": "service_principal", "authority_url": authority},
+            {
+                "name": "sp",
+                "storage_type": "AzureDataLakeGen2",
+                "auth_type": "service_principal",
+                "authority_url": authority,
+            },
         ).content.decode()
         block = field_block(page, "authority_url")
         assert "is not a valid value here" in block or "nor a host this studio allows" in block
@@ -142,7 +168,7 @@ def test_an_allowed_host_is_allowed_only_on_the_port_it_is_listed_with(settings)
     settings.DATASTORE_ALLOWED_HOSTS = ["10.1.2.3:10000", "storage.internal"]
     assert ep.clean_endpoint("10.1.2.3:10000", ep.STORAGE) == "10.1.2.3:10000"
     assert ep.clean_endpoint("STORAGE.internal:8443", ep.STORAGE) == "storage.internal:8443"
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError, match="allowed on other ports only"):
         ep.clean_endpoint("10.1.2.3:10001", ep.STORAGE)
 
 
@@ -175,9 +201,14 @@ def test_whatever_the_netloc_parser_accepts_builds_a_url_whose_host_is_the_parse
 
 
 @hypothesis_settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(text=st.builds(lambda scheme, host, tail: scheme + host + tail,
-                      st.sampled_from(["https://", "http://", "https:/", "HTTPS://", ""]), hosts,
-                      st.sampled_from(["", "/", "/x", "?a", "#b", "//", "/."])))
+@given(
+    text=st.builds(
+        lambda scheme, host, tail: scheme + host + tail,
+        st.sampled_from(["https://", "http://", "https:/", "HTTPS://", ""]),
+        hosts,
+        st.sampled_from(["", "/", "/x", "?a", "#b", "//", "/."]),
+    )
+)
 def test_whatever_the_url_parser_accepts_builds_a_url_whose_host_is_the_parsed_host(text):
     try:
         address = ep.parse_url(text)
@@ -196,21 +227,35 @@ def test_whatever_the_fields_accept_is_where_the_clients_connect(endpoint, serve
     and a database address whose host is under an Azure suffix, or is the allowed host itself."""
     blob, postgres = BACKENDS["AzureBlob"], BACKENDS["AzurePostgreSql"]
     try:
-        values = blob.clean_values(AuthType.ACCOUNT_KEY, {
-            "account_name": "myaccount", "container_name": "data", "protocol": "https", "endpoint": endpoint,
-            "account_key": AZURITE_KEY,
-        })
+        values = blob.clean_values(
+            AuthType.ACCOUNT_KEY,
+            {
+                "account_name": "myaccount",
+                "container_name": "data",
+                "protocol": "https",
+                "endpoint": endpoint,
+                "account_key": AZURITE_KEY,
+            },
+        )
     except Exception:
         values = None
     if values is not None:
         host = urlsplit(account_url(Connection("AzureBlob", AuthType.ACCOUNT_KEY, values), "blob")).hostname
+        assert host is not None
         assert host.endswith(".blob." + values["endpoint"].split(":")[0]) or host in ("127.0.0.1", "localhost")
         assert any(host.endswith("." + suffix) for suffix in ep.AZURE_SUFFIXES) or host in ("127.0.0.1", "localhost")
     try:
-        values = postgres.clean_values(AuthType.SQL_AUTHENTICATION, {
-            "server_name": server, "database_name": "d", "port": "5432", "endpoint": endpoint, "user_id": "u",
-            "password": "p",
-        })
+        values = postgres.clean_values(
+            AuthType.SQL_AUTHENTICATION,
+            {
+                "server_name": server,
+                "database_name": "d",
+                "port": "5432",
+                "endpoint": endpoint,
+                "user_id": "u",
+                "password": "p",
+            },
+        )
     except Exception:
         return
     host = sql_base.server_address(Connection("AzurePostgreSql", AuthType.SQL_AUTHENTICATION, values)).host

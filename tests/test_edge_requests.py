@@ -79,7 +79,9 @@ def test_a_sign_in_body_over_a_few_kib_is_refused(anonymous_client):
 # --- uploads ---------------------------------------------------------------------------------
 
 
-def test_an_upload_over_max_upload_bytes_is_refused_with_413_before_it_is_read(client, workspace, settings, blob_service):
+def test_an_upload_over_max_upload_bytes_is_refused_with_413_before_it_is_read(
+    client, workspace, settings, blob_service
+):
     settings.MAX_UPLOAD_BYTES = 1000
     url = reverse("datastore_file", args=[workspace.name, "workspaceblobstore", "big.bin"])
     response = client.put(url, b"x" * 1001, content_type="application/octet-stream")
@@ -128,9 +130,12 @@ def test_sign_in_is_locked_after_repeated_failures_with_a_wait_time(anonymous_cl
 
 
 def test_every_html_page_has_a_content_security_policy_without_unsafe_inline(client, workspace):
-    for url in (reverse("workspace_list"), reverse("datastore_list", args=[workspace.name]),
-                reverse("datastore_new", args=[workspace.name]),
-                reverse("datastore_detail", args=[workspace.name, "workspaceblobstore"])):
+    for url in (
+        reverse("workspace_list"),
+        reverse("datastore_list", args=[workspace.name]),
+        reverse("datastore_new", args=[workspace.name]),
+        reverse("datastore_detail", args=[workspace.name, "workspaceblobstore"]),
+    ):
         response = client.get(url)
         policy = response["Content-Security-Policy"]
         assert "default-src 'self'" in policy and "script-src 'self'" in policy and "style-src 'self'" in policy
@@ -147,12 +152,18 @@ def test_the_sign_in_page_has_the_policy_too(anonymous_client):
 # --- zips ---------------------------------------------------------------------------------------------
 
 
-def test_a_zip_never_holds_a_name_that_escapes_its_folder_and_says_which_it_left_out(client, workspace, dbfs):  # noqa: F811
+def test_a_zip_never_holds_a_name_that_escapes_its_folder_and_says_which_it_left_out(client, workspace, dbfs):
     """DBFS stand-in: it stores any name, as a real service may (Azurite refuses some)."""
     from datastores.streams import SKIPPED_ENTRIES_NAME
 
-    for name, data in {"data/ok.txt": b"fine", "data/..\\..\\evil.txt": b"escape", "data/a\\..\\..\\win.txt": b"w",
-                       "data/C:/x.txt": b"drive", "data/bell\x07.txt": b"control", "data/sub/good.txt": b"also fine"}.items():
+    for name, data in {
+        "data/ok.txt": b"fine",
+        "data/..\\..\\evil.txt": b"escape",
+        "data/a\\..\\..\\win.txt": b"w",
+        "data/C:/x.txt": b"drive",
+        "data/bell\x07.txt": b"control",
+        "data/sub/good.txt": b"also fine",
+    }.items():
         dbfs.put(name, data)
     services.datastore_register(
         workspace=workspace, name="bricks", storage_type="DBFS", auth_type="none", values=dict(dbfs.connection().values)
@@ -176,7 +187,9 @@ def test_the_placeholder_secret_key_of_env_example_is_refused_at_start_up():
     from cryptography.fernet import Fernet
 
     example = (Path(__file__).resolve().parent.parent / ".env.example").read_text()
-    placeholder = re.search(r"^SECRET_KEY=(.*)$", example, re.M).group(1)
+    found = re.search(r"^SECRET_KEY=(.*)$", example, re.M)
+    assert found, ".env.example has a SECRET_KEY line"
+    placeholder = found.group(1)
     result = start_django(SECRET_KEY=placeholder, DATASTORE_ENCRYPTION_KEYS=Fernet.generate_key().decode())
     assert result.returncode != 0
     assert "SECRET_KEY is missing or weak" in result.stderr

@@ -33,10 +33,16 @@ from .support import remember_secret
 pytestmark = pytest.mark.django_db
 
 NOT_A_DESTINATION = {
-    "container_name", "file_share_name", "filesystem", "database_name", "user_id", "client_id",
-    "subscription_id", "resource_group", "grant_workspace_access",
+    "container_name",
+    "file_share_name",
+    "filesystem",
+    "database_name",
+    "user_id",
+    "client_id",
+    "subscription_id",
+    "resource_group",
+    "grant_workspace_access",
 }
-
 
 
 @pytest.fixture
@@ -108,7 +114,8 @@ def test_changing_where_a_secret_goes_requires_it_again_and_nothing_is_sent(
         )
         stored = dict(datastore.connection_settings)
         destinations = [
-            name for name, form_field in method_fields.items()
+            name
+            for name, form_field in method_fields.items()
             if name in backend.setting_names(auth_type) and name not in NOT_A_DESTINATION
         ]
         assert destinations, f"{storage_type} has no field that says where its secret goes?"
@@ -117,7 +124,9 @@ def test_changing_where_a_secret_goes_requires_it_again_and_nothing_is_sent(
             changed = {**values, name: changed_value(name, values[name], listener, other)}
             page = client.post(url, post_data(datastore, auth_type, changed)).content.decode()
             secret = backend.secret_names(auth_type)[0]
-            errors = re.findall(r'id="field-([a-z_]+)"(?:(?!id="field-).)*?<p class="error" role="alert">(.*?)</p>', page, re.S)
+            errors = re.findall(
+                r'id="field-([a-z_]+)"(?:(?!id="field-).)*?<p class="error" role="alert">(.*?)</p>', page, re.S
+            )
             if not errors:
                 errors = page[:3000]
             assert "Type the secret again" in field_block(page, secret), f"{storage_type}: changing {name}: {errors}"

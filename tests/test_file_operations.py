@@ -55,8 +55,13 @@ def store(request, workspace, azurite_endpoint, blob_service) -> Store:
     kind = request.param
     if kind == "blob":
         container = request.getfixturevalue("container_name")
-        raw = {"account_name": AZURITE_ACCOUNT, "container_name": container, "endpoint": azurite_endpoint,
-               "protocol": "http", "account_key": AZURITE_KEY}
+        raw = {
+            "account_name": AZURITE_ACCOUNT,
+            "container_name": container,
+            "endpoint": azurite_endpoint,
+            "protocol": "http",
+            "account_key": AZURITE_KEY,
+        }
         storage_type, auth_type = "AzureBlob", AuthType.ACCOUNT_KEY
         client = blob_service.get_container_client(container)
 
@@ -69,10 +74,17 @@ def store(request, workspace, azurite_endpoint, blob_service) -> Store:
     elif kind == "share":
         standin = request.getfixturevalue("fileshare_standin")
         share = request.getfixturevalue("share_name")
-        raw = {"account_name": FILESHARE_ACCOUNT, "file_share_name": share, "protocol": "http",
-               "endpoint": standin.base_url.removeprefix("http://"), "account_key": FILESHARE_KEY}
+        raw = {
+            "account_name": FILESHARE_ACCOUNT,
+            "file_share_name": share,
+            "protocol": "http",
+            "endpoint": standin.base_url.removeprefix("http://"),
+            "account_key": FILESHARE_KEY,
+        }
         storage_type, auth_type = "AzureFile", AuthType.ACCOUNT_KEY
-        read, names = _share_reader(ShareServiceClient(standin.account_url, credential=standin.credential).get_share_client(share))
+        read, names = _share_reader(
+            ShareServiceClient(standin.account_url, credential=standin.credential).get_share_client(share)
+        )
     else:
         lake = request.getfixturevalue(kind)
         raw, storage_type = lake.values(), lake.storage_type
@@ -81,9 +93,15 @@ def store(request, workspace, azurite_endpoint, blob_service) -> Store:
 
         def names():
             return {path for path in lake.stored_paths() if lake.read(path) is not None}
+
     backend = backend_for(storage_type)
-    datastore = datastore_register(workspace=workspace, name="files", storage_type=storage_type, auth_type=auth_type,
-                                   values=backend.clean_values(auth_type, raw))
+    datastore = datastore_register(
+        workspace=workspace,
+        name="files",
+        storage_type=storage_type,
+        auth_type=auth_type,
+        values=backend.clean_values(auth_type, raw),
+    )
     return Store(datastore, read, names)
 
 
@@ -92,8 +110,9 @@ def url(datastore, view, *args):
 
 
 def put(client, datastore, path, data: bytes):
-    response = client.put(url(datastore, "datastore_file", path) + "?overwrite=0", data=data,
-                          content_type="application/octet-stream")
+    response = client.put(
+        url(datastore, "datastore_file", path) + "?overwrite=0", data=data, content_type="application/octet-stream"
+    )
     assert response.json()["outcome"] == "uploaded", response.content
 
 
@@ -103,8 +122,11 @@ def messages_of(response) -> str:
 
 def test_renaming_a_file_moves_its_bytes_and_removes_the_old_name(client, store):
     put(client, store.datastore, "in/report.csv", b"a,b\n1,2\n")
-    response = client.post(url(store.datastore, "datastore_move"),
-                           {"path": "in/report.csv", "destination": "archive/2024/report-final.csv"}, follow=True)
+    response = client.post(
+        url(store.datastore, "datastore_move"),
+        {"path": "in/report.csv", "destination": "archive/2024/report-final.csv"},
+        follow=True,
+    )
     assert "Moved in/report.csv to archive/2024/report-final.csv." in messages_of(response)
     assert store.read("archive/2024/report-final.csv") == b"a,b\n1,2\n"
     assert store.read("in/report.csv") is None
@@ -137,14 +159,19 @@ def test_deleting_a_folder_says_how_many_files_go_then_removes_them_all(client, 
     response = client.post(url(store.datastore, "datastore_delete_folder"), {"path": "old"}, follow=True)
     assert "Deleted the folder old and everything in it." in messages_of(response)
     assert store.names() == {"keep.txt"}
-    assert [entry.name for entry in store.datastore.backend.list_folder(store.datastore.connection(), "").entries] == ["keep.txt"]
+    assert [entry.name for entry in store.datastore.backend.list_folder(store.datastore.connection(), "").entries] == [
+        "keep.txt"
+    ]
 
 
 def test_several_ticked_files_are_deleted_at_once_with_a_message(client, store):
     for path in ["set/a.txt", "set/b.txt", "set/c.txt"]:
         put(client, store.datastore, path, b"x")
-    response = client.post(url(store.datastore, "datastore_delete_file"),
-                           {"path": ["set/a.txt", "set/c.txt"], "folder": "set"}, follow=True)
+    response = client.post(
+        url(store.datastore, "datastore_delete_file"),
+        {"path": ["set/a.txt", "set/c.txt"], "folder": "set"},
+        follow=True,
+    )
     assert response.redirect_chain[-1][0].endswith("?path=set")
     assert "Deleted 2 files." in messages_of(response)
     assert store.names() == {"set/b.txt"}
@@ -154,10 +181,15 @@ def test_several_ticked_files_download_as_one_zip(client, store):
     files = {"set/a.txt": b"alpha", "set/b.bin": bytes(range(256)) * 50, "set/c.txt": b"not chosen"}
     for path, data in files.items():
         put(client, store.datastore, path, data)
-    response = client.post(url(store.datastore, "datastore_selection_zip"), {"path": ["set/a.txt", "set/b.bin"], "folder": "set"})
+    response = client.post(
+        url(store.datastore, "datastore_selection_zip"), {"path": ["set/a.txt", "set/b.bin"], "folder": "set"}
+    )
     assert response["Content-Type"] == "application/zip"
     archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
-    assert {info.filename: archive.read(info) for info in archive.infolist()} == {"a.txt": b"alpha", "b.bin": files["set/b.bin"]}
+    assert {info.filename: archive.read(info) for info in archive.infolist()} == {
+        "a.txt": b"alpha",
+        "b.bin": files["set/b.bin"],
+    }
 
 
 def test_the_properties_panel_shows_size_type_and_a_url_without_credentials(client, store):
@@ -178,6 +210,9 @@ def test_a_reader_sees_no_rename_or_delete_and_is_refused_when_crafting_them(cli
     client.force_login(reader)
     page = client.get(url(store.datastore, "datastore_browse"), {"path": "r", "listing": "1"}).content.decode()
     assert "file.txt" in page and ">Rename<" not in page and ">Delete<" not in page and "Delete selected" not in page
-    assert client.post(url(store.datastore, "datastore_move"), {"path": "r/file.txt", "destination": "x.txt"}).status_code == 403
+    assert (
+        client.post(url(store.datastore, "datastore_move"), {"path": "r/file.txt", "destination": "x.txt"}).status_code
+        == 403
+    )
     assert client.post(url(store.datastore, "datastore_delete_folder"), {"path": "r"}).status_code == 403
     assert store.read("r/file.txt") == b"x"

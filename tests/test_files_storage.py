@@ -41,7 +41,12 @@ def connect(backend, auth: str, raw: dict) -> Connection:
 def blob_connection(azurite_endpoint, container, *, sas=None):
     backend = backend_for("AzureBlob")
     auth = "sas_token" if sas else "account_key"
-    raw = {"account_name": AZURITE_ACCOUNT, "container_name": container, "protocol": "http", "endpoint": azurite_endpoint}
+    raw = {
+        "account_name": AZURITE_ACCOUNT,
+        "container_name": container,
+        "protocol": "http",
+        "endpoint": azurite_endpoint,
+    }
     raw.update({"sas_token": sas} if sas else {"account_key": AZURITE_KEY})
     return backend, connect(backend, auth, raw)
 
@@ -56,19 +61,27 @@ def share_connection(standin, share, *, sas=None):
 
 
 def blob_sas(container, expiry_hours=1, **permissions):
-    return remember_secret(generate_container_sas(
-        AZURITE_ACCOUNT, container, account_key=AZURITE_KEY,
-        permission=ContainerSasPermissions(**(permissions or ALL_PERMISSIONS)),
-        expiry=datetime.now(UTC) + timedelta(hours=expiry_hours),
-    ))
+    return remember_secret(
+        generate_container_sas(
+            AZURITE_ACCOUNT,
+            container,
+            account_key=AZURITE_KEY,
+            permission=ContainerSasPermissions(**(permissions or ALL_PERMISSIONS)),
+            expiry=datetime.now(UTC) + timedelta(hours=expiry_hours),
+        )
+    )
 
 
 def share_sas(share, expiry_hours=1, **permissions):
-    return remember_secret(generate_share_sas(
-        FILESHARE_ACCOUNT, share, account_key=FILESHARE_KEY,
-        permission=ShareSasPermissions(**(permissions or ALL_PERMISSIONS)),
-        expiry=datetime.now(UTC) + timedelta(hours=expiry_hours),
-    ))
+    return remember_secret(
+        generate_share_sas(
+            FILESHARE_ACCOUNT,
+            share,
+            account_key=FILESHARE_KEY,
+            permission=ShareSasPermissions(**(permissions or ALL_PERMISSIONS)),
+            expiry=datetime.now(UTC) + timedelta(hours=expiry_hours),
+        )
+    )
 
 
 @pytest.fixture(params=["blob-key", "blob-sas", "share-key", "share-sas"])
@@ -106,8 +119,17 @@ def test_a_listing_follows_continuations_page_by_page_with_folders_first(store):
         if not continuation:
             break
     assert pages >= 3
-    assert sorted(seen) == sorted([("a.txt", False), ("b.txt", False), ("c.txt", False), ("d.txt", False),
-                                   ("e.txt", False), ("sub1", True), ("sub2", True)])
+    assert sorted(seen) == sorted(
+        [
+            ("a.txt", False),
+            ("b.txt", False),
+            ("c.txt", False),
+            ("d.txt", False),
+            ("e.txt", False),
+            ("sub1", True),
+            ("sub2", True),
+        ]
+    )
 
 
 def test_a_listing_shows_sizes_and_filters_by_name_prefix(store):
@@ -181,7 +203,7 @@ def test_a_blob_replaced_while_it_downloads_fails_the_download_instead_of_mixing
     chunks = backend.download(through_proxy, "data/moving.bin").chunks
     assert set(next(chunks)) == {ord("1")}
     put(backend, connection, "data/moving.bin", b"2" * (3 * BLOCK_SIZE), overwrite=True)
-    with pytest.raises(StorageError, match="'data/moving.bin' was replaced while it downloaded"):
+    with pytest.raises(StorageError, match=r"'data/moving\.bin' was replaced while it downloaded"):
         b"".join(chunks)  # the cut comes before the end: the resumed GET finds another version
     assert breaking_proxy.cut_count == 1
 
@@ -198,7 +220,7 @@ def test_a_blob_replaced_before_its_first_byte_arrives_fails_the_download(
     download = backend.download(through_proxy, "data/moving.bin")
     assert download.size == MIB
     put(backend, connection, "data/moving.bin", b"2" * (2 * MIB), overwrite=True)
-    with pytest.raises(StorageError, match="'data/moving.bin' was replaced while it downloaded"):
+    with pytest.raises(StorageError, match=r"'data/moving\.bin' was replaced while it downloaded"):
         b"".join(download.chunks)
     assert breaking_proxy.cut_count == 1
 
@@ -220,7 +242,11 @@ def test_walk_files_finds_every_file_below_a_folder(store):
     backend, connection = store
     for path in ["root.txt", "f/a.txt", "f/g/b.txt", "f/g/h/c.txt", "other/d.txt"]:
         put(backend, connection, path, path.encode())
-    assert sorted(entry.path for entry in backend.walk_files(connection, "f")) == ["f/a.txt", "f/g/b.txt", "f/g/h/c.txt"]
+    assert sorted(entry.path for entry in backend.walk_files(connection, "f")) == [
+        "f/a.txt",
+        "f/g/b.txt",
+        "f/g/h/c.txt",
+    ]
 
 
 def test_walking_a_folder_that_does_not_exist_says_which_folder(azurite_endpoint, fileshare_standin, share_name):
@@ -236,14 +262,14 @@ def test_delete_removes_the_file(store):
     put(backend, connection, "gone.txt", b"bye")
     backend.delete(connection, "gone.txt")
     assert backend.list_folder(connection, "").entries == []
-    with pytest.raises(StorageError, match="There is no file 'gone.txt'"):
+    with pytest.raises(StorageError, match=r"There is no file 'gone\.txt'"):
         backend.download(connection, "gone.txt")
 
 
 def test_a_deleted_container_is_reported_plainly(azurite_endpoint, blob_service, container_name):
     backend, connection = blob_connection(azurite_endpoint, container_name)
     blob_service.delete_container(container_name)
-    with pytest.raises(StorageError, match="container .* was not found"):
+    with pytest.raises(StorageError, match=r"container .* was not found"):
         backend.list_folder(connection, "")
 
 
@@ -252,8 +278,11 @@ def test_a_deleted_container_is_reported_plainly(azurite_endpoint, blob_service,
     [
         (None, True, "container .* was not found"),
         (lambda container: blob_sas(container, list=True, write=True), False, "lacks a permission"),
-        (lambda container: blob_sas("another-container", read=True), False,
-         "Authentication failed: the storage account refused the SAS token"),
+        (
+            lambda container: blob_sas("another-container", read=True),
+            False,
+            "Authentication failed: the storage account refused the SAS token",
+        ),
     ],
     ids=["deleted container", "SAS without read", "SAS of another container"],
 )
@@ -269,16 +298,22 @@ def test_a_blob_download_that_storage_refuses_says_why(
 
 
 def test_a_sas_token_without_write_permission_cannot_upload(azurite_endpoint, container_name):
-    backend, connection = blob_connection(azurite_endpoint, container_name, sas=blob_sas(container_name, read=True, list=True))
+    backend, connection = blob_connection(
+        azurite_endpoint, container_name, sas=blob_sas(container_name, read=True, list=True)
+    )
     with pytest.raises(StorageError, match="lacks a permission"):
         put(backend, connection, "x.txt", b"x")
 
 
 def test_a_wrong_share_key_is_reported_as_authentication_failed(fileshare_standin, share_name):
     backend = backend_for("AzureFile")
-    raw = {"account_name": FILESHARE_ACCOUNT, "file_share_name": share_name, "protocol": "http",
-           "endpoint": fileshare_standin.base_url.removeprefix("http://"),
-           "account_key": remember_secret(WRONG_KEY)}
+    raw = {
+        "account_name": FILESHARE_ACCOUNT,
+        "file_share_name": share_name,
+        "protocol": "http",
+        "endpoint": fileshare_standin.base_url.removeprefix("http://"),
+        "account_key": remember_secret(WRONG_KEY),
+    }
     connection = connect(backend, "account_key", raw)
     with pytest.raises(StorageError, match="Authentication failed"):
         backend.list_folder(connection, "")

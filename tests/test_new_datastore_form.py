@@ -27,36 +27,98 @@ SERVICE_PRINCIPAL = ["Tenant ID", "Client ID", "Client secret", "Resource URL", 
 # What a user must see for each storage type and authentication type, worded as in the Azure ML docs.
 EXPECTED_LABELS = {
     ("AzureBlob", "account_key"): [
-        "Account name", "Container name", "Protocol", "Endpoint", "Grant workspace access",
-        "Subscription ID", "Resource group", "Account key", "Create if not exists", "Skip validation",
+        "Account name",
+        "Container name",
+        "Protocol",
+        "Endpoint",
+        "Grant workspace access",
+        "Subscription ID",
+        "Resource group",
+        "Account key",
+        "Create if not exists",
+        "Skip validation",
     ],
     ("AzureBlob", "sas_token"): [
-        "Account name", "Container name", "Protocol", "Endpoint", "Grant workspace access",
-        "Subscription ID", "Resource group", "SAS token", "Create if not exists", "Skip validation",
+        "Account name",
+        "Container name",
+        "Protocol",
+        "Endpoint",
+        "Grant workspace access",
+        "Subscription ID",
+        "Resource group",
+        "SAS token",
+        "Create if not exists",
+        "Skip validation",
     ],
     ("AzureFile", "account_key"): [
-        "Account name", "File share name", "Protocol", "Endpoint", "Account key", "Create if not exists", "Skip validation",
+        "Account name",
+        "File share name",
+        "Protocol",
+        "Endpoint",
+        "Account key",
+        "Create if not exists",
+        "Skip validation",
     ],
     ("AzureFile", "sas_token"): [
-        "Account name", "File share name", "Protocol", "Endpoint", "SAS token", "Create if not exists", "Skip validation",
+        "Account name",
+        "File share name",
+        "Protocol",
+        "Endpoint",
+        "SAS token",
+        "Create if not exists",
+        "Skip validation",
     ],
     ("AzureDataLake", "service_principal"): [
-        "Store name", "Endpoint", "Subscription ID", "Resource group", *SERVICE_PRINCIPAL, "Validate now",
+        "Store name",
+        "Endpoint",
+        "Subscription ID",
+        "Resource group",
+        *SERVICE_PRINCIPAL,
+        "Validate now",
     ],
     ("AzureDataLakeGen2", "service_principal"): [
-        "Account name", "Filesystem", "Protocol", "Endpoint", *SERVICE_PRINCIPAL, "Validate now",
+        "Account name",
+        "Filesystem",
+        "Protocol",
+        "Endpoint",
+        *SERVICE_PRINCIPAL,
+        "Validate now",
     ],
     ("AzureSqlDatabase", "sql_authentication"): [
-        "Server name", "Database name", "Port", "Endpoint", "User ID", "Password", "Skip validation",
+        "Server name",
+        "Database name",
+        "Port",
+        "Endpoint",
+        "User ID",
+        "Password",
+        "Skip validation",
     ],
     ("AzureSqlDatabase", "service_principal"): [
-        "Server name", "Database name", "Port", "Endpoint", *SERVICE_PRINCIPAL, "Skip validation",
+        "Server name",
+        "Database name",
+        "Port",
+        "Endpoint",
+        *SERVICE_PRINCIPAL,
+        "Skip validation",
     ],
     ("AzurePostgreSql", "sql_authentication"): [
-        "Server name", "Database name", "Port", "Endpoint", "Enforce SSL", "User ID", "Password", "Skip validation",
+        "Server name",
+        "Database name",
+        "Port",
+        "Endpoint",
+        "Enforce SSL",
+        "User ID",
+        "Password",
+        "Skip validation",
     ],
     ("AzureMySql", "sql_authentication"): [
-        "Server name", "Database name", "Port", "Endpoint", "User ID", "Password", "Skip validation",
+        "Server name",
+        "Database name",
+        "Port",
+        "Endpoint",
+        "User ID",
+        "Password",
+        "Skip validation",
     ],
     ("DBFS", "none"): ["Workspace URL", "Personal access token", "Validate now"],
 }
@@ -91,7 +153,11 @@ def test_the_swap_renders_the_fields_of_each_type_and_auth_type(client, workspac
 def test_the_full_page_shows_every_control_with_a_tied_label(client, workspace, storage_type, auth_type):
     page = client.get(new_url(workspace), {"storage_type": storage_type, "auth_type": auth_type}).content.decode()
     assert tied_labels(page) == [
-        "Datastore name", "Storage type", "Authentication type", *EXPECTED_LABELS[(storage_type, auth_type)], "Overwrite"
+        "Datastore name",
+        "Storage type",
+        "Authentication type",
+        *EXPECTED_LABELS[(storage_type, auth_type)],
+        "Overwrite",
     ]
     assert untied_labels(page) == []
     assert "Register datastore" in page
@@ -107,8 +173,14 @@ def test_changing_the_storage_type_offers_only_its_auth_types(client, workspace)
 def test_values_typed_into_shared_fields_survive_a_swap_but_secrets_do_not(client, workspace):
     typed_key = remember_secret("c2VjcmV0LWtleS10aGF0LW11c3Qtbm90LWNvbWUtYmFjaw==")
     page = swap(
-        client, workspace, storage_type="AzureFile", auth_type="account_key",
-        account_name="sharedacct", container_name="data", endpoint="core.chinacloudapi.cn", account_key=typed_key,
+        client,
+        workspace,
+        storage_type="AzureFile",
+        auth_type="account_key",
+        account_name="sharedacct",
+        container_name="data",
+        endpoint="core.chinacloudapi.cn",
+        account_key=typed_key,
     ).content.decode()
     assert 'value="sharedacct"' in field_block(page, "account_name")
     assert 'value="core.chinacloudapi.cn"' in field_block(page, "endpoint")
@@ -157,8 +229,16 @@ def blob_post(**overrides) -> dict:
         ({"account_key": None}, "account_key", "This field is required."),
         ({"auth_type": "sas_token", "sas_token": "sv=2024&sp=rl&se=2030-01-01"}, "sas_token", "no signature (sig)"),
         ({"auth_type": "sas_token", "sas_token": "sv=2024&se=2030-01-01&sig=abc"}, "sas_token", "has no sp"),
-        ({"auth_type": "sas_token", "sas_token": "?sv=2024&sp=rl&se=2020-01-01T00:00:00Z&sig=abc"}, "sas_token", "expired on 2020-01-01"),
-        ({"auth_type": "sas_token", "sas_token": "sv=2024&sp=rl&se=soon&sig=abc"}, "sas_token", "expiry time (se) is not a date"),
+        (
+            {"auth_type": "sas_token", "sas_token": "?sv=2024&sp=rl&se=2020-01-01T00:00:00Z&sig=abc"},
+            "sas_token",
+            "expired on 2020-01-01",
+        ),
+        (
+            {"auth_type": "sas_token", "sas_token": "sv=2024&sp=rl&se=soon&sig=abc"},
+            "sas_token",
+            "expiry time (se) is not a date",
+        ),
         ({"subscription_id": "subscription-1"}, "subscription_id", "Enter a GUID"),
         ({"endpoint": "storage.evil.example"}, "endpoint", "is not an Azure endpoint"),
     ],
@@ -174,13 +254,45 @@ def test_bad_blob_input_gets_a_message_on_the_field_and_saves_nothing(client, wo
 @pytest.mark.parametrize(
     "data, field, message",
     [
-        ({"storage_type": "AzureDataLakeGen2", "auth_type": "service_principal", "tenant_id": "tenant"}, "tenant_id", "Enter a GUID"),
-        ({"storage_type": "AzureDataLakeGen2", "auth_type": "service_principal", "client_id": "app"}, "client_id", "Enter a GUID"),
-        ({"storage_type": "AzureDataLakeGen2", "auth_type": "service_principal", "authority_url": "https://login.evil.example"}, "authority_url", "is not an Azure endpoint"),
-        ({"storage_type": "AzurePostgreSql", "auth_type": "sql_authentication", "port": "99999"}, "port", "less than or equal to 65535"),
-        ({"storage_type": "AzureMySql", "auth_type": "sql_authentication", "port": "three"}, "port", "A port is a whole number"),
-        ({"storage_type": "AzureSqlDatabase", "auth_type": "sql_authentication", "endpoint": "db.evil.example"}, "endpoint", "is not an Azure endpoint"),
-        ({"storage_type": "DBFS", "auth_type": "none", "workspace_url": "http://adb-1.azuredatabricks.net"}, "workspace_url", "Type an https URL"),
+        (
+            {"storage_type": "AzureDataLakeGen2", "auth_type": "service_principal", "tenant_id": "tenant"},
+            "tenant_id",
+            "Enter a GUID",
+        ),
+        (
+            {"storage_type": "AzureDataLakeGen2", "auth_type": "service_principal", "client_id": "app"},
+            "client_id",
+            "Enter a GUID",
+        ),
+        (
+            {
+                "storage_type": "AzureDataLakeGen2",
+                "auth_type": "service_principal",
+                "authority_url": "https://login.evil.example",
+            },
+            "authority_url",
+            "is not an Azure endpoint",
+        ),
+        (
+            {"storage_type": "AzurePostgreSql", "auth_type": "sql_authentication", "port": "99999"},
+            "port",
+            "less than or equal to 65535",
+        ),
+        (
+            {"storage_type": "AzureMySql", "auth_type": "sql_authentication", "port": "three"},
+            "port",
+            "A port is a whole number",
+        ),
+        (
+            {"storage_type": "AzureSqlDatabase", "auth_type": "sql_authentication", "endpoint": "db.evil.example"},
+            "endpoint",
+            "is not an Azure endpoint",
+        ),
+        (
+            {"storage_type": "DBFS", "auth_type": "none", "workspace_url": "http://adb-1.azuredatabricks.net"},
+            "workspace_url",
+            "Type an https URL",
+        ),
     ],
 )
 def test_bad_input_for_other_types_gets_a_message_on_the_field(client, workspace, data, field, message):
@@ -243,9 +355,15 @@ def test_azure_sql_is_checked_on_register_unless_skip_validation(client, workspa
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     data = {
-        "name": "sqldb", "storage_type": "AzureSqlDatabase", "auth_type": "sql_authentication",
-        "server_name": "myserver", "database_name": "sales", "port": str(port), "endpoint": "127.0.0.1",
-        "user_id": "reader", "password": remember_secret("Pa55word-for-sql"),
+        "name": "sqldb",
+        "storage_type": "AzureSqlDatabase",
+        "auth_type": "sql_authentication",
+        "server_name": "myserver",
+        "database_name": "sales",
+        "port": str(port),
+        "endpoint": "127.0.0.1",
+        "user_id": "reader",
+        "password": remember_secret("Pa55word-for-sql"),
     }
     page = client.post(new_url(workspace), data).content.decode()
     assert f"127.0.0.1:{port} could not be reached" in field_block(page, "server_name")
@@ -257,28 +375,48 @@ def test_adls_gen2_registers_without_a_check_when_validate_now_is_off(client, wo
     """Azure's own endpoints, unreachable from here: a check would fail. With "Validate now" a
     check is made: tests/lakes/test_lake_registration.py."""
     data = {
-        "name": "lake", "storage_type": "AzureDataLakeGen2", "auth_type": "service_principal",
-        "account_name": "lakeacct", "filesystem": "raw", "protocol": "https", "endpoint": "core.windows.net",
-        "tenant_id": TENANT, "client_id": CLIENT, "client_secret": remember_secret("sp-secret-value-123"),
-        "resource_url": "https://storage.azure.com/", "authority_url": "https://login.microsoftonline.com",
+        "name": "lake",
+        "storage_type": "AzureDataLakeGen2",
+        "auth_type": "service_principal",
+        "account_name": "lakeacct",
+        "filesystem": "raw",
+        "protocol": "https",
+        "endpoint": "core.windows.net",
+        "tenant_id": TENANT,
+        "client_id": CLIENT,
+        "client_secret": remember_secret("sp-secret-value-123"),
+        "resource_url": "https://storage.azure.com/",
+        "authority_url": "https://login.microsoftonline.com",
     }
     assert client.post(new_url(workspace), data).status_code == 302
     assert Datastore.objects.get(name="lake").auth_type == "service_principal"
 
 
-@pytest.mark.parametrize("storage_type, port, endpoint", [
-    ("AzurePostgreSql", "5432", "postgres.database.azure.com"),
-    ("AzureMySql", "3306", "mysql.database.azure.com"),
-    ("AzureSqlDatabase", "1433", "database.windows.net"),
-    ("AzureDataLake", None, "azuredatalakestore.net"),
-])
-def test_a_swap_brings_the_new_types_defaults_in_place_of_the_old_types(client, workspace, storage_type, port, endpoint):
+@pytest.mark.parametrize(
+    "storage_type, port, endpoint",
+    [
+        ("AzurePostgreSql", "5432", "postgres.database.azure.com"),
+        ("AzureMySql", "3306", "mysql.database.azure.com"),
+        ("AzureSqlDatabase", "1433", "database.windows.net"),
+        ("AzureDataLake", None, "azuredatalakestore.net"),
+    ],
+)
+def test_a_swap_brings_the_new_types_defaults_in_place_of_the_old_types(
+    client, workspace, storage_type, port, endpoint
+):
     """The page sends what it shows (Azure SQL's port 1433, Blob's endpoint); untouched defaults
     of the type shown give way to the new type's own."""
     shown = "AzureSqlDatabase" if storage_type != "AzureSqlDatabase" else "AzurePostgreSql"
     shown_port = "1433" if shown == "AzureSqlDatabase" else "5432"
-    page = swap(client, workspace, storage_type=storage_type, _shown_type=shown, port=shown_port,
-                endpoint=backend_for(shown).connection_fields["endpoint"].initial, server_name="myserver").content.decode()
+    page = swap(
+        client,
+        workspace,
+        storage_type=storage_type,
+        _shown_type=shown,
+        port=shown_port,
+        endpoint=backend_for(shown).connection_fields["endpoint"].initial,
+        server_name="myserver",
+    ).content.decode()
     if port:
         assert f'value="{port}"' in field_block(page, "port")
         assert 'value="myserver"' in field_block(page, "server_name")  # typed: kept
@@ -286,21 +424,40 @@ def test_a_swap_brings_the_new_types_defaults_in_place_of_the_old_types(client, 
 
 
 def test_a_swap_from_blob_to_a_database_replaces_core_windows_net(client, workspace):
-    page = swap(client, workspace, storage_type="AzurePostgreSql", _shown_type="AzureBlob",
-                endpoint="core.windows.net", protocol="https", account_name="acct").content.decode()
+    page = swap(
+        client,
+        workspace,
+        storage_type="AzurePostgreSql",
+        _shown_type="AzureBlob",
+        endpoint="core.windows.net",
+        protocol="https",
+        account_name="acct",
+    ).content.decode()
     assert 'value="postgres.database.azure.com"' in field_block(page, "endpoint")
     assert 'value="5432"' in field_block(page, "port")
 
 
 def test_a_port_the_person_typed_survives_a_swap(client, workspace):
-    page = swap(client, workspace, storage_type="AzureMySql", _shown_type="AzurePostgreSql", port="6543").content.decode()
+    page = swap(
+        client, workspace, storage_type="AzureMySql", _shown_type="AzurePostgreSql", port="6543"
+    ).content.decode()
     assert 'value="6543"' in field_block(page, "port")
 
 
 def test_a_failed_submit_lists_every_error_at_the_top_linked_to_its_field(client, workspace):
-    response = client.post(new_url(workspace), {"name": "9bad", "storage_type": "AzureBlob", "auth_type": "account_key",
-                                                "account_name": "UPPER", "container_name": "c1c", "protocol": "https",
-                                                "endpoint": "core.windows.net", "account_key": "nope"})
+    response = client.post(
+        new_url(workspace),
+        {
+            "name": "9bad",
+            "storage_type": "AzureBlob",
+            "auth_type": "account_key",
+            "account_name": "UPPER",
+            "container_name": "c1c",
+            "protocol": "https",
+            "endpoint": "core.windows.net",
+            "account_key": "nope",
+        },
+    )
     page = response.content.decode()
     summary = page.split('id="error-summary"')[1].split("</div>")[0]
     assert "data-focus-on-load" in page.split('id="error-summary"')[0][-200:] + summary[:200]

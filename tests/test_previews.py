@@ -89,7 +89,7 @@ def test_a_10_mib_text_file_shows_only_its_first_mib_and_says_so(client, datasto
     put(client, datastore, "logs/big.log", data)
     page = preview_page(client, datastore, "logs/big.log")
     assert "Only the first 1 MiB is shown" in page
-    shown = page.split('<code>')[1].split('</code>')[0]
+    shown = page.split("<code>")[1].split("</code>")[0]
     assert 0.9 * previews.TEXT_LIMIT < len(shown) <= previews.TEXT_LIMIT
     assert len(page) < 1.2 * previews.TEXT_LIMIT
 

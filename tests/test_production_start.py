@@ -95,7 +95,7 @@ def studio(studio_env, tmp_path):
 
 def applied_migrations(database) -> int:
     with psycopg.connect(database.url, dbname=database.name, autocommit=True) as admin:
-        return admin.execute("SELECT count(*) FROM django_migrations").fetchone()[0]
+        return admin.execute("SELECT count(*) FROM django_migrations").fetchone()[0]  # type: ignore[index]  # a count
 
 
 def assert_quiet(log: str) -> None:
@@ -103,7 +103,9 @@ def assert_quiet(log: str) -> None:
     assert "Invalid HTTP_HOST" not in log, log
 
 
-def test_the_start_command_migrates_serves_and_passes_the_image_health_check_under_production_settings(studio, app_database):
+def test_the_start_command_migrates_serves_and_passes_the_image_health_check_under_production_settings(
+    studio, app_database
+):
     database, _proxy = app_database
     studio.start()
     studio.wait_healthy()
@@ -130,7 +132,9 @@ def test_the_start_command_migrates_serves_and_passes_the_image_health_check_und
     assert_quiet(studio.log())
 
 
-def test_the_health_check_fails_with_503_while_the_database_is_down_and_passes_again_when_it_is_back(studio, app_database):
+def test_the_health_check_fails_with_503_while_the_database_is_down_and_passes_again_when_it_is_back(
+    studio, app_database
+):
     _database, proxy = app_database
     studio.start()
     studio.wait_healthy()
@@ -156,7 +160,10 @@ def test_two_studios_starting_at_once_on_a_new_database_migrate_it_once_and_both
     studios = []
     try:
         for number in (1, 2):
-            env = production_env(DATABASE_URL=f"postgres://{database.user}:{database.password}@127.0.0.1:{database.port}/{database.name}", PORT=str(free_port()))
+            env = production_env(
+                DATABASE_URL=f"postgres://{database.user}:{database.password}@127.0.0.1:{database.port}/{database.name}",
+                PORT=str(free_port()),
+            )
             studios.append(StudioProcess(env, tmp_path / f"studio-{number}.log"))
         for studio in studios:
             studio.start()
@@ -185,7 +192,9 @@ def signed_in(studio, azurite_url):
         "from django.contrib.auth import get_user_model\n"
         "from datastores.access import Actor\n"
         "from datastores.services import workspace_create, WORKSPACE_BLOB_STORE\n"
-        "user = get_user_model().objects.create_user('operator-' + os.urandom(4).hex(), password=os.environ['PROD_TEST_PASSWORD'])\n"
+        "user = get_user_model().objects.create_user(\n"
+        "    'operator-' + os.urandom(4).hex(), password=os.environ['PROD_TEST_PASSWORD']\n"
+        ")\n"
         f"ws = workspace_create(actor=Actor(user=user), name={workspace!r})\n"
         "print(user.username, ws.datastores.get(name=WORKSPACE_BLOB_STORE).connection_settings['container_name'])\n"
     )
@@ -212,7 +221,9 @@ def short_worker_timeout(studio_env):
     studio_env["GUNICORN_TIMEOUT"] = "3"
 
 
-def test_an_upload_and_a_download_longer_than_the_worker_timeout_complete(short_worker_timeout, signed_in, blob_service, studio):
+def test_an_upload_and_a_download_longer_than_the_worker_timeout_complete(
+    short_worker_timeout, signed_in, blob_service, studio
+):
     """GUNICORN_TIMEOUT is 3 s; each transfer takes about 8 s. A sync worker would be killed midway."""
     session, files, container = signed_in
     size = 16 * MIB
@@ -237,7 +248,9 @@ def short_grace(studio_env):
     studio_env["GUNICORN_GRACEFUL_TIMEOUT"] = "8"
 
 
-def test_sigterm_lets_a_running_upload_finish_and_cuts_one_that_outlasts_the_grace_period(short_grace, signed_in, blob_service, studio):
+def test_sigterm_lets_a_running_upload_finish_and_cuts_one_that_outlasts_the_grace_period(
+    short_grace, signed_in, blob_service, studio
+):
     """GUNICORN_GRACEFUL_TIMEOUT is 8 s. An upload of about 5 s in flight at SIGTERM is stored whole;
     one of about 60 s is cut when the grace period ends, leaves nothing behind, and the server is gone
     by then."""

@@ -53,40 +53,81 @@ CASES = [
     Case("see a datastore's properties", Role.READER, get("datastore_detail", "workspaceblobstore")),
     Case("browse a folder", Role.READER, get("datastore_browse", "workspaceblobstore", query="?path=data&listing=1")),
     Case("download a file", Role.READER, get("datastore_file", "workspaceblobstore", "data/a.txt")),
-    Case("download a folder as zip", Role.READER, get("datastore_folder_zip", "workspaceblobstore", query="?path=data")),
+    Case(
+        "download a folder as zip", Role.READER, get("datastore_folder_zip", "workspaceblobstore", query="?path=data")
+    ),
     Case("preview a file", Role.READER, get("datastore_preview", "workspaceblobstore", query="?path=data/a.txt")),
-    Case("download ticked files as zip", Role.READER,
-         post("datastore_selection_zip", "workspaceblobstore", data={"path": ["data/a.txt"]})),
+    Case(
+        "download ticked files as zip",
+        Role.READER,
+        post("datastore_selection_zip", "workspaceblobstore", data={"path": ["data/a.txt"]}),
+    ),
     Case("list tables", Role.READER, get("datastore_tables", "sales", query="?listing=1")),
     Case("preview a table", Role.READER, get("datastore_table", "sales", "public", "orders")),
     Case("download a table as CSV", Role.READER, get("datastore_table_csv", "sales", "public", "orders")),
     Case("run a query", Role.READER, post("datastore_query", "sales", data={"sql": "SELECT 1", "row_limit": "100"})),
     Case("see the activity", Role.READER, get("workspace_activity")),
-    Case("register a datastore", Role.CONTRIBUTOR,
-         post("datastore_new", data={"name": "fresh", "storage_type": "DBFS", "auth_type": "none"})),
-    Case("update authentication", Role.CONTRIBUTOR,
-         post("datastore_edit_auth", "local", data={"auth_type": "none", "workspace_url": "https://adb-1.azuredatabricks.net"})),
+    Case(
+        "register a datastore",
+        Role.CONTRIBUTOR,
+        post("datastore_new", data={"name": "fresh", "storage_type": "DBFS", "auth_type": "none"}),
+    ),
+    Case(
+        "update authentication",
+        Role.CONTRIBUTOR,
+        post(
+            "datastore_edit_auth",
+            "local",
+            data={"auth_type": "none", "workspace_url": "https://adb-1.azuredatabricks.net"},
+        ),
+    ),
     Case("set the default", Role.CONTRIBUTOR, post("datastore_set_default", "local")),
-    Case("test the connection", Role.CONTRIBUTOR, post("datastore_test_connection", "workspaceblobstore"), changes=False),
-    Case("upload a file", Role.CONTRIBUTOR, lambda team, client: client.put(
-        team.url("datastore_file", "workspaceblobstore", "data/new.txt"), b"new bytes", content_type="text/plain")),
-    Case("delete a file", Role.CONTRIBUTOR, post("datastore_delete_file", "workspaceblobstore", data={"path": "data/a.txt"})),
-    Case("rename or move a file", Role.CONTRIBUTOR,
-         post("datastore_move", "workspaceblobstore", data={"path": "data/a.txt", "destination": "data/renamed.txt"})),
-    Case("delete a folder", Role.CONTRIBUTOR, post("datastore_delete_folder", "workspaceblobstore", data={"path": "data"})),
-    Case("create a folder", Role.CONTRIBUTOR, post("datastore_new_folder", "share", data={"path": "", "folder_name": "made"})),
+    Case(
+        "test the connection", Role.CONTRIBUTOR, post("datastore_test_connection", "workspaceblobstore"), changes=False
+    ),
+    Case(
+        "upload a file",
+        Role.CONTRIBUTOR,
+        lambda team, client: client.put(
+            team.url("datastore_file", "workspaceblobstore", "data/new.txt"), b"new bytes", content_type="text/plain"
+        ),
+    ),
+    Case(
+        "delete a file",
+        Role.CONTRIBUTOR,
+        post("datastore_delete_file", "workspaceblobstore", data={"path": "data/a.txt"}),
+    ),
+    Case(
+        "rename or move a file",
+        Role.CONTRIBUTOR,
+        post("datastore_move", "workspaceblobstore", data={"path": "data/a.txt", "destination": "data/renamed.txt"}),
+    ),
+    Case(
+        "delete a folder",
+        Role.CONTRIBUTOR,
+        post("datastore_delete_folder", "workspaceblobstore", data={"path": "data"}),
+    ),
+    Case(
+        "create a folder",
+        Role.CONTRIBUTOR,
+        post("datastore_new_folder", "share", data={"path": "", "folder_name": "made"}),
+    ),
     Case("unregister a datastore", Role.OWNER, post("datastore_unregister", "local")),
     Case("see the members", Role.OWNER, get("workspace_members"), changes=False),
     Case("add a member", Role.OWNER, post("workspace_members", data={"who": "otto", "role": "reader"})),
     Case("change a member's role", Role.OWNER, post("workspace_member_role", "rita", data={f"{0}-role": "owner"})),
     Case("remove a member", Role.OWNER, post("workspace_member_remove", "rita")),
 ]
+
+
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.name)
 @pytest.mark.parametrize("who", ["olive", "carl", "rita", "otto", "admin"])
 def test_each_role_may_do_what_it_allows_and_nothing_else(team, blob_service, who, case):
     if case.name == "change a member's role":  # the form's prefix is the membership's id
         membership = Membership.objects.get(workspace=team.workspace, user__username="rita")
-        case = Case(case.name, case.need, post("workspace_member_role", "rita", data={f"{membership.pk}-role": "owner"}))
+        case = Case(
+            case.name, case.need, post("workspace_member_role", "rita", data={f"{membership.pk}-role": "owner"})
+        )
     before = state(team, blob_service)
     response = case.send(team, team.client(who))
     role = ROLE_OF.get(who)
@@ -166,7 +207,9 @@ def test_an_owner_adds_a_member_by_email_and_an_unknown_name_is_refused_on_the_f
 
 def test_the_members_page_swaps_in_place_with_htmx(team):
     owner = team.client("olive")
-    response = owner.post(team.url("workspace_members"), {"who": "otto", "role": "reader"}, headers={"HX-Request": "true"})
+    response = owner.post(
+        team.url("workspace_members"), {"who": "otto", "role": "reader"}, headers={"HX-Request": "true"}
+    )
     page = response.content.decode()
     assert response.status_code == 200
     assert page.lstrip().startswith('<div id="members"') and "<html" not in page

@@ -62,33 +62,49 @@ def test_each_secret_can_come_from_a_file_as_docker_and_compose_secrets_do(tmp_p
         "SECRET_KEY": STRONG_SECRET_KEY,
         "DATASTORE_ENCRYPTION_KEYS": f"{first}\n{second}",  # one key per line
         "DATABASE_PASSWORD": "pa ss:word@1",
-        "WORKSPACE_STORAGE_CONNECTION_STRING": "DefaultEndpointsProtocol=https;AccountName=a;AccountKey=k;EndpointSuffix=core.windows.net",
+        "WORKSPACE_STORAGE_CONNECTION_STRING": (
+            "DefaultEndpointsProtocol=https;AccountName=a;AccountKey=k;EndpointSuffix=core.windows.net"
+        ),
     }
     env = {}
     for name, value in files.items():
         (tmp_path / name).write_text(value + "\n")  # `echo value > file` ends it with a newline
         env[f"{name}_FILE"] = str(tmp_path / name)
     result = settings_values(
-        ["settings.SECRET_KEY", "settings.DATASTORE_ENCRYPTION_KEYS", "settings.DATABASES['default']['PASSWORD']",
-         "settings.DATABASES['default']['USER']", "settings.WORKSPACE_STORAGE_CONNECTION_STRING"],
+        [
+            "settings.SECRET_KEY",
+            "settings.DATASTORE_ENCRYPTION_KEYS",
+            "settings.DATABASES['default']['PASSWORD']",
+            "settings.DATABASES['default']['USER']",
+            "settings.WORKSPACE_STORAGE_CONNECTION_STRING",
+        ],
         DATABASE_URL="postgres://studio@db.example.com:5432/studio",
         **env,
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [
-        repr(STRONG_SECRET_KEY), repr([first, second]), repr("pa ss:word@1"), repr("studio"), repr(files["WORKSPACE_STORAGE_CONNECTION_STRING"]),
+        repr(STRONG_SECRET_KEY),
+        repr([first, second]),
+        repr("pa ss:word@1"),
+        repr("studio"),
+        repr(files["WORKSPACE_STORAGE_CONNECTION_STRING"]),
     ]
 
 
 def test_it_refuses_a_secret_set_both_in_the_environment_and_as_a_file(tmp_path):
     (tmp_path / "key").write_text(STRONG_SECRET_KEY)
-    result = start_django(SECRET_KEY=STRONG_SECRET_KEY, SECRET_KEY_FILE=str(tmp_path / "key"),
-                          DATASTORE_ENCRYPTION_KEYS=Fernet.generate_key().decode())
+    result = start_django(
+        SECRET_KEY=STRONG_SECRET_KEY,
+        SECRET_KEY_FILE=str(tmp_path / "key"),
+        DATASTORE_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
+    )
     assert result.returncode != 0
     assert "Both SECRET_KEY and SECRET_KEY_FILE are set" in result.stderr
 
 
 def test_it_names_a_secret_file_it_cannot_read(tmp_path):
-    result = start_django(SECRET_KEY_FILE=str(tmp_path / "missing"), DATASTORE_ENCRYPTION_KEYS=Fernet.generate_key().decode())
+    result = start_django(
+        SECRET_KEY_FILE=str(tmp_path / "missing"), DATASTORE_ENCRYPTION_KEYS=Fernet.generate_key().decode()
+    )
     assert result.returncode != 0
     assert f"SECRET_KEY_FILE: cannot read {tmp_path / 'missing'} (No such file or directory)" in result.stderr

@@ -36,11 +36,18 @@ def test_a_first_sign_in_creates_a_user_without_a_password_linked_to_the_provide
     answer = sign_in_with_entra(client, entra, ada)
     assert (answer.status_code, answer["Location"]) == (302, "/")
     user = signed_in_user(client)
-    assert (user.username, user.email, user.first_name) == ("ada@contoso.example", "ada@contoso.example", "Ada Lovelace")
+    assert (user.username, user.email, user.first_name) == (
+        "ada@contoso.example",
+        "ada@contoso.example",
+        "Ada Lovelace",
+    )
     assert not user.has_usable_password()
     assert not (user.is_staff or user.is_superuser)
     identity = ExternalIdentity.objects.get(user=user)
-    assert (identity.issuer, identity.subject) == (f"{entra.aad.base_url}/{entra.tenant}/v2.0", ada.subject_for(entra.app.client_id))
+    assert (identity.issuer, identity.subject) == (
+        f"{entra.aad.base_url}/{entra.tenant}/v2.0",
+        ada.subject_for(entra.app.client_id),
+    )
 
     again = Client()
     sign_in_with_entra(again, entra, ada)
@@ -69,7 +76,9 @@ def test_the_sign_in_goes_on_to_the_page_asked_for(entra):
 def test_a_sign_in_with_the_email_of_a_local_account_never_signs_in_as_that_account(entra, django_user_model):
     """The provider's email (and username) can be chosen by whoever holds the account there:
     users are found by issuer and subject only."""
-    local = django_user_model.objects.create_user("grace@contoso.example", email="grace@contoso.example", password=secrets.token_urlsafe(12))
+    local = django_user_model.objects.create_user(
+        "grace@contoso.example", email="grace@contoso.example", password=secrets.token_urlsafe(12)
+    )
     local.is_superuser = local.is_staff = True
     local.save()
     impostor = entra.person("Grace Hopper", "grace@contoso.example", email="grace@contoso.example")
@@ -158,7 +167,9 @@ def test_a_deactivated_user_cannot_sign_in_with_the_provider(entra):
 
 def test_the_sign_in_page_offers_the_provider_and_keeps_the_page_asked_for(entra):
     page = Client().get("/accounts/login/?next=/workspaces/").content.decode()
-    assert '<a class="button primary" href="/oidc/authenticate/?next=%2Fworkspaces%2F">Sign in with Microsoft</a>' in page
+    assert (
+        '<a class="button primary" href="/oidc/authenticate/?next=%2Fworkspaces%2F">Sign in with Microsoft</a>' in page
+    )
     assert 'name="password"' in page
 
 
@@ -167,7 +178,9 @@ def local_accounts_off(entra, settings):
     configure_studio(settings, entra, local_accounts=False)
 
 
-def test_with_local_accounts_off_the_sign_in_page_has_no_password_form_and_refuses_passwords(local_accounts_off, django_user_model):
+def test_with_local_accounts_off_the_sign_in_page_has_no_password_form_and_refuses_passwords(
+    local_accounts_off, django_user_model
+):
     password = secrets.token_urlsafe(12)
     django_user_model.objects.create_user("carol", password=password)
     client = Client()
@@ -198,7 +211,9 @@ def test_signing_out_of_a_provider_session_goes_to_the_provider_end_session_and_
     sign_in_with_entra(client, entra, ada)
     out = client.post("/accounts/logout/")
     target = urlsplit(out["Location"])
-    assert f"{target.scheme}://{target.netloc}{target.path}" == f"{entra.aad.base_url}/{entra.tenant}/oauth2/v2.0/logout"
+    assert (
+        f"{target.scheme}://{target.netloc}{target.path}" == f"{entra.aad.base_url}/{entra.tenant}/oauth2/v2.0/logout"
+    )
     query = parse_qs(target.query)
     assert query["post_logout_redirect_uri"] == ["http://testserver/accounts/login/"]
     assert query["id_token_hint"][0] in entra.aad.id_tokens
@@ -222,17 +237,25 @@ def test_the_provider_views_are_not_found_when_sign_in_with_a_provider_is_off():
 
 def start_with(**env: str):
 
-    return start_django(SECRET_KEY=STRONG_SECRET_KEY, DATASTORE_ENCRYPTION_KEYS="UwXZtzat7MkjDoMturhRfA8J-HQFoVe5bOorNg66WjE=", **env)
+    return start_django(
+        SECRET_KEY=STRONG_SECRET_KEY, DATASTORE_ENCRYPTION_KEYS="UwXZtzat7MkjDoMturhRfA8J-HQFoVe5bOorNg66WjE=", **env
+    )
 
 
 def test_start_up_refuses_an_incomplete_or_plain_http_provider_configuration():
     missing = start_with(OIDC_RP_CLIENT_ID="app")
     assert missing.returncode != 0
-    assert "needs OIDC_RP_CLIENT_SECRET, OIDC_OP_ISSUER, OIDC_OP_AUTHORIZATION_ENDPOINT, OIDC_OP_TOKEN_ENDPOINT, OIDC_OP_JWKS_ENDPOINT too" in missing.stderr
+    assert (
+        "needs OIDC_RP_CLIENT_SECRET, OIDC_OP_ISSUER, OIDC_OP_AUTHORIZATION_ENDPOINT, "
+        "OIDC_OP_TOKEN_ENDPOINT, OIDC_OP_JWKS_ENDPOINT too" in missing.stderr
+    )
     base = "https://login.microsoftonline.com/tenant"
     plain = start_with(
-        OIDC_RP_CLIENT_ID="app", OIDC_RP_CLIENT_SECRET="s", OIDC_OP_ISSUER=f"{base}/v2.0",
-        OIDC_OP_AUTHORIZATION_ENDPOINT=f"{base}/oauth2/v2.0/authorize", OIDC_OP_TOKEN_ENDPOINT="http://login.example/token",
+        OIDC_RP_CLIENT_ID="app",
+        OIDC_RP_CLIENT_SECRET="s",
+        OIDC_OP_ISSUER=f"{base}/v2.0",
+        OIDC_OP_AUTHORIZATION_ENDPOINT=f"{base}/oauth2/v2.0/authorize",
+        OIDC_OP_TOKEN_ENDPOINT="http://login.example/token",
         OIDC_OP_JWKS_ENDPOINT=f"{base}/discovery/v2.0/keys",
     )
     assert plain.returncode != 0

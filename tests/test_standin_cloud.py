@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import os
+from typing import Any
 
 import pytest
 import requests
@@ -41,7 +42,7 @@ TENANT = "6f1c2a4e-0000-4000-8000-00000000a11d"
 READER = ("11111111-1111-4111-8111-111111111111", "reader-secret")  # granted access
 OUTSIDER = ("22222222-2222-4222-8222-222222222222", "outsider-secret")  # valid login, no grants
 STORAGE_SCOPE = "https://storage.azure.com/.default"
-TIMEOUTS = {"connection_timeout": 5, "read_timeout": 10}
+TIMEOUTS: dict[str, Any] = {"connection_timeout": 5, "read_timeout": 10}
 MiB = 1024 * 1024
 
 
@@ -55,8 +56,9 @@ def aad(trust_standin_ca):
 
 
 def credential(aad: AadStandin, principal=READER, tenant=TENANT, authority=None) -> ClientSecretCredential:
-    return ClientSecretCredential(tenant, *principal, authority=authority or aad.authority,
-                                  disable_instance_discovery=True, **TIMEOUTS)
+    return ClientSecretCredential(
+        tenant, *principal, authority=authority or aad.authority, disable_instance_discovery=True, **TIMEOUTS
+    )
 
 
 # --- Entra ID token endpoint ----------------------------------------------------
@@ -68,8 +70,7 @@ def test_client_secret_credential_gets_a_token_valid_only_for_the_requested_reso
     assert aad.token_is_valid(token.token, "https://storage.azure.com")
     assert aad.token_is_valid(token.token, STORAGE_SCOPE)
     assert not aad.token_is_valid(token.token, "https://datalake.azure.net")
-    assert aad.requests == [f"GET /{TENANT}/v2.0/.well-known/openid-configuration",
-                            f"POST /{TENANT}/oauth2/v2.0/token"]
+    assert aad.requests == [f"GET /{TENANT}/v2.0/.well-known/openid-configuration", f"POST /{TENANT}/oauth2/v2.0/token"]
 
 
 def test_authority_may_be_given_as_host_and_port_without_scheme(aad):
@@ -101,9 +102,16 @@ def test_unknown_tenant_fails_at_discovery_and_at_the_token_endpoint_with_AADSTS
         credential(aad, tenant="no-such-tenant").get_token(STORAGE_SCOPE)
 
     discovery = requests.get(f"{aad.base_url}/no-such-tenant/v2.0/.well-known/openid-configuration", timeout=5)
-    token = requests.post(f"{aad.base_url}/no-such-tenant/oauth2/v2.0/token", timeout=5,
-                          data={"grant_type": "client_credentials", "client_id": READER[0],
-                                "client_secret": READER[1], "scope": STORAGE_SCOPE})
+    token = requests.post(
+        f"{aad.base_url}/no-such-tenant/oauth2/v2.0/token",
+        timeout=5,
+        data={
+            "grant_type": "client_credentials",
+            "client_id": READER[0],
+            "client_secret": READER[1],
+            "scope": STORAGE_SCOPE,
+        },
+    )
     assert (discovery.status_code, discovery.json()["error"]) == (400, "invalid_tenant")
     assert (token.status_code, token.json()["error"]) == (400, "invalid_request")
     assert token.json()["error_codes"] == [90002]
@@ -111,9 +119,16 @@ def test_unknown_tenant_fails_at_discovery_and_at_the_token_endpoint_with_AADSTS
 
 
 def test_token_endpoint_errors_have_the_entra_shape_and_status(aad):
-    response = requests.post(f"{aad.base_url}/{TENANT}/oauth2/v2.0/token", timeout=5,
-                             data={"grant_type": "client_credentials", "client_id": READER[0],
-                                   "client_secret": "wrong", "scope": STORAGE_SCOPE})
+    response = requests.post(
+        f"{aad.base_url}/{TENANT}/oauth2/v2.0/token",
+        timeout=5,
+        data={
+            "grant_type": "client_credentials",
+            "client_id": READER[0],
+            "client_secret": "wrong",
+            "scope": STORAGE_SCOPE,
+        },
+    )
 
     body = response.json()
     assert response.status_code == 401
@@ -169,7 +184,7 @@ def test_adls_gen2_round_trip_with_a_5_mb_upload(aad, gen2):
     assert file.get_file_properties().size == 5 * MiB
     assert fs.get_directory_client("landing").get_directory_properties().metadata["hdi_isfolder"] == "true"
     assert file.download_file().readall() == payload
-    assert file.download_file(offset=MiB, length=10).readall() == payload[MiB:MiB + 10]
+    assert file.download_file(offset=MiB, length=10).readall() == payload[MiB : MiB + 10]
     listed = {(p.name, p.is_directory, p.content_length) for p in fs.get_paths("landing", recursive=True)}
     assert listed == {("landing/2024", True, 0), ("landing/2025", True, 0), ("landing/2024/big.bin", False, 5 * MiB)}
 
@@ -315,10 +330,11 @@ def test_dbfs_round_trip_of_3_mb_in_1_mb_blocks(dbfs):
     payload = os.urandom(3 * MiB)
 
     assert session.post(f"{api}/mkdirs", json={"path": "/studio/in"}, timeout=(5, 10)).json() == {}
-    handle = session.post(f"{api}/create", json={"path": "/studio/in/data.bin", "overwrite": False},
-                          timeout=(5, 10)).json()["handle"]
+    handle = session.post(
+        f"{api}/create", json={"path": "/studio/in/data.bin", "overwrite": False}, timeout=(5, 10)
+    ).json()["handle"]
     for start in range(0, len(payload), MiB):
-        block = base64.b64encode(payload[start:start + MiB]).decode()
+        block = base64.b64encode(payload[start : start + MiB]).decode()
         session.post(f"{api}/add-block", json={"handle": handle, "data": block}, timeout=(5, 10)).raise_for_status()
     session.post(f"{api}/close", json={"handle": handle}, timeout=(5, 10)).raise_for_status()
 
@@ -327,8 +343,11 @@ def test_dbfs_round_trip_of_3_mb_in_1_mb_blocks(dbfs):
     assert entries == [("/studio/in/data.bin", False, 3 * MiB)]
     downloaded = b""
     while True:
-        chunk = session.get(f"{api}/read", params={"path": "/studio/in/data.bin", "offset": len(downloaded),
-                                                  "length": MiB}, timeout=(5, 10)).json()
+        chunk = session.get(
+            f"{api}/read",
+            params={"path": "/studio/in/data.bin", "offset": str(len(downloaded)), "length": str(MiB)},
+            timeout=(5, 10),
+        ).json()
         if chunk["bytes_read"] == 0:
             break
         downloaded += base64.b64decode(chunk["data"])
@@ -368,10 +387,13 @@ def test_dbfs_refuses_reads_and_blocks_over_1_mb(dbfs):
     api, session = f"{dbfs.base_url}/api/2.0/dbfs", dbfs_session(dbfs.token)
     handle = session.post(f"{api}/create", json={"path": "/big"}, timeout=(5, 10)).json()["handle"]
 
-    block = session.post(f"{api}/add-block", timeout=(5, 10),
-                         json={"handle": handle, "data": base64.b64encode(b"x" * (MiB + 1)).decode()})
+    block = session.post(
+        f"{api}/add-block",
+        timeout=(5, 10),
+        json={"handle": handle, "data": base64.b64encode(b"x" * (MiB + 1)).decode()},
+    )
     session.post(f"{api}/close", json={"handle": handle}, timeout=(5, 10))
-    read = session.get(f"{api}/read", params={"path": "/big", "length": MiB + 1}, timeout=(5, 10))
+    read = session.get(f"{api}/read", params={"path": "/big", "length": str(MiB + 1)}, timeout=(5, 10))
 
     assert (block.status_code, block.json()["error_code"]) == (400, "MAX_BLOCK_SIZE_EXCEEDED")
     assert (read.status_code, read.json()["error_code"]) == (400, "MAX_READ_SIZE_EXCEEDED")
@@ -400,8 +422,12 @@ def gen1(aad):
 
 
 def gen1_fs(aad, gen1, principal=READER) -> gen1_core.AzureDLFileSystem:
-    return gen1_core.AzureDLFileSystem(token_credential=credential(aad, principal), store_name=gen1.store_name,
-                                       url_suffix=gen1.url_suffix, req_timeout_s=10)
+    return gen1_core.AzureDLFileSystem(
+        token_credential=credential(aad, principal),
+        store_name=gen1.store_name,
+        url_suffix=gen1.url_suffix,
+        req_timeout_s=10,
+    )
 
 
 def test_gen1_client_reaches_the_stand_in_through_store_name_and_url_suffix(aad, gen1):
@@ -465,7 +491,10 @@ def test_gen1_expired_token_gets_401(aad, gen1):
 
     assert gen1.requests[-1] == "GET LISTSTATUS /"
     # The client's exception does not carry the status: the same request without it shows the 401.
-    answer = requests.get(f"{gen1.base_url}/webhdfs/v1/?op=LISTSTATUS", timeout=5,
-                          headers={"Authorization": f"Bearer {fs.azure.AccessToken.token}"})
+    answer = requests.get(
+        f"{gen1.base_url}/webhdfs/v1/?op=LISTSTATUS",
+        timeout=5,
+        headers={"Authorization": f"Bearer {fs.azure.AccessToken.token}"},
+    )
     assert answer.status_code == 401
     assert answer.json()["RemoteException"]["exception"] == "SecurityException"

@@ -11,7 +11,8 @@ import base64
 import http.client
 import os
 import ssl
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
 import pytest
 import trustme
@@ -21,9 +22,12 @@ from azure.core.exceptions import (
     ResourceExistsError,
     ResourceNotFoundError,
 )
+from azure.core.paging import PageIterator
 from azure.storage.fileshare import (
     AccountSasPermissions,
     ContentSettings,
+    DirectoryProperties,
+    FileProperties,
     FileSasPermissions,
     ResourceTypes,
     ShareFileClient,
@@ -40,7 +44,7 @@ ACCOUNT = "studioacct"
 KEY = base64.b64encode(b"stand-in account key for tests, 64 bytes long..................").decode()
 OTHER_KEY = base64.b64encode(b"a different key that Azure would not accept for this account....").decode()
 MiB = 1024 * 1024
-TIMEOUTS = {"connection_timeout": 5, "read_timeout": 10}
+TIMEOUTS: dict[str, Any] = {"connection_timeout": 5, "read_timeout": 10}
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +65,7 @@ def service(standin, credential=None, **kwargs) -> ShareServiceClient:
 
 
 def soon(**delta) -> datetime:
-    return datetime.now(timezone.utc) + timedelta(**delta)
+    return datetime.now(UTC) + timedelta(**delta)
 
 
 def account_sas(permission: str, key: str = KEY, resource_types: str = "sco", **kwargs) -> str:
@@ -115,20 +119,27 @@ def test_the_right_key_round_trips_a_10_mb_file_uploaded_in_ranges_of_at_most_4_
 def test_metadata_and_content_settings_are_signed_stored_and_returned(standin):
     share = service(standin).create_share("props", metadata={"owner": "studio"})
     file = share.get_file_client("page.html")
-    file.upload_file(b"<p>hi</p>", metadata={"Source": "upload", "stage_b": "x"},
-                     content_settings=ContentSettings(content_type="text/html", content_language="en"))
+    file.upload_file(
+        b"<p>hi</p>",
+        metadata={"Source": "upload", "stage_b": "x"},
+        content_settings=ContentSettings(content_type="text/html", content_language="en"),
+    )
 
     props = file.get_file_properties()
     assert props.metadata == {"Source": "upload", "stage_b": "x"}
     assert (props.content_settings.content_type, props.content_settings.content_language) == ("text/html", "en")
     assert share.get_share_properties().metadata == {"owner": "studio"}
-    assert [(s.name, s.metadata) for s in service(standin).list_shares(include_metadata=True)] == [("props", {"owner": "studio"})]
+    assert [(s.name, s.metadata) for s in service(standin).list_shares(include_metadata=True)] == [
+        ("props", {"owner": "studio"})
+    ]
 
 
 def test_a_ranged_download_sends_x_ms_range_and_gets_206_with_content_range(seeded):
     file = service(seeded).get_share_client("docs").get_file_client("dir/hello.txt")
     statuses = []
-    downloader = file.download_file(offset=7, length=5, raw_response_hook=lambda r: statuses.append(r.http_response.status_code))
+    downloader = file.download_file(
+        offset=7, length=5, raw_response_hook=lambda r: statuses.append(r.http_response.status_code)
+    )
     assert downloader.readall() == b"world"
     assert statuses == [206]
     assert seeded.requests[-1].header("x-ms-range") == "bytes=7-11"
@@ -158,7 +169,10 @@ def test_listing_pages_through_entries_in_name_order_with_markers(standin):
         folder.create_subdirectory(name)
     all_names = sorted([*sizes, "a-dir", "c-dir", "e-dir"])
 
-    pages = folder.list_directories_and_files(results_per_page=3).by_page()
+    pages = cast(
+        "PageIterator[DirectoryProperties | FileProperties]",
+        folder.list_directories_and_files(results_per_page=3).by_page(),
+    )
     first = list(next(pages))
     token = pages.continuation_token
     rest = [list(page) for page in pages]
@@ -167,7 +181,7 @@ def test_listing_pages_through_entries_in_name_order_with_markers(standin):
     assert token == all_names[3]
     listed = {i.name: i for page in [first, *rest] for i in page}
     assert {n for n, i in listed.items() if i.is_directory} == {"a-dir", "c-dir", "e-dir"}
-    assert {n: listed[n].size for n in sizes} == sizes
+    assert {n: listed[n].size for n in sizes} == sizes  # type: ignore[union-attr]  # files only
     resumed = folder.list_directories_and_files(results_per_page=3).by_page(continuation_token=token)
     assert sorted(i.name for i in next(resumed)) == all_names[3:6]
     assert [i.name for i in folder.list_directories_and_files(name_starts_with="d")] == ["d.csv"]
@@ -258,7 +272,9 @@ def test_a_signed_request_replayed_with_another_verb_or_path_is_refused(seeded):
 def test_a_request_without_credentials_gets_401_no_authentication_information_in_azure_xml(standin):
     status, code, body = send(standin, "GET", f"/{ACCOUNT}/?comp=list")
     assert (status, code) == (401, "NoAuthenticationInformation")
-    assert body.decode().startswith('<?xml version="1.0" encoding="utf-8"?><Error><Code>NoAuthenticationInformation</Code>')
+    assert body.decode().startswith(
+        '<?xml version="1.0" encoding="utf-8"?><Error><Code>NoAuthenticationInformation</Code>'
+    )
 
 
 def test_an_https_only_sas_works_over_tls_and_is_refused_over_http(standin, tmp_path):
@@ -397,7 +413,9 @@ def test_an_account_sas_without_the_service_resource_type_cannot_list_shares(see
 
 def test_a_share_sas_works_inside_its_share_only(seeded):
     service(seeded).create_share("other")
-    sas = generate_share_sas(ACCOUNT, "docs", KEY, permission=ShareSasPermissions(read=True, list=True), expiry=soon(hours=1))
+    sas = generate_share_sas(
+        ACCOUNT, "docs", KEY, permission=ShareSasPermissions(read=True, list=True), expiry=soon(hours=1)
+    )
     client = service(seeded, sas)
     assert [i.name for i in client.get_share_client("docs").list_directories_and_files()] == ["dir"]
     with pytest.raises(ClientAuthenticationError):
@@ -406,7 +424,9 @@ def test_a_share_sas_works_inside_its_share_only(seeded):
 
 def test_a_file_sas_reads_its_file_and_no_other(seeded):
     service(seeded).get_share_client("docs").get_file_client("dir/secret.txt").upload_file(b"secret")
-    sas = generate_file_sas(ACCOUNT, "docs", ["dir", "hello.txt"], KEY, permission=FileSasPermissions(read=True), expiry=soon(hours=1))
+    sas = generate_file_sas(
+        ACCOUNT, "docs", ["dir", "hello.txt"], KEY, permission=FileSasPermissions(read=True), expiry=soon(hours=1)
+    )
     # ShareFileClient.from_file_url cannot be used: it drops the scheme and expects the account in the host name.
     file = ShareFileClient(seeded.account_url, "docs", "dir/hello.txt", credential=sas, **TIMEOUTS)
     assert file.download_file().readall() == b"hello, world"

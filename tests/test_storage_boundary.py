@@ -64,7 +64,9 @@ def backend_packages() -> set[str]:
 
 
 def word_hits(text: str) -> Iterator[tuple[int, str]]:
-    pattern = re.compile(r"(?<![\w-])(" + "|".join(map(re.escape, sorted(words(), key=len, reverse=True))) + r")(?![\w-])")
+    pattern = re.compile(
+        r"(?<![\w-])(" + "|".join(map(re.escape, sorted(words(), key=len, reverse=True))) + r")(?![\w-])"
+    )
     for match in pattern.finditer(text):
         yield text.count("\n", 0, match.start()) + 1, f"names {match.group(1)!r}"
 
@@ -102,7 +104,11 @@ def python_hits(path: Path, text: str) -> Iterator[tuple[int, str]]:
             if isinstance(node, ast.Import):
                 modules = [alias.name for alias in node.names]
             else:
-                base = importlib.util.resolve_name("." * node.level + (node.module or ""), package) if node.level else node.module
+                base = (
+                    importlib.util.resolve_name("." * node.level + (node.module or ""), package)
+                    if node.level
+                    else (node.module or "")
+                )
                 modules = [base, *(f"{base}.{alias.name}" for alias in node.names)]
             for module in modules:
                 if any(module == backend or module.startswith(backend + ".") for backend in packages):

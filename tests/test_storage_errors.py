@@ -65,34 +65,59 @@ def blob_datastore(workspace, container: str, *, endpoint: str, **credentials) -
     auth_type = AuthType.SAS_TOKEN if "sas_token" in credentials else AuthType.ACCOUNT_KEY
     values = backend_for(BLOB).clean_values(
         auth_type,
-        {"account_name": AZURITE_ACCOUNT, "container_name": container, "protocol": "http", "endpoint": endpoint,
-         "skip_validation": True, **credentials},
+        {
+            "account_name": AZURITE_ACCOUNT,
+            "container_name": container,
+            "protocol": "http",
+            "endpoint": endpoint,
+            "skip_validation": True,
+            **credentials,
+        },
     )
-    return datastore_register(workspace=workspace, name="failing", storage_type=BLOB, auth_type=auth_type, values=values)
+    return datastore_register(
+        workspace=workspace, name="failing", storage_type=BLOB, auth_type=auth_type, values=values
+    )
 
 
 def read_only_sas(container: str) -> str:
-    return remember_secret(generate_container_sas(
-        AZURITE_ACCOUNT, container, account_key=AZURITE_KEY, permission=ContainerSasPermissions(read=True),
-        expiry=datetime.now(UTC) + timedelta(hours=1),
-    ))
+    return remember_secret(
+        generate_container_sas(
+            AZURITE_ACCOUNT,
+            container,
+            account_key=AZURITE_KEY,
+            permission=ContainerSasPermissions(read=True),
+            expiry=datetime.now(UTC) + timedelta(hours=1),
+        )
+    )
 
 
-@pytest.fixture(params=["NotFound", "AuthenticationFailed", "PermissionMissing", "TimedOut",
-                        "StoredSettingsInvalid", "InvalidInput"])
+@pytest.fixture(
+    params=[
+        "NotFound",
+        "AuthenticationFailed",
+        "PermissionMissing",
+        "TimedOut",
+        "StoredSettingsInvalid",
+        "InvalidInput",
+    ]
+)
 def failure(request, workspace, azurite_endpoint, blob_service, container_name, settings) -> Failure:
     kind = request.param
     if kind == "NotFound":  # the container was deleted after registration
         datastore = blob_datastore(workspace, container_name, endpoint=azurite_endpoint, account_key=AZURITE_KEY)
         blob_service.delete_container(container_name)
-        message = (f"The container '{container_name}' was not found in account '{AZURITE_ACCOUNT}'. "
-                   "Check that it still exists.")
+        message = (
+            f"The container '{container_name}' was not found in account '{AZURITE_ACCOUNT}'. "
+            "Check that it still exists."
+        )
         return Failure(datastore, NotFound, 404, message, True, "container_name", secrets=(AZURITE_KEY,))
     if kind == "AuthenticationFailed":  # a wrong account key
         wrong_key = remember_secret(WRONG_KEY)
         datastore = blob_datastore(workspace, container_name, endpoint=azurite_endpoint, account_key=wrong_key)
-        message = ("Authentication failed: the storage account refused the account key. "
-                   "Copy it again from the portal, and check the account name.")
+        message = (
+            "Authentication failed: the storage account refused the account key. "
+            "Copy it again from the portal, and check the account name."
+        )
         return Failure(datastore, AuthenticationFailed, 502, message, True, "account_key", secrets=(wrong_key,))
     if kind == "PermissionMissing":  # a read-only SAS: no list to browse, no write to upload
         sas = read_only_sas(container_name)
@@ -113,8 +138,14 @@ def failure(request, workspace, azurite_endpoint, blob_service, container_name, 
             workspace=workspace, name="failing", storage_type=DBFS, auth_type=AuthType.NONE, values=values
         )
         return Failure(
-            datastore, TimedOut, 504, f"127.0.0.1:{port} could not be reached.", True, "workspace_url",
-            secrets=(token,), upload_status=502,
+            datastore,
+            TimedOut,
+            504,
+            f"127.0.0.1:{port} could not be reached.",
+            True,
+            "workspace_url",
+            secrets=(token,),
+            upload_status=502,
             listing_message="The storage service did not answer within 1 s while listing the folder.",
         )
     if kind == "StoredSettingsInvalid":  # secrets encrypted under a key the studio no longer has
@@ -137,7 +168,10 @@ def browse_url(failure: Failure) -> str:
 
 def upload_url(failure: Failure) -> str:
     path = f"{failure.path}/new.csv" if failure.path else "new.csv"
-    return reverse("datastore_file", args=[failure.datastore.workspace.name, failure.datastore.name, path]) + "?overwrite=0"
+    return (
+        reverse("datastore_file", args=[failure.datastore.workspace.name, failure.datastore.name, path])
+        + "?overwrite=0"
+    )
 
 
 def error_part(page: str) -> str:

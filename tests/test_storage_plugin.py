@@ -101,8 +101,11 @@ class LocalFolderBackend(StorageBackend):
         page_size: int = 200,
     ) -> FolderPage:
         children = sorted(
-            (child for child in self._folder(connection, folder).iterdir()
-             if child.name.startswith(name_prefix) and not child.name.startswith(UPLOADING)),
+            (
+                child
+                for child in self._folder(connection, folder).iterdir()
+                if child.name.startswith(name_prefix) and not child.name.startswith(UPLOADING)
+            ),
             key=lambda child: (not child.is_dir(), child.name),
         )
         start = int(continuation or 0)
@@ -206,7 +209,9 @@ def register_through_the_form(browser, workspace, folder: str, *, name: str = "s
     offered = [form for form in page_forms(page) if form.attrs.get("id") == "datastore-form"]
     assert offered and f'<option value="{LocalFolderBackend.storage_type}">Local folder</option>' in page
     # Choosing the type swaps in its fields (the htmx GET with the form's values, or the no-JavaScript refresh).
-    swapped = browser.get(new_url, {**offered[0].values, "storage_type": LocalFolderBackend.storage_type}).content.decode()
+    swapped = browser.get(
+        new_url, {**offered[0].values, "storage_type": LocalFolderBackend.storage_type}
+    ).content.decode()
     form = form_by_id(swapped, "datastore-form")
     assert form.values["storage_type"] == LocalFolderBackend.storage_type
     assert form.values["auth_type"] == AuthType.NONE
@@ -214,13 +219,17 @@ def register_through_the_form(browser, workspace, folder: str, *, name: str = "s
 
 
 def test_the_form_offers_the_plug_in_type_with_its_field_and_auth_type(browser, workspace, local_folder_type):
-    page = browser.get(reverse("datastore_new", args=[workspace.name]), {"storage_type": "LocalFolder"}).content.decode()
+    page = browser.get(
+        reverse("datastore_new", args=[workspace.name]), {"storage_type": "LocalFolder"}
+    ).content.decode()
 
     assert tied_labels(page) == ["Datastore name", "Storage type", "Authentication type", "Folder", "Overwrite"]
     assert '<option value="none" selected>No authentication</option>' in page
 
 
-def test_a_plug_in_datastore_registered_through_the_form_is_listed_and_shown(browser, workspace, local_folder_type, disk):
+def test_a_plug_in_datastore_registered_through_the_form_is_listed_and_shown(
+    browser, workspace, local_folder_type, disk
+):
     response = register_through_the_form(browser, workspace, str(disk))
 
     detail_url = reverse("datastore_detail", args=[workspace.name, "scratch"])
@@ -235,7 +244,9 @@ def test_a_plug_in_datastore_registered_through_the_form_is_listed_and_shown(bro
     assert links(detail, "Tables") == []  # it declares no tables
 
 
-def test_a_plug_in_datastore_whose_check_fails_is_not_saved_and_the_form_says_why(browser, workspace, local_folder_type, tmp_path):
+def test_a_plug_in_datastore_whose_check_fails_is_not_saved_and_the_form_says_why(
+    browser, workspace, local_folder_type, tmp_path
+):
     page = register_through_the_form(browser, workspace, str(tmp_path / "missing")).content.decode()
 
     assert f"There is no folder {tmp_path / 'missing'} on the studio's disk." in field_block(page, "folder")
@@ -256,13 +267,17 @@ def test_a_plug_in_datastore_browses_uploads_downloads_and_deletes_through_the_p
     csrf = json.loads(body_attribute(root, "hx-headers"))["X-CSRFToken"]
     put = browser.put(
         upload_url.removesuffix("PATH") + quote("reports/2025 draft.csv") + "?overwrite=0",
-        data=b"year,total\n2025,9\n", content_type="text/csv", headers={"X-CSRFToken": csrf},
+        data=b"year,total\n2025,9\n",
+        content_type="text/csv",
+        headers={"X-CSRFToken": csrf},
     )
     assert put.json() == {"outcome": "uploaded", "path": "reports/2025 draft.csv"}
     assert (disk / "reports" / "2025 draft.csv").read_bytes() == b"year,total\n2025,9\n"
     again = browser.put(
         upload_url.removesuffix("PATH") + quote("reports/2025 draft.csv") + "?overwrite=0",
-        data=b"changed", content_type="text/csv", headers={"X-CSRFToken": csrf},
+        data=b"changed",
+        content_type="text/csv",
+        headers={"X-CSRFToken": csrf},
     )
     assert again.json()["outcome"] == "skipped" and (disk / "reports" / "2025 draft.csv").read_bytes() != b"changed"
 
@@ -271,7 +286,7 @@ def test_a_plug_in_datastore_browses_uploads_downloads_and_deletes_through_the_p
     [download_url] = [href for href in links(folder, "Download") if href.endswith("2025%20draft.csv")]
     download = browser.get(download_url)
     assert b"".join(download.streaming_content) == b"year,total\n2025,9\n"
-    assert download["Content-Disposition"] == "attachment; filename=\"2025 draft.csv\""
+    assert download["Content-Disposition"] == 'attachment; filename="2025 draft.csv"'
 
     [delete] = [form for form in page_forms(folder) if form.values.get("path") == "reports/2025 draft.csv"]
     deleted = browser.post(delete.attrs["action"], delete.values)

@@ -32,7 +32,11 @@ def imports(path: Path) -> Iterator[tuple[str, list[str]]]:
             for alias in node.names:
                 yield alias.name, []
         elif isinstance(node, ast.ImportFrom):
-            module = importlib.util.resolve_name("." * node.level + (node.module or ""), package) if node.level else node.module
+            module = (
+                importlib.util.resolve_name("." * node.level + (node.module or ""), package)
+                if node.level
+                else (node.module or "")
+            )
             names = [alias.name for alias in node.names]
             yield module, names
             for name in names:  # `from . import conftest` names a module too

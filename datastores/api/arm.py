@@ -39,12 +39,24 @@ RESOURCE_TYPE = "Microsoft.MachineLearningServices/workspaces/datastores"
 API_VERSION = re.compile(r"^\d{4}-\d{2}-\d{2}(-preview)?$")
 DEFAULT_COUNT, MAX_COUNT = 30, 100
 
-ARM_CODES = {400: "BadRequest", 401: "AuthenticationFailed", 403: "AuthorizationFailed", 404: "ResourceNotFound",
-             409: "Conflict", 411: "LengthRequired", 413: "RequestEntityTooLarge", 429: "TooManyRequests"}
+ARM_CODES = {
+    400: "BadRequest",
+    401: "AuthenticationFailed",
+    403: "AuthorizationFailed",
+    404: "ResourceNotFound",
+    409: "Conflict",
+    411: "LengthRequired",
+    413: "RequestEntityTooLarge",
+    429: "TooManyRequests",
+}
 
 
-def arm_error(status: int, message: str, code: str | None = None, headers: dict[str, str] | None = None) -> JsonResponse:
-    response = JsonResponse({"error": {"code": code or ARM_CODES.get(status, "ServiceError"), "message": message}}, status=status)
+def arm_error(
+    status: int, message: str, code: str | None = None, headers: dict[str, str] | None = None
+) -> JsonResponse:
+    response = JsonResponse(
+        {"error": {"code": code or ARM_CODES.get(status, "ServiceError"), "message": message}}, status=status
+    )
     for name, value in (headers or {}).items():
         response[name] = value
     return response
@@ -68,8 +80,12 @@ def arm_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
             address = access.client_address(request) or "-"
             if too_many(request, group="api.refused", key=address, rate=settings.API_REFUSED_RATE_LIMIT):
                 return arm_error(429, "Too many requests.", headers={"Retry-After": "60"})
-            return arm_error(401, "Send a valid access token: Authorization: Bearer <token>.",
-                             code="InvalidAuthenticationToken", headers={"WWW-Authenticate": BEARER_CHALLENGE})
+            return arm_error(
+                401,
+                "Send a valid access token: Authorization: Bearer <token>.",
+                code="InvalidAuthenticationToken",
+                headers={"WWW-Authenticate": BEARER_CHALLENGE},
+            )
         if too_many(request, group="api.token", key=str(token.pk), rate=settings.API_RATE_LIMIT):
             return arm_error(429, "Too many requests.", headers={"Retry-After": "60"})
         actor = tokens.actor_for(request, token)
@@ -79,9 +95,15 @@ def arm_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
             return arm_error(400, "The api-version query parameter is required.", code="MissingApiVersionParameter")
         if not API_VERSION.match(version):
             return arm_error(400, f"The api-version {version!r} is not valid.", code="InvalidApiVersionParameter")
-        if subscription.lower() != settings.STUDIO_SUBSCRIPTION_ID.lower() or resource_group.lower() != settings.STUDIO_RESOURCE_GROUP.lower():
-            return arm_error(404, "This studio has no such subscription or resource group. Download config.json from "
-                             "the workspace page.", code="ResourceGroupNotFound")
+        if (
+            subscription.lower() != settings.STUDIO_SUBSCRIPTION_ID.lower()
+            or resource_group.lower() != settings.STUDIO_RESOURCE_GROUP.lower()
+        ):
+            return arm_error(
+                404,
+                "This studio has no such subscription or resource group. Download config.json from the workspace page.",
+                code="ResourceGroupNotFound",
+            )
         try:
             return view(request, actor, **kwargs)
         except ArmRefused as refused:
@@ -94,7 +116,9 @@ def arm_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
             return arm_error(failure.status, failure.message, code="ValidationError" if failure.status == 400 else None)
         except forms.ValidationError as invalid:
             messages = invalid.message_dict if hasattr(invalid, "error_dict") else {"": invalid.messages}
-            text = "; ".join(f"{field}: {message}" if field else message for field, items in messages.items() for message in items)
+            text = "; ".join(
+                f"{field}: {message}" if field else message for field, items in messages.items() for message in items
+            )
             return arm_error(400, text, code="ValidationError")
 
     return wrapped
@@ -120,8 +144,15 @@ def to_arm(datastore: Datastore) -> dict[str, Any]:
     shape = backend.arm
     assert shape is not None
     settings_ = datastore.connection_settings
-    properties: dict[str, Any] = {"datastoreType": shape.datastore_type, "description": None, "tags": {}, "properties": {}}
-    properties.update({arm: settings_[field] for arm, field in shape.properties.items() if settings_.get(field) not in (None, "")})
+    properties: dict[str, Any] = {
+        "datastoreType": shape.datastore_type,
+        "description": None,
+        "tags": {},
+        "properties": {},
+    }
+    properties.update(
+        {arm: settings_[field] for arm, field in shape.properties.items() if settings_.get(field) not in (None, "")}
+    )
     credentials_type = next((arm for arm, auth in shape.credentials.items() if auth == datastore.auth_type), "None")
     credentials: dict[str, Any] = {"credentialsType": credentials_type}
     credentials.update({arm: settings_.get(field) for arm, field in shape.credential_properties.items()})
@@ -133,8 +164,12 @@ def to_arm(datastore: Datastore) -> dict[str, Any]:
         "name": datastore.name,
         "type": RESOURCE_TYPE,
         "systemData": {
-            "createdAt": datastore.created_at.isoformat(), "createdBy": creator, "createdByType": "User",
-            "lastModifiedAt": datastore.updated_at.isoformat(), "lastModifiedBy": creator, "lastModifiedByType": "User",
+            "createdAt": datastore.created_at.isoformat(),
+            "createdBy": creator,
+            "createdByType": "User",
+            "lastModifiedAt": datastore.updated_at.isoformat(),
+            "lastModifiedBy": creator,
+            "lastModifiedByType": "User",
         },
         "properties": properties,
     }
@@ -149,23 +184,43 @@ def from_arm(body: Any, *, skip_validation: bool) -> tuple[StorageBackend, str, 
     backend = arm_backend(kind) if isinstance(kind, str) else None
     if backend is None or backend.arm is None:
         offered = ", ".join(b.arm.datastore_type for b in BACKENDS.values() if b.arm)
-        raise ArmRefused(400, f"The datastoreType {kind!r} is not one this studio offers here ({offered}).", "ValidationError")
+        raise ArmRefused(
+            400, f"The datastoreType {kind!r} is not one this studio offers here ({offered}).", "ValidationError"
+        )
     shape = backend.arm
-    credentials = properties.get("credentials") if isinstance(properties.get("credentials"), dict) else {}
+    credentials = given if isinstance(given := properties.get("credentials"), dict) else {}
     credentials_type = credentials.get("credentialsType")
     auth_type = shape.credentials.get(credentials_type) if isinstance(credentials_type, str) else None
     if auth_type is None:
         raise ArmRefused(
-            400, f"The studio keeps a credential for every datastore: send credentials of type {' or '.join(shape.credentials)} "
-            f"(not {credentials_type!r}).", "ValidationError",
+            400,
+            "The studio keeps a credential for every datastore: "
+            f"send credentials of type {' or '.join(shape.credentials)} "
+            f"(not {credentials_type!r}).",
+            "ValidationError",
         )
-    secrets = credentials.get("secrets") if isinstance(credentials.get("secrets"), dict) else {}
-    raw: dict[str, Any] = {field: properties[arm] for arm, field in shape.properties.items() if properties.get(arm) not in (None, "")}
-    raw.update({field: credentials[arm] for arm, field in shape.credential_properties.items() if credentials.get(arm) not in (None, "")})
+    secrets = given if isinstance(given := credentials.get("secrets"), dict) else {}
+    raw: dict[str, Any] = {
+        field: properties[arm] for arm, field in shape.properties.items() if properties.get(arm) not in (None, "")
+    }
+    raw.update(
+        {
+            field: credentials[arm]
+            for arm, field in shape.credential_properties.items()
+            if credentials.get(arm) not in (None, "")
+        }
+    )
     raw.update({field: secrets[arm] for arm, field in shape.secrets.items() if secrets.get(arm)})
     if "skip_validation" in backend.options:
         raw["skip_validation"] = skip_validation
-    return backend, str(auth_type), backend.clean_values(auth_type, {name: value if not isinstance(value, (dict, list)) else str(value) for name, value in raw.items()})
+    return (
+        backend,
+        str(auth_type),
+        backend.clean_values(
+            auth_type,
+            {name: value if not isinstance(value, (dict, list)) else str(value) for name, value in raw.items()},
+        ),
+    )
 
 
 def _json_body(request: HttpRequest) -> Any:
@@ -225,7 +280,9 @@ def datastore_item(request: HttpRequest, actor: Actor, workspace: str, name: str
         return HttpResponse(status=200)
     if request.method == "PUT":
         found, _can = access.workspace_for(actor, workspace, Need.CHANGE)
-        backend, auth_type, values = from_arm(_json_body(request), skip_validation=request.GET.get("skipValidation", "").lower() == "true")
+        backend, auth_type, values = from_arm(
+            _json_body(request), skip_validation=request.GET.get("skipValidation", "").lower() == "true"
+        )
         name_field = forms.CharField(max_length=255, validators=[*Datastore._meta.get_field("name").validators])
         try:
             name_field.clean(name)
@@ -233,8 +290,13 @@ def datastore_item(request: HttpRequest, actor: Actor, workspace: str, name: str
             raise ArmRefused(400, f"name: {invalid.messages[0]}", "ValidationError") from None
         existed = found.datastores.filter(name=name).exists()
         datastore = services.datastore_register(
-            workspace=found, name=name, storage_type=backend.storage_type, auth_type=auth_type, values=values,
-            overwrite=True, actor=actor,
+            workspace=found,
+            name=name,
+            storage_type=backend.storage_type,
+            auth_type=auth_type,
+            values=values,
+            overwrite=True,
+            actor=actor,
         )
         datastore.refresh_from_db()
         return JsonResponse(to_arm(datastore), status=200 if existed else 201)

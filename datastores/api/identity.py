@@ -30,7 +30,12 @@ def identity_token(request: HttpRequest) -> HttpResponse:
     # Only a personal access token gets an access token: an access token cannot renew itself.
     token = tokens.token_from_bearer(raw) if raw.startswith(tokens.PERSONAL_PREFIX) else None
     if token is None:
-        if too_many(request, group="api.refused", key=access.client_address(request) or "-", rate=settings.API_REFUSED_RATE_LIMIT):
+        if too_many(
+            request,
+            group="api.refused",
+            key=access.client_address(request) or "-",
+            rate=settings.API_REFUSED_RATE_LIMIT,
+        ):
             return _refused(429, "too_many_requests", "Too many refused requests; try again in a minute.")
         return _refused(401, "invalid_client", "Set IDENTITY_HEADER to a valid personal access token of this studio.")
     if too_many(request, group="api.token", key=str(token.pk), rate=settings.API_RATE_LIMIT):
@@ -41,9 +46,11 @@ def identity_token(request: HttpRequest) -> HttpResponse:
     actor = tokens.actor_for(request, token)
     services.token_used(actor=actor, token=token)
     grant = services.access_token_issue(actor=actor, token=token, resource=resource)
-    return JsonResponse({
-        "access_token": grant.access_token,
-        "expires_on": int(grant.expires_on.timestamp()),
-        "resource": resource,
-        "token_type": "Bearer",
-    })
+    return JsonResponse(
+        {
+            "access_token": grant.access_token,
+            "expires_on": int(grant.expires_on.timestamp()),
+            "resource": resource,
+            "token_type": "Bearer",
+        }
+    )

@@ -51,7 +51,9 @@ def problem(
 def unauthorized(request: HttpRequest) -> HttpResponse:
     """The one answer to a missing, malformed, unknown, expired or revoked token."""
     return problem(
-        request, 401, "Send a valid access token: Authorization: Bearer <token>.",
+        request,
+        401,
+        "Send a valid access token: Authorization: Bearer <token>.",
         headers={"WWW-Authenticate": BEARER_CHALLENGE},
     )
 
@@ -59,5 +61,5 @@ def unauthorized(request: HttpRequest) -> HttpResponse:
 def field_problem(request: HttpRequest, errors: dict[str, list[str]], status: int = 400) -> HttpResponse:
     """Validation errors by field, the first one named as `field` (RFC 9457 extension members)."""
     listed = [{"field": name, "message": message} for name, messages in errors.items() for message in messages]
-    first = listed[0] if listed else {"field": None, "message": "The request is not valid."}
-    return problem(request, status, first["message"], field=first["field"], errors=listed)
+    field, message = (listed[0]["field"], listed[0]["message"]) if listed else (None, "The request is not valid.")
+    return problem(request, status, message, field=field, errors=listed)

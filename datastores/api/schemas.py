@@ -8,12 +8,14 @@ fields clean them (`clean_values`), so the API refuses what the form refuses, wi
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal, Union, cast
 
 from django import forms
 from ninja import Field, Schema
 from pydantic import Discriminator, Tag, create_model
+from pydantic.json_schema import JsonDict
 
 from ..models import Role
 from ..storage import BACKENDS, StorageBackend
@@ -138,7 +140,10 @@ class CredentialOut(Schema):
     expires_on: datetime
     permissions: str
     resource_url: str
-    stored: bool = Field(..., description="True: the datastore's own stored credential, handed on as it is (neither scoped nor short-lived).")
+    stored: bool = Field(
+        ...,
+        description="True: the datastore's own stored credential, handed on as it is (neither scoped nor short-lived).",
+    )
 
 
 # --- files --------------------------------------------------------------------------------------
@@ -256,8 +261,9 @@ def _json_type(form_field: forms.Field) -> Any:
     if isinstance(form_field, forms.IntegerField):
         return int
     if isinstance(form_field, forms.ChoiceField):
-        values = tuple(str(value) for value, _label in form_field.choices if value != "")
-        return Literal[values] if values else str  # type: ignore[valid-type]
+        choices = cast("Iterable[tuple[object, object]]", form_field.choices)  # a list once the field is built
+        values = tuple(str(value) for value, _label in choices if value != "")
+        return Literal[values] if values else str
     return str
 
 
@@ -265,7 +271,7 @@ def _field_spec(form_field: forms.Field, *, optional: bool = False) -> tuple[Any
     """(annotation, FieldInfo) for one declared form field."""
     kind = _json_type(form_field)
     description = ": ".join(str(text) for text in (form_field.label, form_field.help_text) if text)
-    extra = {"writeOnly": True, "format": "password"} if isinstance(form_field, SecretField) else None
+    extra: JsonDict | None = {"writeOnly": True, "format": "password"} if isinstance(form_field, SecretField) else None
     required = form_field.required and form_field.initial is None and not optional
     if required:
         return kind, Field(..., description=description, json_schema_extra=extra)
@@ -294,8 +300,8 @@ def _body_union(purpose: str, *, updating: bool) -> Any:
     for backend in BACKENDS.values():
         for auth_type in backend.auth_types:
             specs: dict[str, Any] = {
-                "storage_type": (Literal[backend.storage_type], Field(..., description=backend.label)),  # type: ignore[valid-type]
-                "auth_type": (Literal[str(auth_type)], Field(..., description=auth_type.label)),  # type: ignore[valid-type]
+                "storage_type": (Literal[backend.storage_type], Field(..., description=backend.label)),
+                "auth_type": (Literal[str(auth_type)], Field(..., description=auth_type.label)),
             }
             if not updating:
                 specs["name"] = (str, Field(..., max_length=255, description="Datastore name."))
@@ -311,7 +317,8 @@ def _body_union(purpose: str, *, updating: bool) -> Any:
             BODY_MODELS[tag] = (backend, str(auth_type))
             members.append(Annotated[model, Tag(tag)])
     return Annotated[
-        Union[tuple(members)],  # type: ignore[valid-type]
+        # A union of a list built at run time has no `X | Y` spelling.
+        Union[tuple(members)],  # noqa: UP007
         Discriminator(tag_of),
     ]
 

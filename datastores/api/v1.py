@@ -15,25 +15,36 @@ from django import forms
 from django.conf import settings
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.utils.http import content_disposition_header
 from ninja import Body, NinjaAPI, Query, Status, Swagger
 from ninja.errors import AuthenticationError
 from ninja.errors import ValidationError as NinjaValidationError
+from ninja.openapi.schema import OpenAPISchema
 from ninja.security import HttpBearer
 from pydantic import BaseModel
 
 from .. import access, audit, selectors, services, tokens
 from ..access import Actor, Need, RoleRequired
-from ..streams import request_chunks, safe_filename, zip_response
 from ..models import Datastore, Membership, Role, Workspace
 from ..storage import BACKENDS, ScriptCredential, StorageBackend, StorageError, backend_for
 from ..storage.fields import SecretField
+from ..streams import request_chunks, safe_filename, zip_response
 from . import schemas
 from .limits import too_many
 from .problems import field_problem, logger, problem, unauthorized
 from .schemas import MAX_PAGE, Problem
 
-ERRORS = {400: Problem, 401: Problem, 403: Problem, 404: Problem, 409: Problem, 429: Problem, 502: Problem, 504: Problem}
+ERRORS = {
+    400: Problem,
+    401: Problem,
+    403: Problem,
+    404: Problem,
+    409: Problem,
+    429: Problem,
+    502: Problem,
+    504: Problem,
+}
 
 
 class RateLimited(Exception):
@@ -68,11 +79,14 @@ class StudioApi(NinjaAPI):
         for context in error_contexts:
             model = context.model
             for error in context.pydantic_validation_error.errors(include_url=False, include_context=False):
-                error["loc"] = (model.__ninja_param_source__,) + model.__ninja_flatten_map_reverse__.get(error["loc"], error["loc"])
+                error["loc"] = (
+                    model.__ninja_param_source__,
+                    *model.__ninja_flatten_map_reverse__.get(error["loc"], error["loc"]),
+                )
                 errors.append(dict(error))
         return NinjaValidationError(errors)
 
-    def get_openapi_schema(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+    def get_openapi_schema(self, *args: Any, **kwargs: Any) -> OpenAPISchema:
         """Errors are documented as application/problem+json, which is what they are sent as."""
         schema = super().get_openapi_schema(*args, **kwargs)
         for operations in schema.get("paths", {}).values():
@@ -102,7 +116,9 @@ api = StudioApi(
 
 def _form_message(backend: StorageBackend, auth_type: str, field_name: str, raw: Any) -> str | None:
     """What the form says about this value of this field, if it refuses it."""
-    form_field = {**backend.connection_fields, **backend.auth_method(auth_type).fields, **backend.options}.get(field_name)
+    form_field = {**backend.connection_fields, **backend.auth_method(auth_type).fields, **backend.options}.get(
+        field_name
+    )
     if form_field is None:
         return None
     try:
@@ -123,7 +139,7 @@ def _validation_errors(errors: list[dict[str, Any]]) -> dict[str, list[str]]:
         field_name = location[0] if location else ""  # a body's field, then pydantic's own detail
         message = error.get("msg", "Invalid value.")
         if error.get("type") == "union_tag_invalid":
-            given = error.get("input") if isinstance(error.get("input"), dict) else {}
+            given = sent if isinstance(sent := error.get("input"), dict) else {}
             field_name = "storage_type" if given.get("storage_type") not in BACKENDS else "auth_type"
             message = f"Select a valid choice. {given.get(field_name)} is not one of the available choices."
         elif model is not None and field_name:
@@ -147,14 +163,18 @@ def answer_error(request: HttpRequest, error: Exception) -> HttpResponse:
     if isinstance(error, AuthenticationError):
         return unauthorized(request)
     if isinstance(error, RateLimited):
-        return problem(request, 429, "Too many requests: slow down and try again in a minute.", headers={"Retry-After": "60"})
+        return problem(
+            request, 429, "Too many requests: slow down and try again in a minute.", headers={"Retry-After": "60"}
+        )
     if isinstance(error, NinjaValidationError):
         return field_problem(request, _validation_errors(error.errors))
     if isinstance(error, forms.ValidationError):
         return field_problem(request, error.message_dict if hasattr(error, "error_dict") else {"body": error.messages})
     if isinstance(error, services.DatastoreNameTaken):
         return problem(
-            request, 409, "A datastore with this name already exists in this workspace. Tick Overwrite to replace it.",
+            request,
+            409,
+            "A datastore with this name already exists in this workspace. Tick Overwrite to replace it.",
             field="name",
         )
     if isinstance(error, services.MembershipRefused):
@@ -162,18 +182,27 @@ def answer_error(request: HttpRequest, error: Exception) -> HttpResponse:
     raise error
 
 
+kind: type[Exception]
 for kind in (
-    StorageError, RoleRequired, Http404, AuthenticationError, RateLimited, NinjaValidationError,
-    forms.ValidationError, services.DatastoreNameTaken, services.MembershipRefused,
+    StorageError,
+    RoleRequired,
+    Http404,
+    AuthenticationError,
+    RateLimited,
+    NinjaValidationError,
+    forms.ValidationError,
+    services.DatastoreNameTaken,
+    services.MembershipRefused,
 ):
-    api.add_exception_handler(kind, answer_error)
+    # ninja types a handler as taking the exception or its class; it is always called with the exception.
+    api.add_exception_handler(kind, answer_error)  # type: ignore[arg-type]
 
 
 # --- helpers -------------------------------------------------------------------------------------
 
 
 def actor_of(request: HttpRequest) -> Actor:
-    return request.auth  # type: ignore[attr-defined,return-value]
+    return request.auth  # type: ignore[attr-defined]  # ninja sets it: the Actor the bearer token authenticated
 
 
 def page_of(found: QuerySet, key: str, cursor: str | None, limit: int) -> tuple[list[Any], str | None]:
@@ -185,7 +214,9 @@ def page_of(found: QuerySet, key: str, cursor: str | None, limit: int) -> tuple[
     return rows[:limit], (str(getattr(rows[limit - 1], key)) if more else None)
 
 
-def _datastore(request: HttpRequest, workspace: str, name: str, need: Need = Need.VIEW) -> tuple[Datastore, access.Permissions]:
+def _datastore(
+    request: HttpRequest, workspace: str, name: str, need: Need = Need.VIEW
+) -> tuple[Datastore, access.Permissions]:
     return access.datastore_for(actor_of(request), workspace, name, need)
 
 
@@ -219,9 +250,16 @@ def datastore_out(datastore: Datastore) -> dict[str, Any]:
         "is_default": datastore.is_default,
         "location": backend.location(datastore.connection_settings) if backend else "",
         "settings": datastore.connection_settings,
-        "secrets": [{"field": name, "label": label, "updated_at": datastore.secrets_updated_at} for name, label in secret_labels.items()],
+        "secrets": [
+            {"field": name, "label": label, "updated_at": datastore.secrets_updated_at}
+            for name, label in secret_labels.items()
+        ],
         "capabilities": {name: bool(getattr(capabilities, name, False)) for name in schemas_capabilities()},
-        "last_check": {"ok": datastore.last_check_ok, "message": datastore.last_check_message, "at": datastore.last_checked_at},
+        "last_check": {
+            "ok": datastore.last_check_ok,
+            "message": datastore.last_check_message,
+            "at": datastore.last_checked_at,
+        },
         "created_at": datastore.created_at,
         "updated_at": datastore.updated_at,
     }
@@ -230,7 +268,7 @@ def datastore_out(datastore: Datastore) -> dict[str, Any]:
 def schemas_capabilities() -> list[str]:
     from ..storage import Capabilities
 
-    return [name for name in Capabilities.__dataclass_fields__]
+    return list(Capabilities.__dataclass_fields__)
 
 
 def _clean_update(backend: StorageBackend, auth_type: str, raw: dict[str, Any]) -> dict[str, Any]:
@@ -262,11 +300,17 @@ def workspace_list(request: HttpRequest, cursor: str | None = None, limit: int =
     found, next_cursor = page_of(access.visible_workspaces(actor), "name", cursor, limit)
     roles = {}
     if not actor.is_administrator:
-        roles = dict(Membership.objects.filter(user=actor.user, workspace__in=found).values_list("workspace_id", "role"))
+        roles = dict(
+            Membership.objects.filter(user=actor.user, workspace__in=found).values_list("workspace_id", "role")
+        )
     items = [
         {
-            "name": workspace.name, "description": workspace.description, "created_at": workspace.created_at,
-            "role": access.role_in(actor, workspace) if actor.is_administrator else _capped(actor, roles.get(workspace.pk)),
+            "name": workspace.name,
+            "description": workspace.description,
+            "created_at": workspace.created_at,
+            "role": access.role_in(actor, workspace)
+            if actor.is_administrator
+            else _capped(actor, roles.get(workspace.pk)),
         }
         for workspace in found
     ]
@@ -282,7 +326,12 @@ def _capped(actor: Actor, role: str | None) -> Role | None:
 
 
 def _workspace_out(workspace: Workspace, can: access.Permissions) -> dict:
-    return {"name": workspace.name, "description": workspace.description, "created_at": workspace.created_at, "role": can.role}
+    return {
+        "name": workspace.name,
+        "description": workspace.description,
+        "created_at": workspace.created_at,
+        "role": can.role,
+    }
 
 
 @api.post("/workspaces", response={201: schemas.WorkspaceOut, **ERRORS}, tags=["workspaces"])
@@ -302,13 +351,17 @@ def workspace_get(request: HttpRequest, workspace: str) -> dict:
 
 def _member_out(membership: Membership) -> dict:
     return {
-        "username": membership.user.get_username(), "email": membership.user.email, "role": membership.role,
+        "username": membership.user.get_username(),
+        "email": membership.user.email,
+        "role": membership.role,
         "added_at": membership.added_at,
     }
 
 
 @api.get("/workspaces/{workspace}/members", response={200: schemas.MemberPage, **ERRORS}, tags=["members"])
-def member_list(request: HttpRequest, workspace: str, cursor: str | None = None, limit: int = Query(50, ge=1, le=MAX_PAGE)) -> dict:
+def member_list(
+    request: HttpRequest, workspace: str, cursor: str | None = None, limit: int = Query(50, ge=1, le=MAX_PAGE)
+) -> dict:
     found, _can = access.workspace_for(actor_of(request), workspace, Need.MANAGE)
     members = Membership.objects.filter(workspace=found).select_related("user")
     if cursor:
@@ -319,7 +372,11 @@ def member_list(request: HttpRequest, workspace: str, cursor: str | None = None,
 
 
 def _membership(workspace: Workspace, username: str) -> Membership:
-    membership = Membership.objects.select_related("user", "workspace").filter(workspace=workspace, user__username=username).first()
+    membership = (
+        Membership.objects.select_related("user", "workspace")
+        .filter(workspace=workspace, user__username=username)
+        .first()
+    )
     if membership is None:
         raise Http404("No such member.")
     return membership
@@ -335,7 +392,9 @@ def member_add(request: HttpRequest, workspace: str, payload: schemas.MemberIn) 
 @api.patch("/workspaces/{workspace}/members/{username}", response={200: schemas.MemberOut, **ERRORS}, tags=["members"])
 def member_change(request: HttpRequest, workspace: str, username: str, payload: schemas.MemberRoleIn) -> dict:
     found, _can = access.workspace_for(actor_of(request), workspace, Need.MANAGE)
-    membership = services.member_change_role(actor=actor_of(request), membership=_membership(found, username), role=Role(payload.role))
+    membership = services.member_change_role(
+        actor=actor_of(request), membership=_membership(found, username), role=Role(payload.role)
+    )
     return _member_out(membership)
 
 
@@ -377,31 +436,48 @@ def datastore_register(request: HttpRequest, workspace: str, payload: schemas.Re
     backend = backend_for(payload.storage_type)
     values = backend.clean_values(payload.auth_type, _body_values(payload))
     datastore = services.datastore_register(
-        workspace=found, name=name, storage_type=payload.storage_type, auth_type=payload.auth_type, values=values,
-        overwrite=payload.overwrite, actor=actor_of(request),
+        workspace=found,
+        name=name,
+        storage_type=payload.storage_type,
+        auth_type=payload.auth_type,
+        values=values,
+        overwrite=payload.overwrite,
+        actor=actor_of(request),
     )
     return Status(201, datastore_out(datastore))
 
 
-@api.get("/workspaces/{workspace}/datastores/{name}", response={200: schemas.DatastoreOut, **ERRORS}, tags=["datastores"])
+@api.get(
+    "/workspaces/{workspace}/datastores/{name}", response={200: schemas.DatastoreOut, **ERRORS}, tags=["datastores"]
+)
 def datastore_get(request: HttpRequest, workspace: str, name: str) -> dict:
     datastore, _can = _datastore(request, workspace, name)
     return datastore_out(datastore)
 
 
 @api.put(
-    "/workspaces/{workspace}/datastores/{name}/authentication", response={200: schemas.DatastoreOut, **ERRORS}, tags=["datastores"]
+    "/workspaces/{workspace}/datastores/{name}/authentication",
+    response={200: schemas.DatastoreOut, **ERRORS},
+    tags=["datastores"],
 )
-def datastore_update_auth(request: HttpRequest, workspace: str, name: str, payload: schemas.UpdateAuthBody = Body(...)) -> dict:
+def datastore_update_auth(
+    request: HttpRequest, workspace: str, name: str, payload: schemas.UpdateAuthBody = Body(...)
+) -> dict:
     datastore, _can = _datastore(request, workspace, name, Need.CHANGE)
     if payload.storage_type != datastore.storage_type:
-        raise forms.ValidationError({"storage_type": ["A datastore keeps its storage type: register a new one instead."]})
+        raise forms.ValidationError(
+            {"storage_type": ["A datastore keeps its storage type: register a new one instead."]}
+        )
     values = _clean_update(datastore.backend, payload.auth_type, _body_values(payload))
-    updated = services.datastore_update_auth(datastore=datastore, auth_type=payload.auth_type, values=values, actor=actor_of(request))
+    updated = services.datastore_update_auth(
+        datastore=datastore, auth_type=payload.auth_type, values=values, actor=actor_of(request)
+    )
     return datastore_out(updated)
 
 
-@api.get("/workspaces/{workspace}/default-datastore", response={200: schemas.DatastoreOut, **ERRORS}, tags=["datastores"])
+@api.get(
+    "/workspaces/{workspace}/default-datastore", response={200: schemas.DatastoreOut, **ERRORS}, tags=["datastores"]
+)
 def datastore_default_get(request: HttpRequest, workspace: str) -> dict:
     found, _can = access.workspace_for(actor_of(request), workspace, Need.VIEW)
     datastore = found.datastores.filter(is_default=True).first()
@@ -410,7 +486,9 @@ def datastore_default_get(request: HttpRequest, workspace: str) -> dict:
     return datastore_out(datastore)
 
 
-@api.put("/workspaces/{workspace}/default-datastore", response={200: schemas.DatastoreOut, **ERRORS}, tags=["datastores"])
+@api.put(
+    "/workspaces/{workspace}/default-datastore", response={200: schemas.DatastoreOut, **ERRORS}, tags=["datastores"]
+)
 def datastore_default_set(request: HttpRequest, workspace: str, payload: schemas.DefaultIn) -> dict:
     datastore, _can = _datastore(request, workspace, payload.name, Need.CHANGE)
     services.datastore_set_default(datastore, actor=actor_of(request))
@@ -418,7 +496,9 @@ def datastore_default_set(request: HttpRequest, workspace: str, payload: schemas
 
 
 @api.post(
-    "/workspaces/{workspace}/datastores/{name}/test-connection", response={200: schemas.TestResult, **ERRORS}, tags=["datastores"]
+    "/workspaces/{workspace}/datastores/{name}/test-connection",
+    response={200: schemas.TestResult, **ERRORS},
+    tags=["datastores"],
 )
 def datastore_test_connection(request: HttpRequest, workspace: str, name: str, write: bool = False) -> dict:
     """Check the stored credentials, and report what they can do (write and delete only with
@@ -437,13 +517,21 @@ def datastore_unregister(request: HttpRequest, workspace: str, name: str) -> Sta
 
 
 @api.post(
-    "/workspaces/{workspace}/datastores/{name}/credentials", response={200: schemas.CredentialOut, **ERRORS}, tags=["datastores"],
+    "/workspaces/{workspace}/datastores/{name}/credentials",
+    response={200: schemas.CredentialOut, **ERRORS},
+    tags=["datastores"],
     summary="A short-lived SAS to reach the storage directly",
 )
-def datastore_credentials(request: HttpRequest, workspace: str, name: str, payload: schemas.CredentialIn) -> ScriptCredential:
+def datastore_credentials(
+    request: HttpRequest, workspace: str, name: str, payload: schemas.CredentialIn
+) -> ScriptCredential:
     datastore, can = _datastore(request, workspace, name, Need.CHANGE if payload.write else Need.VIEW)
     credential = services.datastore_credential_issue(
-        datastore=datastore, actor=actor_of(request), write=payload.write, may_write=can.change, path=payload.path,
+        datastore=datastore,
+        actor=actor_of(request),
+        write=payload.write,
+        may_write=can.change,
+        path=payload.path,
         lifetime_minutes=payload.lifetime_minutes,
     )
     return credential
@@ -457,12 +545,18 @@ RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 def _entry_out(entry: Any) -> dict:
     return {
-        "name": entry.name, "path": entry.path, "is_folder": entry.is_folder, "size": entry.size,
-        "last_modified": entry.last_modified, "content_type": entry.content_type,
+        "name": entry.name,
+        "path": entry.path,
+        "is_folder": entry.is_folder,
+        "size": entry.size,
+        "last_modified": entry.last_modified,
+        "content_type": entry.content_type,
     }
 
 
-@api.get("/workspaces/{workspace}/datastores/{name}/folder", response={200: schemas.FolderPageOut, **ERRORS}, tags=["files"])
+@api.get(
+    "/workspaces/{workspace}/datastores/{name}/folder", response={200: schemas.FolderPageOut, **ERRORS}, tags=["files"]
+)
 def folder_list(
     request: HttpRequest,
     workspace: str,
@@ -474,21 +568,38 @@ def folder_list(
 ) -> dict:
     datastore = _files(request, workspace, name)
     page = selectors.folder_page(
-        datastore, path, actor=actor_of(request), name_prefix=prefix.strip(), continuation=continuation or None, page_size=page_size
+        datastore,
+        path,
+        actor=actor_of(request),
+        name_prefix=prefix.strip(),
+        continuation=continuation or None,
+        page_size=page_size,
     )
-    return {"folder": path.strip("/"), "entries": [_entry_out(entry) for entry in page.entries], "continuation": page.continuation}
+    return {
+        "folder": path.strip("/"),
+        "entries": [_entry_out(entry) for entry in page.entries],
+        "continuation": page.continuation,
+    }
 
 
-@api.post("/workspaces/{workspace}/datastores/{name}/folders", response={201: schemas.FolderOut, **ERRORS}, tags=["files"])
+@api.post(
+    "/workspaces/{workspace}/datastores/{name}/folders", response={201: schemas.FolderOut, **ERRORS}, tags=["files"]
+)
 def folder_create(request: HttpRequest, workspace: str, name: str, payload: schemas.FolderIn) -> Status:
     datastore = _files(request, workspace, name, Need.CHANGE)
     if not datastore.backend.capabilities.folders:
         raise Http404("Folders of this storage type exist only through the files in them.")
-    folder = services.folder_create(datastore=datastore, parent=payload.parent, name=payload.name, actor=actor_of(request))
+    folder = services.folder_create(
+        datastore=datastore, parent=payload.parent, name=payload.name, actor=actor_of(request)
+    )
     return Status(201, {"path": folder})
 
 
-@api.get("/workspaces/{workspace}/datastores/{name}/stat/{path:path}", response={200: schemas.EntryOut, **ERRORS}, tags=["files"])
+@api.get(
+    "/workspaces/{workspace}/datastores/{name}/stat/{path:path}",
+    response={200: schemas.EntryOut, **ERRORS},
+    tags=["files"],
+)
 def file_stat(request: HttpRequest, workspace: str, name: str, path: str) -> dict:
     datastore = _files(request, workspace, name)
     return _entry_out(selectors.file_stat(datastore, path, actor=actor_of(request)))
@@ -512,11 +623,18 @@ def _range_of(header: str) -> tuple[int, int | None] | None:
 
 
 @api.get(
-    "/workspaces/{workspace}/datastores/{name}/files/{path:path}", response={**ERRORS}, tags=["files"],
-    openapi_extra={"responses": {200: {"description": "The file's bytes", **BINARY}, 206: {"description": "The bytes of the range", **BINARY}}},
+    "/workspaces/{workspace}/datastores/{name}/files/{path:path}",
+    response={**ERRORS},
+    tags=["files"],
+    openapi_extra={
+        "responses": {
+            200: {"description": "The file's bytes", **BINARY},
+            206: {"description": "The bytes of the range", **BINARY},
+        }
+    },
     summary="Download a file (streamed; Range: bytes=START-[END])",
 )
-def file_download(request: HttpRequest, workspace: str, name: str, path: str) -> HttpResponse:
+def file_download(request: HttpRequest, workspace: str, name: str, path: str) -> HttpResponseBase:
     datastore = _files(request, workspace, name)
     wanted = _range_of(request.headers.get("Range", ""))
     if wanted is None:
@@ -536,8 +654,10 @@ def file_download(request: HttpRequest, workspace: str, name: str, path: str) ->
 
 
 @api.put(
-    "/workspaces/{workspace}/datastores/{name}/files/{path:path}", response={200: schemas.UploadOut, **ERRORS, 411: Problem},
-    tags=["files"], openapi_extra={"requestBody": {"required": True, **BINARY}},
+    "/workspaces/{workspace}/datastores/{name}/files/{path:path}",
+    response={200: schemas.UploadOut, **ERRORS, 411: Problem},
+    tags=["files"],
+    openapi_extra={"requestBody": {"required": True, **BINARY}},
     summary="Upload a file (the body is streamed to storage; skipped when it exists unless overwrite)",
 )
 def file_upload(request: HttpRequest, workspace: str, name: str, path: str, overwrite: bool = False) -> Any:
@@ -548,25 +668,44 @@ def file_upload(request: HttpRequest, workspace: str, name: str, path: str, over
         return problem(request, 411, "Send the file with a Content-Length.")
     content_type = request.META.get("CONTENT_TYPE", "")
     outcome = services.file_upload(
-        datastore=datastore, path=path, chunks=request_chunks(request, size, datastore.backend.upload_block_size),
-        overwrite=overwrite, content_type="" if content_type in ("", "application/octet-stream") else content_type,
-        size=size, actor=actor_of(request),
+        datastore=datastore,
+        path=path,
+        chunks=request_chunks(request, size, datastore.backend.upload_block_size),
+        overwrite=overwrite,
+        content_type="" if content_type in ("", "application/octet-stream") else content_type,
+        size=size,
+        actor=actor_of(request),
     )
     return {"outcome": str(outcome), "path": path}
 
 
-@api.delete("/workspaces/{workspace}/datastores/{name}/files/{path:path}", response={200: schemas.DeletedOut, **ERRORS}, tags=["files"])
+@api.delete(
+    "/workspaces/{workspace}/datastores/{name}/files/{path:path}",
+    response={200: schemas.DeletedOut, **ERRORS},
+    tags=["files"],
+)
 def file_delete(request: HttpRequest, workspace: str, name: str, path: str) -> dict:
     datastore = _files(request, workspace, name, Need.CHANGE)
     return {"path": services.file_delete(datastore=datastore, path=path, actor=actor_of(request))}
 
 
 @api.get(
-    "/workspaces/{workspace}/datastores/{name}/zip", response={**ERRORS}, tags=["files"],
-    openapi_extra={"responses": {200: {"description": "The folder as a zip", "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}}}}},
+    "/workspaces/{workspace}/datastores/{name}/zip",
+    response={**ERRORS},
+    tags=["files"],
+    openapi_extra={
+        "responses": {
+            200: {
+                "description": "The folder as a zip",
+                "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}},
+            }
+        }
+    },
     summary="Download a folder as a zip, built on the fly",
 )
-def folder_zip(request: HttpRequest, workspace: str, name: str, path: str = Query("", max_length=1024)) -> HttpResponse:
+def folder_zip(
+    request: HttpRequest, workspace: str, name: str, path: str = Query("", max_length=1024)
+) -> HttpResponseBase:
     datastore = _files(request, workspace, name)
     folder = selectors.folder_zip_started(datastore, path, actor=actor_of(request))
     archive = f"{folder.rpartition('/')[2] or datastore.name}.zip"
@@ -585,12 +724,19 @@ def _csv(stream: Any, filename: str) -> StreamingHttpResponse:
     return response
 
 
-@api.get("/workspaces/{workspace}/datastores/{name}/tables", response={200: schemas.TableListingOut, **ERRORS}, tags=["tables"])
+@api.get(
+    "/workspaces/{workspace}/datastores/{name}/tables",
+    response={200: schemas.TableListingOut, **ERRORS},
+    tags=["tables"],
+)
 def tables_list(request: HttpRequest, workspace: str, name: str) -> dict:
     listing = selectors.tables_list(_tables(request, workspace, name), actor=actor_of(request))
     return {
         "schemas": [
-            {"name": schema.name, "tables": [{"name": t.name, "kind": t.kind, "estimated_rows": t.estimated_rows} for t in schema.tables]}
+            {
+                "name": schema.name,
+                "tables": [{"name": t.name, "kind": t.kind, "estimated_rows": t.estimated_rows} for t in schema.tables],
+            }
             for schema in listing.schemas
         ],
         "truncated": listing.truncated,
@@ -598,7 +744,12 @@ def tables_list(request: HttpRequest, workspace: str, name: str) -> dict:
 
 
 def _column_out(column: Any) -> dict:
-    return {"name": column.name, "type": column.type, "nullable": column.nullable, "in_primary_key": column.in_primary_key}
+    return {
+        "name": column.name,
+        "type": column.type,
+        "nullable": column.nullable,
+        "in_primary_key": column.in_primary_key,
+    }
 
 
 def _json_cell(value: Any) -> Any:
@@ -611,7 +762,8 @@ def _json_cell(value: Any) -> Any:
 
 
 @api.get(
-    "/workspaces/{workspace}/datastores/{name}/tables/{schema_name}/{table}/columns", response={200: list[schemas.ColumnOut], **ERRORS},
+    "/workspaces/{workspace}/datastores/{name}/tables/{schema_name}/{table}/columns",
+    response={200: list[schemas.ColumnOut], **ERRORS},
     tags=["tables"],
 )
 def table_columns(request: HttpRequest, workspace: str, name: str, schema_name: str, table: str) -> list[dict]:
@@ -620,32 +772,46 @@ def table_columns(request: HttpRequest, workspace: str, name: str, schema_name: 
 
 
 @api.get(
-    "/workspaces/{workspace}/datastores/{name}/tables/{schema_name}/{table}/rows", response={200: schemas.RowsOut, **ERRORS},
+    "/workspaces/{workspace}/datastores/{name}/tables/{schema_name}/{table}/rows",
+    response={200: schemas.RowsOut, **ERRORS},
     tags=["tables"],
 )
 def table_rows(
-    request: HttpRequest, workspace: str, name: str, schema_name: str, table: str,
-    page: int = Query(1, ge=1, le=1_000_000), page_size: int = Query(100, ge=1, le=500),
+    request: HttpRequest,
+    workspace: str,
+    name: str,
+    schema_name: str,
+    table: str,
+    page: int = Query(1, ge=1, le=1_000_000),
+    page_size: int = Query(100, ge=1, le=500),
 ) -> dict:
-    rows = selectors.table_preview(_tables(request, workspace, name), schema_name, table, actor=actor_of(request), page=page, page_size=page_size)
+    rows = selectors.table_preview(
+        _tables(request, workspace, name), schema_name, table, actor=actor_of(request), page=page, page_size=page_size
+    )
     return {
         "columns": [_column_out(column) for column in rows.columns],
         "rows": [[_json_cell(value) for value in row] for row in rows.rows],
-        "page": rows.page, "page_size": rows.page_size, "has_next": rows.has_next,
+        "page": rows.page,
+        "page_size": rows.page_size,
+        "has_next": rows.has_next,
     }
 
 
 @api.get(
-    "/workspaces/{workspace}/datastores/{name}/tables/{schema_name}/{table}/csv", response={**ERRORS}, tags=["tables"],
+    "/workspaces/{workspace}/datastores/{name}/tables/{schema_name}/{table}/csv",
+    response={**ERRORS},
+    tags=["tables"],
     openapi_extra={"responses": {200: {"description": "The table as CSV, streamed", **CSV}}},
 )
-def table_csv(request: HttpRequest, workspace: str, name: str, schema_name: str, table: str) -> HttpResponse:
+def table_csv(request: HttpRequest, workspace: str, name: str, schema_name: str, table: str) -> HttpResponseBase:
     stream = selectors.table_csv(_tables(request, workspace, name), schema_name, table, actor=actor_of(request))
     return _csv(stream, f"{table}.csv")
 
 
 @api.post(
-    "/workspaces/{workspace}/datastores/{name}/query", response={200: schemas.QueryOut, **ERRORS}, tags=["tables"],
+    "/workspaces/{workspace}/datastores/{name}/query",
+    response={200: schemas.QueryOut, **ERRORS},
+    tags=["tables"],
     openapi_extra={"responses": {200: CSV}},
     summary="Run one read-only statement (JSON rows, or CSV streamed)",
 )
@@ -653,11 +819,19 @@ def query_run(request: HttpRequest, workspace: str, name: str, payload: schemas.
     datastore = _tables(request, workspace, name, queries=True)
     timeout = int(settings.STORAGE_TIMEOUT_SECONDS)
     if payload.format == "csv":
-        return _csv(selectors.query_csv(datastore, payload.statement, actor=actor_of(request), timeout=timeout), f"{datastore.name}-query.csv")
-    result = selectors.query_run(datastore, payload.statement, actor=actor_of(request), row_limit=payload.row_limit, timeout=timeout)
+        return _csv(
+            selectors.query_csv(datastore, payload.statement, actor=actor_of(request), timeout=timeout),
+            f"{datastore.name}-query.csv",
+        )
+    result = selectors.query_run(
+        datastore, payload.statement, actor=actor_of(request), row_limit=payload.row_limit, timeout=timeout
+    )
     return {
-        "columns": result.column_names, "rows": [[_json_cell(value) for value in row] for row in result.rows],
-        "row_limit": result.row_limit, "truncated": result.truncated, "elapsed_seconds": result.elapsed_seconds,
+        "columns": result.column_names,
+        "rows": [[_json_cell(value) for value in row] for row in result.rows],
+        "row_limit": result.row_limit,
+        "truncated": result.truncated,
+        "elapsed_seconds": result.elapsed_seconds,
     }
 
 
@@ -676,12 +850,22 @@ def audit_list(
 ) -> dict:
     found, can = access.workspace_for(actor_of(request), workspace, Need.VIEW)
     chosen = audit.AuditFilter(actor=actor, datastore=datastore, action=action)
-    entries, next_cursor = audit.page_of(audit.entries(found, actor_of(request), everyone=can.manage, chosen=chosen), before=before, size=limit)
+    entries, next_cursor = audit.page_of(
+        audit.entries(found, actor_of(request), everyone=can.manage, chosen=chosen), before=before, size=limit
+    )
     items = [
         {
-            "id": entry.id, "at": entry.at, "actor": entry.actor_name, "datastore": entry.datastore_name, "action": entry.action,
-            "target": entry.target, "outcome": entry.outcome, "detail": entry.detail, "client_address": entry.client_address,
-            "request_id": entry.request_id, "via": entry.via,
+            "id": entry.id,
+            "at": entry.at,
+            "actor": entry.actor_name,
+            "datastore": entry.datastore_name,
+            "action": entry.action,
+            "target": entry.target,
+            "outcome": entry.outcome,
+            "detail": entry.detail,
+            "client_address": entry.client_address,
+            "request_id": entry.request_id,
+            "via": entry.via,
         }
         for entry in entries
     ]

@@ -213,7 +213,9 @@ def upload_directory(
     backend = datastore.backend
     result = TransferResult()
     files = _local_files(source, result)
-    with _progress_bar(sum(size for _, size in files), progress=progress, stream=progress_stream, description="Upload") as bar:
+    with _progress_bar(
+        sum(size for _, size in files), progress=progress, stream=progress_stream, description="Upload"
+    ) as bar:
         for local, size in files:
             relative = local.relative_to(source).as_posix()
             storage_path = paths.join(target, relative)
@@ -341,7 +343,9 @@ def download_prefix(
             expected = entry.size or 0
             target = paths.local_target(root, entry.path)
             if target is None:
-                result.failed.append(FailedFile(entry.path, "its name would land outside the target folder; not written"))
+                result.failed.append(
+                    FailedFile(entry.path, "its name would land outside the target folder; not written")
+                )
                 bar.update(expected)
                 continue
             if target.is_dir():
@@ -410,4 +414,3 @@ def _write_into_place(target: Path, chunks: Iterator[bytes], *, overwrite: bool)
     finally:
         if os.path.lexists(temporary):
             os.unlink(temporary)
-

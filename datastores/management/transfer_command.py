@@ -4,7 +4,7 @@ common options, error handling and the closing report."""
 from __future__ import annotations
 
 import argparse
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
@@ -35,7 +35,14 @@ class TransferCommand(BaseCommand):
         raise NotImplementedError
 
     def transfer(
-        self, datastore: Datastore, *, actor: Actor, overwrite: bool, progress: bool, progress_stream: IO[str], **options: Any
+        self,
+        datastore: Datastore,
+        *,
+        actor: Actor,
+        overwrite: bool,
+        progress: bool,
+        progress_stream: IO[str],
+        **options: Any,
     ) -> TransferResult:
         raise NotImplementedError
 
@@ -50,18 +57,27 @@ class TransferCommand(BaseCommand):
         )
 
     def handle(
-        self, *args: Any, overwrite: bool, no_progress: bool, workspace: str | None, datastore: str | None,
-        user: str | None, **options: Any,
+        self,
+        *args: Any,
+        overwrite: bool,
+        no_progress: bool,
+        workspace: str | None,
+        datastore: str | None,
+        user: str | None,
+        **options: Any,
     ) -> None:
         actor = command_actor(user)
         try:
-            chosen = datastore_for_transfer(actor=actor, workspace_name=workspace, datastore_name=datastore, need=self.need)
+            chosen = datastore_for_transfer(
+                actor=actor, workspace_name=workspace, datastore_name=datastore, need=self.need
+            )
             result = self.transfer(
                 chosen,
                 actor=actor,
                 overwrite=overwrite,
                 progress=not no_progress,
-                progress_stream=self.stderr._out,  # tqdm redraws with \r; OutputWrapper would add newlines
+                # tqdm redraws with \r; OutputWrapper would add newlines. Its stream is a text stream.
+                progress_stream=cast(IO[str], self.stderr._out),
                 **options,
             )
         except TransferError as error:

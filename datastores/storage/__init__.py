@@ -101,7 +101,6 @@ _register_builtin_types()
 __all__ = [
     "BACKENDS",
     "ArmShape",
-    "ScriptCredential",
     "AuthType",
     "AuthenticationFailed",
     "Capabilities",
@@ -115,6 +114,7 @@ __all__ = [
     "InvalidInput",
     "NotFound",
     "PermissionMissing",
+    "ScriptCredential",
     "StorageBackend",
     "StorageError",
     "StoredSettingsInvalid",

@@ -15,15 +15,15 @@ from urllib.parse import quote, urlsplit
 from azure.core.exceptions import (
     AzureError,
     ClientAuthenticationError,
-    ResourceExistsError,
     HttpResponseError,
+    ResourceExistsError,
     ResourceNotFoundError,
     ServiceRequestError,
     ServiceResponseError,
 )
 
-from .auth import AuthType
 from . import network
+from .auth import AuthType
 from .base import Connection, CredentialFacts, ScriptCredential
 from .endpoints import Address, is_listed, parse_host, parse_netloc
 from .errors import AuthenticationFailed, NotFound, PermissionMissing, StorageError
@@ -40,7 +40,9 @@ def account_address(connection: Connection, service: str) -> tuple[Address, bool
     protocol = connection["protocol"]
     if is_listed(endpoint.host, endpoint.port):
         return Address(endpoint.host, endpoint.port, protocol), True
-    return Address(parse_host(f"{connection['account_name']}.{service}.{endpoint.host}"), endpoint.port, protocol), False
+    return Address(
+        parse_host(f"{connection['account_name']}.{service}.{endpoint.host}"), endpoint.port, protocol
+    ), False
 
 
 def account_url(connection: Connection, service: str) -> str:
@@ -66,7 +68,7 @@ def bounded_retry(retry_class: type[Any]) -> Any:
     that never sleep past the deadline in force (storage.network.deadline), and no retry once
     it has passed: the SDK's defaults (15 s, then 18 s, ...) would hold a page for minutes."""
 
-    class BoundedRetry(retry_class):  # type: ignore[misc, valid-type]
+    class BoundedRetry(retry_class):
         def get_backoff_time(self, settings: dict[str, Any]) -> float:
             return max(0.0, min(super().get_backoff_time(settings), network.time_left() - 0.05))
 
@@ -111,12 +113,32 @@ def public_url(connection: Connection, service: str, container: str, path: str) 
 
 # What the letters of a SAS token mean (sp, srt, sr, ss), as the portal names them.
 SAS_PERMISSIONS = {
-    "r": "read", "a": "add", "c": "create", "w": "write", "d": "delete", "x": "delete version",
-    "y": "permanent delete", "l": "list", "t": "tags", "f": "filter", "m": "move", "e": "execute",
-    "i": "set immutability policy", "p": "process", "u": "update",
+    "r": "read",
+    "a": "add",
+    "c": "create",
+    "w": "write",
+    "d": "delete",
+    "x": "delete version",
+    "y": "permanent delete",
+    "l": "list",
+    "t": "tags",
+    "f": "filter",
+    "m": "move",
+    "e": "execute",
+    "i": "set immutability policy",
+    "p": "process",
+    "u": "update",
 }
 SAS_RESOURCE_TYPES = {"s": "service", "c": "container", "o": "object"}
-SAS_SIGNED_RESOURCES = {"c": "container", "b": "blob", "s": "share", "f": "file", "d": "directory", "bv": "blob version", "bs": "blob snapshot"}
+SAS_SIGNED_RESOURCES = {
+    "c": "container",
+    "b": "blob",
+    "s": "share",
+    "f": "file",
+    "d": "directory",
+    "bv": "blob version",
+    "bs": "blob snapshot",
+}
 SAS_SERVICES = {"b": "blob", "f": "file", "q": "queue", "t": "table"}
 
 
@@ -188,8 +210,12 @@ def explain_storage_error(
     if isinstance(error, ServiceRequestError | ServiceResponseError):
         address, _path_style = account_address(connection, service)
         return network.transport_failure(
-            error, address.host, default_port(address), field="endpoint",
-            hint="Check the account name, endpoint and protocol, and that the service is up and reachable from the studio.",
+            error,
+            address.host,
+            default_port(address),
+            field="endpoint",
+            hint="Check the account name, endpoint and protocol, "
+            "and that the service is up and reachable from the studio.",
         )
     if isinstance(error, HttpResponseError):
         return StorageError(f"The storage service answered {error.status_code} {code or error.reason}.")

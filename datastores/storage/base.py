@@ -155,7 +155,9 @@ class ArmShape:
     properties: dict[str, str]  # ARM property -> connection field, e.g. "containerName" -> "container_name"
     credentials: dict[str, AuthType]  # credentialsType (and secretsType) -> authentication type
     credential_properties: dict[str, str] = field(default_factory=dict)  # e.g. "tenantId" -> "tenant_id"
-    secrets: dict[str, str] = field(default_factory=dict)  # secrets property -> secret field, e.g. "key" -> "account_key"
+    secrets: dict[str, str] = field(
+        default_factory=dict
+    )  # secrets property -> secret field, e.g. "key" -> "account_key"
 
 
 @dataclass(frozen=True)
@@ -413,7 +415,9 @@ class StorageBackend:
 
     # --- credentials for scripts (capability script_credentials) ------------------------
 
-    def script_credential(self, connection: Connection, *, write: bool, path: str, lifetime: timedelta) -> ScriptCredential:
+    def script_credential(
+        self, connection: Connection, *, write: bool, path: str, lifetime: timedelta
+    ) -> ScriptCredential:
         """A SAS for going to storage directly: read and list, plus write, add, create and
         delete when `write`; for the whole container (or share, filesystem), or `path` alone."""
         raise Conflict(
@@ -441,7 +445,9 @@ class StorageBackend:
     def stream_table_csv(self, connection: Connection, schema: str, table: str) -> CsvStream:
         raise NotImplementedError
 
-    def run_readonly_query(self, connection: Connection, statement: str, *, row_limit: int, timeout: int) -> QueryResult:
+    def run_readonly_query(
+        self, connection: Connection, statement: str, *, row_limit: int, timeout: int
+    ) -> QueryResult:
         """Run one statement typed by a user, where the database itself refuses writes."""
         raise NotImplementedError
 

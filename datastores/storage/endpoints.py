@@ -183,10 +183,14 @@ def clean_endpoint(text: str, suffixes: tuple[str, ...]) -> str:
     try:
         address = parse_netloc(text.strip())
     except BadAddress:
-        raise _refuse(text, f"Type a domain suffix such as {suffixes[0]}, or an allowed host[:port], and nothing else.")
+        raise _refuse(
+            text, f"Type a domain suffix such as {suffixes[0]}, or an allowed host[:port], and nothing else."
+        ) from None
     if address.port is not None and not is_listed(address.host, address.port):
-        raise _not_allowed(text, suffixes) if not is_listed(address.host) else _refuse(
-            text, "This host is allowed on other ports only (DATASTORE_ALLOWED_HOSTS)."
+        raise (
+            _not_allowed(text, suffixes)
+            if not is_listed(address.host)
+            else _refuse(text, "This host is allowed on other ports only (DATASTORE_ALLOWED_HOSTS).")
         )
     if not is_allowed(address.host, address.port, suffixes):
         raise _not_allowed(text, suffixes)
@@ -199,7 +203,7 @@ def clean_url(text: str, suffixes: tuple[str, ...] | None, example: str) -> str:
     try:
         address = parse_url(text.strip())
     except BadAddress:
-        raise _refuse(text, f"Type an https URL with a host only, such as {example}.")
+        raise _refuse(text, f"Type an https URL with a host only, such as {example}.") from None
     if suffixes is not None and not is_allowed(address.host, address.port, suffixes):
         raise _not_allowed(address.netloc, suffixes)
     return address.url() + ("/" if text.strip().endswith("/") else "")

@@ -83,7 +83,10 @@ TOKEN_ERRORS = {
 def authority_unreachable(error: BaseException, authority_url: str) -> StorageError:
     authority = parse_url(authority_url)
     return network.transport_failure(
-        error, authority.host, authority.port or 443, field="authority_url",
+        error,
+        authority.host,
+        authority.port or 443,
+        field="authority_url",
         hint="The token request failed: check the authority URL and that the authority is reachable from the studio.",
     )
 

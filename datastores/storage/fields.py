@@ -16,9 +16,8 @@ from urllib.parse import parse_qs
 from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 
-from .auth import Protocol
 from . import endpoints
-
+from .auth import Protocol
 
 REGISTRATION_ONLY = "registration_only"
 
@@ -31,7 +30,7 @@ def is_registration_only(form_field: forms.Field) -> bool:
 class SecretField(forms.CharField):
     """A credential: encrypted at rest and never rendered back into a page."""
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("widget", forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}))
         kwargs.setdefault("strip", True)
         super().__init__(**kwargs)
@@ -48,6 +47,7 @@ validate_container_name = RegexValidator(
     r"^(?=.{3,63}\Z)[a-z0-9](?:[a-z0-9]|-(?!-))*[a-z0-9]\Z",
     "Use 3 to 63 lowercase letters, digits and single hyphens, starting and ending with a letter or digit.",
 )
+
 
 def validate_server_name(value: str) -> None:
     """A DNS name (myserver), parsed as endpoints.py parses hosts: it becomes the first labels
@@ -244,5 +244,3 @@ def subscription_and_resource_group_fields() -> dict[str, forms.Field]:
         "subscription_id": guid_field("Subscription ID", required=False),
         "resource_group": forms.CharField(label="Resource group", required=False, max_length=90),
     }
-
-

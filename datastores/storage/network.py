@@ -164,7 +164,7 @@ def resolve(host: str, port: int) -> list[tuple[Any, ...]]:
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
     if not is_listed(host, port):
         for info in infos:
-            if refused_address(ipaddress.ip_address(info[4][0].split("%")[0])):
+            if refused_address(ipaddress.ip_address(str(info[4][0]).split("%")[0])):
                 raise AddressRefused(
                     f"{host} resolves to a loopback, private, link-local or reserved address. The studio connects "
                     "to such an address only when the host is listed in DATASTORE_ALLOWED_HOSTS."
@@ -197,7 +197,11 @@ def open_socket(host: str, port: int, *, timeout: float | None = None) -> socket
 
 class _GuardedConnection:
     """urllib3 connections that open their socket with open_socket and are watched: from the
-    socket's creation to the end of the TLS handshake, and from waiting for the answer on."""
+    socket's creation to the end of the TLS handshake, and from waiting for the answer on.
+
+    A mixin for urllib3's HTTPConnection and HTTPSConnection: the `type: ignore`s here are for the
+    attributes and super() methods those classes provide, and for urllib3's errors, which are
+    typed as taking a connection class this is not."""
 
     _watch: Watch | None = None
 
@@ -274,7 +278,10 @@ def ca_bundle() -> str | bool:
 class GuardedAdapter(requests.adapters.HTTPAdapter):
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {"http": GuardedHTTPConnectionPool, "https": GuardedHTTPSConnectionPool}
+        self.poolmanager.pool_classes_by_scheme = {
+            "http": GuardedHTTPConnectionPool,
+            "https": GuardedHTTPSConnectionPool,
+        }
 
     def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
         kwargs["proxies"] = {}  # a proxy would connect where the guard never looked
@@ -332,8 +339,16 @@ def causes(error: BaseException) -> Iterator[BaseException]:
             continue
         seen.add(id(current))
         yield current
-        pending.extend([current.__cause__, current.__context__, getattr(current, "inner_exception", None),
-                        getattr(current, "reason", None), getattr(current, "error", None), *current.args[:2]])
+        pending.extend(
+            [
+                current.__cause__,
+                current.__context__,
+                getattr(current, "inner_exception", None),
+                getattr(current, "reason", None),
+                getattr(current, "error", None),
+                *current.args[:2],
+            ]
+        )
 
 
 def find_cause(error: BaseException, kind: type[BaseException]) -> BaseException | None:
@@ -347,7 +362,9 @@ def unreachable(host: str, port: int | None, *, field: str | None, hint: str) ->
     return Unreachable(f"{where} could not be reached. {hint}", field=field)
 
 
-def transport_failure(error: BaseException, host: str, port: int | None, *, field: str | None, hint: str) -> StorageError:
+def transport_failure(
+    error: BaseException, host: str, port: int | None, *, field: str | None, hint: str
+) -> StorageError:
     """A failure below the service's own answers: the guard's refusal and a redirect are said
     as such (they are the studio's rules), everything else is `unreachable`."""
     refused = find_cause(error, AddressRefused)

@@ -4,15 +4,12 @@ results handed on in their original order, and never more than `window` of them 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from itertools import islice
-from typing import TypeVar
-
-T = TypeVar("T")
 
 
-def in_order(tasks: Iterable[Callable[[], T]], *, window: int) -> Iterator[T]:
+def in_order[T](tasks: Iterable[Callable[[], T]], *, window: int) -> Generator[T]:
     """Run `tasks` up to `window` at a time and yield their results in the order of `tasks`.
 
     `tasks` is consumed lazily: the next task is taken only when a result has been handed

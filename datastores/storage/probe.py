@@ -35,7 +35,7 @@ def probe(backend: StorageBackend, connection: Connection, *, write: bool) -> li
     if capabilities.tables:
         results.append(_try("Connect", lambda: backend.check_connection(connection)))
         if results[-1][1] is False:
-            return results + [("List tables", None, "Not tried: the connection failed."), ("Read", None, "Not tried.")]
+            return [*results, ("List tables", None, "Not tried: the connection failed."), ("Read", None, "Not tried.")]
         listing: list = []
 
         def list_tables() -> str:
@@ -46,8 +46,15 @@ def probe(backend: StorageBackend, connection: Connection, *, write: bool) -> li
         results.append(_try("List tables", list_tables))
         if listing:
             first = listing[0]
-            results.append(_try("Read", lambda: backend.preview_rows(
-                connection, first.schema, first.name, page=1, page_size=1) and f"Read a row of {first.schema}.{first.name}."))
+            results.append(
+                _try(
+                    "Read",
+                    lambda: (
+                        backend.preview_rows(connection, first.schema, first.name, page=1, page_size=1)
+                        and f"Read a row of {first.schema}.{first.name}."
+                    ),
+                )
+            )
         else:
             results.append(("Read", None, "Not tried: no table to read."))
         return results
@@ -74,14 +81,30 @@ def probe(backend: StorageBackend, connection: Connection, *, write: bool) -> li
     else:
         results.append(("Read", None, "Not tried: no file at the root to read."))
     if not (write and capabilities.upload):
-        why = "Not tried: tick “Also check write and delete”." if capabilities.upload else "This storage type has no uploads."
-        return results + [("Write", None, why), ("Delete", None, why if capabilities.delete else "No deletes here.")]
+        why = (
+            "Not tried: tick “Also check write and delete”."
+            if capabilities.upload
+            else "This storage type has no uploads."
+        )
+        return [*results, ("Write", None, why), ("Delete", None, why if capabilities.delete else "No deletes here.")]
     name = f"{PROBE_PREFIX}{uuid.uuid4().hex}"
     data = b"Datastore Studio checked that it may write here; this file is removed at once.\n"
-    results.append(_try("Write", lambda: backend.upload(connection, name, iter([data]), overwrite=False, size=len(data))
-                        and f"Wrote a temporary file {name!r}."))
+    results.append(
+        _try(
+            "Write",
+            lambda: (
+                backend.upload(connection, name, iter([data]), overwrite=False, size=len(data))
+                and f"Wrote a temporary file {name!r}."
+            ),
+        )
+    )
     if results[-1][1]:
-        results.append(_try("Delete", lambda: backend.delete(connection, name) or f"Removed {name!r} again."))
+
+        def delete_again() -> str:
+            backend.delete(connection, name)
+            return f"Removed {name!r} again."
+
+        results.append(_try("Delete", delete_again))
     else:
         results.append(("Delete", None, "Not tried: nothing was written."))
     return results

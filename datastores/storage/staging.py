@@ -27,7 +27,7 @@ def is_staging_name(name: str) -> bool:
 
 
 @contextmanager
-def removed_on_failure(remove: Callable[[], None]) -> Iterator[None]:
+def removed_on_failure(remove: Callable[[], object]) -> Iterator[None]:
     """Delete a staging file if anything goes wrong, then let the error through."""
     try:
         yield
@@ -45,7 +45,7 @@ def put_in_place(
     *,
     overwrite: bool,
     rename: Callable[[str, str], bool],
-    remove: Callable[[str], None],
+    remove: Callable[[str], object],
     exists: Callable[[str], bool],
 ) -> UploadOutcome:
     """Rename a staged file onto `path`, for services whose rename never replaces a file

@@ -35,7 +35,9 @@ class SchemaInfo:
         views = sum(1 for table in self.tables if table.kind == "view")
         tables = len(self.tables) - views
         parts = [
-            f"{count} {noun}{'' if count == 1 else 's'}" for count, noun in ((tables, "table"), (views, "view")) if count
+            f"{count} {noun}{'' if count == 1 else 's'}"
+            for count, noun in ((tables, "table"), (views, "view"))
+            if count
         ]
         return ", ".join(parts) or "empty"
 

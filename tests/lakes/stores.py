@@ -48,7 +48,9 @@ class Lake:
     def connection(self, **overrides) -> Connection:
         backend = self.backend
         auth_type = backend.auth_types[0]
-        return Connection(self.storage_type, AuthType(auth_type), backend.clean_values(auth_type, {**self.values(), **overrides}))
+        return Connection(
+            self.storage_type, AuthType(auth_type), backend.clean_values(auth_type, {**self.values(), **overrides})
+        )
 
     def put(self, path: str, data: bytes) -> None:
         raise NotImplementedError
@@ -74,9 +76,14 @@ class Gen2Lake(Lake):
 
     def values(self) -> dict:
         return {
-            "account_name": self.server.account_name, "filesystem": FILESYSTEM, "protocol": "https",
-            "endpoint": f"127.0.0.1:{self.server.port}", "tenant_id": TENANT, "client_id": READER_ID,
-            "client_secret": READER_SECRET, "resource_url": "https://storage.azure.com/",
+            "account_name": self.server.account_name,
+            "filesystem": FILESYSTEM,
+            "protocol": "https",
+            "endpoint": f"127.0.0.1:{self.server.port}",
+            "tenant_id": TENANT,
+            "client_id": READER_ID,
+            "client_secret": READER_SECRET,
+            "resource_url": "https://storage.azure.com/",
             "authority_url": self.aad.authority,
         }
 
@@ -111,8 +118,12 @@ class Gen1Lake(Lake):
 
     def values(self) -> dict:
         return {
-            "store_name": "studiostore", "endpoint": f"127.0.0.1:{self.server.port}", "tenant_id": TENANT,
-            "client_id": READER_ID, "client_secret": READER_SECRET, "resource_url": "https://datalake.azure.net/",
+            "store_name": "studiostore",
+            "endpoint": f"127.0.0.1:{self.server.port}",
+            "tenant_id": TENANT,
+            "client_id": READER_ID,
+            "client_secret": READER_SECRET,
+            "resource_url": "https://datalake.azure.net/",
             "authority_url": self.aad.authority,
         }
 

@@ -15,10 +15,18 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 def test_a_person_uploads_a_folder_browses_downloads_and_deletes(page: Page, live_server, signed_in, gen2, tmp_path):
     values = gen2.values()
-    fields = {"Storage type": "Azure Data Lake Storage Gen2", "Account name": values["account_name"],
-              "Filesystem": values["filesystem"], "Protocol": "https", "Endpoint": values["endpoint"],
-              "Tenant ID": values["tenant_id"], "Client ID": values["client_id"],
-              "Client secret": values["client_secret"], "Authority URL": values["authority_url"], "Validate now": True}
+    fields = {
+        "Storage type": "Azure Data Lake Storage Gen2",
+        "Account name": values["account_name"],
+        "Filesystem": values["filesystem"],
+        "Protocol": "https",
+        "Endpoint": values["endpoint"],
+        "Tenant ID": values["tenant_id"],
+        "Client ID": values["client_id"],
+        "Client secret": values["client_secret"],
+        "Authority URL": values["authority_url"],
+        "Validate now": True,
+    }
 
     def stored_names() -> list[str]:
         return sorted(path for path, node in gen2.files.items() if not node.is_dir)

@@ -43,10 +43,14 @@ def test_a_data_lake_filter_that_matches_nothing_on_the_first_pages_offers_to_lo
     for number in range(120):
         gen2.put(f"logs/a{number:03d}.txt", b"x")
     gen2.put("logs/zz-match.txt", b"x")
-    first = client.get(url(datastore, "datastore_browse"), {"path": "logs", "prefix": "zz", "listing": "1"}).content.decode()
+    first = client.get(
+        url(datastore, "datastore_browse"), {"path": "logs", "prefix": "zz", "listing": "1"}
+    ).content.decode()
     assert "zz-match.txt" not in first
     assert "there are more to look at" in first and "Look further" in first
     further = first.split('href="?path=logs&amp;prefix=zz&amp;continuation=')[1].split('"')[0].split("&amp;")[0]
-    second = client.get(url(datastore, "datastore_browse"),
-                        {"path": "logs", "prefix": "zz", "continuation": unquote(further), "listing": "1"}).content.decode()
+    second = client.get(
+        url(datastore, "datastore_browse"),
+        {"path": "logs", "prefix": "zz", "continuation": unquote(further), "listing": "1"},
+    ).content.decode()
     assert "zz-match.txt" in second and "Look further" not in second

@@ -290,7 +290,9 @@ def test_dbfs_with_a_token_but_no_workspace_url_asks_for_the_url(register, dbfs)
     assert not saved()
 
 
-def test_dbfs_for_local_compute_has_nothing_to_check_and_its_page_says_what_browsing_needs(client, workspace, register, dbfs):
+def test_dbfs_for_local_compute_has_nothing_to_check_and_its_page_says_what_browsing_needs(
+    client, workspace, register, dbfs
+):
     response = register(dbfs, workspace_url="", access_token="")
 
     assert response.status_code == 302

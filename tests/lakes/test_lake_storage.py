@@ -168,7 +168,9 @@ def test_overwrite_off_is_decided_by_the_service_when_the_file_appears_during_th
         lake.put("race/report.csv", b"theirs")
         yield b"mine, part 2"
 
-    outcome = lake.backend.upload(lake.connection(), "race/report.csv", chunks_while_someone_else_writes_the_file(), overwrite=False)
+    outcome = lake.backend.upload(
+        lake.connection(), "race/report.csv", chunks_while_someone_else_writes_the_file(), overwrite=False
+    )
 
     assert outcome == UploadOutcome.SKIPPED
     assert lake.read("race/report.csv") == b"theirs"
@@ -282,11 +284,15 @@ def test_downloading_a_folder_walks_every_file_below_it(lake):
     downloaded = {path: b"".join(lake.backend.download(lake.connection(), path).chunks) for path in walked}
 
     assert downloaded == {path: data for path, data in stored.items() if path.startswith("out/")}
-    assert {path: entry.size for path, entry in walked.items()} == {"out/a.csv": 1, "out/x/b.csv": 2, "out/x/y/c.bin": 3000}
+    assert {path: entry.size for path, entry in walked.items()} == {
+        "out/a.csv": 1,
+        "out/x/b.csv": 2,
+        "out/x/y/c.bin": 3000,
+    }
 
 
 def test_downloading_a_file_that_is_not_there_says_so(lake):
-    with pytest.raises(StorageError, match="There is no file 'gone.csv' in this datastore"):
+    with pytest.raises(StorageError, match=r"There is no file 'gone\.csv' in this datastore"):
         download = lake.backend.download(lake.connection(), "gone.csv")
         b"".join(download.chunks)
 

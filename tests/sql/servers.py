@@ -21,8 +21,9 @@ import io
 import os
 import secrets
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar, cast
 from urllib.parse import urlsplit
 
 import psycopg
@@ -93,15 +94,25 @@ class PgDatabase(SqlDatabase):
 
     def count(self, table: str = "orders") -> int:
         with self.admin() as admin:
-            return admin.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))).fetchone()[0]
+            return first_value(
+                admin.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))).fetchone()
+            )
 
     def open_sessions(self) -> int:
         """The studio's sessions on this database, as the server sees them."""
         with self.admin() as admin:
-            return admin.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND application_name = %s",
-                [self.name, APPLICATION_NAME],
-            ).fetchone()[0]
+            return first_value(
+                admin.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND application_name = %s",
+                    [self.name, APPLICATION_NAME],
+                ).fetchone()
+            )
+
+
+def first_value(row: Sequence[Any] | None) -> Any:
+    """The first column of the one row a query always answers (a count, a setting)."""
+    assert row is not None, "the query answered no row"
+    return row[0]
 
 
 def require_passwords(url: str) -> None:
@@ -112,17 +123,21 @@ def require_passwords(url: str) -> None:
             f"THEN CREATE ROLE {PASSWORD_GROUP} NOLOGIN; END IF; END $$"
         )
         rule = f"host all +{PASSWORD_GROUP} 127.0.0.1/32 scram-sha-256"
-        hba_file = admin.execute("SELECT current_setting('hba_file')").fetchone()[0]
-        content = admin.execute("SELECT pg_read_file(%s)", [hba_file]).fetchone()[0]
+        hba_file = first_value(admin.execute("SELECT current_setting('hba_file')").fetchone())
+        content = first_value(admin.execute("SELECT pg_read_file(%s)", [hba_file]).fetchone())
         if rule in content:
             return
         lines = [rule, *content.replace("\t", " ").splitlines()]
-        admin.execute(sql.SQL("COPY (SELECT unnest({}::text[])) TO {}").format(sql.Literal(lines), sql.Literal(hba_file)))
+        admin.execute(
+            sql.SQL("COPY (SELECT unnest({}::text[])) TO {}").format(sql.Literal(lines), sql.Literal(hba_file))
+        )
         admin.execute("SELECT pg_reload_conf()")
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline:  # the postmaster rereads the file asynchronously
-            rules = admin.execute("SELECT count(*) FROM pg_hba_file_rules WHERE %s = ANY(user_name)", [f"+{PASSWORD_GROUP}"])
-            if rules.fetchone()[0]:
+            rules = admin.execute(
+                "SELECT count(*) FROM pg_hba_file_rules WHERE %s = ANY(user_name)", [f"+{PASSWORD_GROUP}"]
+            )
+            if first_value(rules.fetchone()):
                 break
             time.sleep(0.05)
         time.sleep(0.2)
@@ -134,7 +149,7 @@ def create_database(url: str, *, setup: str = "") -> PgDatabase:
     suffix = secrets.token_hex(4)
     database = PgDatabase(
         url=url,
-        port=urlsplit(url).port,
+        port=cast(int, urlsplit(url).port),  # the test URLs name their port
         name=f"studio_t_{suffix}",
         user=f"studio_t_{suffix}_owner",
         password=new_password(),
@@ -145,7 +160,9 @@ def create_database(url: str, *, setup: str = "") -> PgDatabase:
                 sql.Identifier(database.user), sql.Literal(database.password), sql.Identifier(PASSWORD_GROUP)
             )
         )
-        admin.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(database.name), sql.Identifier(database.user)))
+        admin.execute(
+            sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(database.name), sql.Identifier(database.user))
+        )
     if setup:
         with database.admin() as owner:
             owner.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(database.user)))
@@ -196,19 +213,24 @@ class MariaDatabase(SqlDatabase):
 
     def root(self) -> pymysql.connections.Connection:
         return pymysql.connect(
-            host="127.0.0.1", port=self.port, user="root", password=self.root_password, database=self.name, autocommit=True
+            host="127.0.0.1",
+            port=self.port,
+            user="root",
+            password=self.root_password,
+            database=self.name,
+            autocommit=True,
         )
 
     def count(self, table: str = "orders") -> int:
         with self.root() as db, db.cursor() as cursor:
             cursor.execute(f"SELECT count(*) FROM `{table}`")
-            return cursor.fetchone()[0]
+            return first_value(cursor.fetchone())
 
     def open_sessions(self) -> int:
         """The studio's sessions on this server, as the server sees them."""
         with self.root() as db, db.cursor() as cursor:
             cursor.execute("SELECT count(*) FROM information_schema.PROCESSLIST WHERE USER = %s", (self.user,))
-            return cursor.fetchone()[0]
+            return first_value(cursor.fetchone())
 
 
 MARIA_SALES_SETUP = [
@@ -231,12 +253,14 @@ MARIA_SALES_SETUP = [
 
 def maria_root(url: str) -> pymysql.connections.Connection:
     parts = urlsplit(url)
+    assert parts.port is not None and parts.password is not None, "the test URL names its port and password"
     return pymysql.connect(host="127.0.0.1", port=parts.port, user="root", password=parts.password, autocommit=True)
 
 
 def create_maria_database(url: str) -> MariaDatabase:
     """A fresh database with the sales tables, and a user with a password who may use it."""
     parts = urlsplit(url)
+    assert parts.port is not None and parts.password is not None, "the test URL names its port and password"
     suffix = secrets.token_hex(4)
     database = MariaDatabase(
         port=parts.port,
@@ -249,7 +273,9 @@ def create_maria_database(url: str) -> MariaDatabase:
         cursor.execute(f"CREATE DATABASE `{database.name}`")
         cursor.execute(f"CREATE USER '{database.user}'@'127.0.0.1' IDENTIFIED BY %s", (database.password,))
         # Every database whose name starts with this one's, so a missing one is "unknown", not "denied".
-        cursor.execute(f"GRANT ALL ON `{database.name.replace('_', chr(92) + '_')}%`.* TO '{database.user}'@'127.0.0.1'")
+        cursor.execute(
+            f"GRANT ALL ON `{database.name.replace('_', chr(92) + '_')}%`.* TO '{database.user}'@'127.0.0.1'"
+        )
         cursor.execute(f"USE `{database.name}`")
         for statement in MARIA_SALES_SETUP:
             cursor.execute(statement)
@@ -270,7 +296,9 @@ def url(name: str, datastore: Datastore, *args) -> str:
 
 
 def run_query(client, datastore, statement: str, **extra) -> str:
-    return client.post(url("datastore_query", datastore), {"sql": statement, "row_limit": "1000", **extra}).content.decode()
+    return client.post(
+        url("datastore_query", datastore), {"sql": statement, "row_limit": "1000", **extra}
+    ).content.decode()
 
 
 def listed_row(page: str, link_text: str) -> str:

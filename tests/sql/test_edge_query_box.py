@@ -27,7 +27,7 @@ def target_file():
         os.remove(path)
 
 
-def _superuser_datastore(register, pg, workspace) -> Datastore:  # noqa: F811
+def _superuser_datastore(register, pg, workspace) -> Datastore:
     # The test server trusts local logins: the superuser's password is not checked.
     response = register(pg, name="pg_super", user_id="postgres", password="any-password-trusted")
     assert response.status_code == 302
@@ -35,7 +35,11 @@ def _superuser_datastore(register, pg, workspace) -> Datastore:  # noqa: F811
 
 
 def test_a_postgres_superuser_cannot_run_a_program_write_a_file_or_import_one(
-    client, register, pg, workspace, target_file  # noqa: F811
+    client,
+    register,
+    pg,
+    workspace,
+    target_file,
 ):
     datastore = _superuser_datastore(register, pg, workspace)
     with pg.admin() as admin:
@@ -56,7 +60,7 @@ def test_a_postgres_superuser_cannot_run_a_program_write_a_file_or_import_one(
         assert admin.execute("SHOW log_statement").fetchone()[0] == log_statement
 
 
-def test_the_datastore_page_says_a_superuser_login_can_write_files(client, register, pg, workspace):  # noqa: F811
+def test_the_datastore_page_says_a_superuser_login_can_write_files(client, register, pg, workspace):
     datastore = _superuser_datastore(register, pg, workspace)
     page = client.get(f"/workspaces/{workspace.name}/datastores/{datastore.name}/").content.decode()
     assert "This login is a superuser: it can run programs and write files on the server." in page
@@ -64,7 +68,11 @@ def test_the_datastore_page_says_a_superuser_login_can_write_files(client, regis
 
 
 def test_a_least_privilege_postgres_login_is_refused_by_the_server_itself(
-    client, register, pg, workspace, target_file  # noqa: F811
+    client,
+    register,
+    pg,
+    workspace,
+    target_file,
 ):
     assert register(pg).status_code == 302
     datastore = Datastore.objects.get(workspace=workspace, name="pg_sales")
@@ -76,7 +84,11 @@ def test_a_least_privilege_postgres_login_is_refused_by_the_server_itself(
 
 
 def test_a_mysql_login_with_file_and_super_cannot_write_a_file_or_a_global_setting(
-    client, register, maria, workspace, target_file  # noqa: F811
+    client,
+    register,
+    maria,
+    workspace,
+    target_file,
 ):
     admin, password = f"studio_admin_{secrets.token_hex(3)}", f"pw-{secrets.token_urlsafe(12)}"
     with maria.root() as db, db.cursor() as cursor:
@@ -108,7 +120,11 @@ def test_a_mysql_login_with_file_and_super_cannot_write_a_file_or_a_global_setti
 
 
 def test_a_least_privilege_mysql_login_is_refused_a_file_by_the_server_itself(
-    client, register, maria, workspace, target_file  # noqa: F811
+    client,
+    register,
+    maria,
+    workspace,
+    target_file,
 ):
     assert register(maria).status_code == 302
     datastore = Datastore.objects.get(workspace=workspace, name="maria_sales")
@@ -118,7 +134,12 @@ def test_a_least_privilege_mysql_login_is_refused_a_file_by_the_server_itself(
 
 
 def test_a_postgres_endpoint_with_a_host_list_never_reaches_the_local_socket(
-    client, register, pg, workspace, target_file, tmp_path  # noqa: F811
+    client,
+    register,
+    pg,
+    workspace,
+    target_file,
+    tmp_path,
 ):
     """The finding: an endpoint holding a comma became a libpq host list whose second entry was
     a directory with the server's Unix socket (trusted login: a superuser session), and the
@@ -131,8 +152,14 @@ def test_a_postgres_endpoint_with_a_host_list_never_reaches_the_local_socket(
     (decoy / f".s.PGSQL.{pg.port}").symlink_to(f"{socket_dir}/.s.PGSQL.{pg.port}")
     os.chmod(tmp_path, 0o755)
 
-    response = register(pg, name="pg_socket", server_name="srv", endpoint=f"h,{decoy}", user_id="postgres",
-                        password="not-checked-by-trust")
+    response = register(
+        pg,
+        name="pg_socket",
+        server_name="srv",
+        endpoint=f"h,{decoy}",
+        user_id="postgres",
+        password="not-checked-by-trust",
+    )
     if response.status_code == 302:  # the old code: registered over the socket; now try the program
         datastore = Datastore.objects.get(workspace=workspace, name="pg_socket")
         run_query(client, datastore, f"COPY (SELECT 1) TO PROGRAM 'touch {target_file}'")

@@ -31,7 +31,8 @@ CLIENT_SECRET = remember_secret("sql-reader-secret-value")
 LIVE_DSN = os.environ.get("STUDIO_TEST_AZURE_SQL_DSN", "")
 live = pytest.mark.skipif(
     not LIVE_DSN,
-    reason="no SQL Server can run here: set STUDIO_TEST_AZURE_SQL_DSN=mssql://user:password@server.database.windows.net:1433/db "
+    reason="no SQL Server can run here: "
+    "set STUDIO_TEST_AZURE_SQL_DSN=mssql://user:password@server.database.windows.net:1433/db "
     "to run the live Azure SQL Database tests",
 )
 
@@ -40,8 +41,15 @@ def sql_login(**values) -> Connection:
     return Connection(
         "AzureSqlDatabase",
         AuthType.SQL_AUTHENTICATION,
-        {"server_name": "sales", "database_name": "shop", "port": 1433, "endpoint": "database.windows.net",
-         "user_id": "reader", "password": "pw-for-composition", **values},
+        {
+            "server_name": "sales",
+            "database_name": "shop",
+            "port": 1433,
+            "endpoint": "database.windows.net",
+            "user_id": "reader",
+            "password": "pw-for-composition",
+            **values,
+        },
     )
 
 
@@ -49,9 +57,18 @@ def service_principal(aad: AadStandin, **values) -> Connection:
     return Connection(
         "AzureSqlDatabase",
         AuthType.SERVICE_PRINCIPAL,
-        {"server_name": "sales", "database_name": "shop", "port": 1433, "endpoint": "database.windows.net",
-         "tenant_id": TENANT, "client_id": CLIENT, "client_secret": CLIENT_SECRET,
-         "resource_url": "https://database.windows.net/", "authority_url": aad.authority, **values},
+        {
+            "server_name": "sales",
+            "database_name": "shop",
+            "port": 1433,
+            "endpoint": "database.windows.net",
+            "tenant_id": TENANT,
+            "client_id": CLIENT,
+            "client_secret": CLIENT_SECRET,
+            "resource_url": "https://database.windows.net/",
+            "authority_url": aad.authority,
+            **values,
+        },
     )
 
 
@@ -68,9 +85,16 @@ def register_azure_sql(client, workspace):
 
     def post(**overrides):
         data = {
-            "name": "azure_sales", "storage_type": "AzureSqlDatabase", "auth_type": "sql_authentication",
-            "server_name": "sales", "database_name": "shop", "port": "1433", "endpoint": "127.0.0.1",
-            "user_id": "reader", "password": remember_secret("Pa55word-for-azure-sql"), **overrides,
+            "name": "azure_sales",
+            "storage_type": "AzureSqlDatabase",
+            "auth_type": "sql_authentication",
+            "server_name": "sales",
+            "database_name": "shop",
+            "port": "1433",
+            "endpoint": "127.0.0.1",
+            "user_id": "reader",
+            "password": remember_secret("Pa55word-for-azure-sql"),
+            **overrides,
         }
         return client.post(reverse("datastore_new", args=[workspace.name]), data)
 
@@ -120,7 +144,10 @@ def test_an_unreachable_authority_is_named():
 
 def test_names_are_bracket_quoted_and_pages_use_offset_fetch():
     assert AZURE_SQL_BACKEND.quote_name(None, "dbo", "odd]name") == "[dbo].[odd]]name]"
-    assert AZURE_SQL_BACKEND.page_clause(["[id]"], limit=101, offset=200) == " ORDER BY [id] OFFSET 200 ROWS FETCH NEXT 101 ROWS ONLY"
+    assert (
+        AZURE_SQL_BACKEND.page_clause(["[id]"], limit=101, offset=200)
+        == " ORDER BY [id] OFFSET 200 ROWS FETCH NEXT 101 ROWS ONLY"
+    )
     assert AZURE_SQL_BACKEND.page_clause([], limit=10, offset=0).startswith(" ORDER BY (SELECT NULL)")
 
 
@@ -162,12 +189,18 @@ def test_a_server_that_hangs_up_reads_as_unreachable(register_azure_sql):
 
 def test_a_service_principal_is_checked_through_the_form(register_azure_sql, aad):
     service_principal_fields = {
-        "auth_type": "service_principal", "tenant_id": TENANT, "client_id": CLIENT,
-        "resource_url": "https://database.windows.net/", "authority_url": aad.authority, "port": str(free_port()),
+        "auth_type": "service_principal",
+        "tenant_id": TENANT,
+        "client_id": CLIENT,
+        "resource_url": "https://database.windows.net/",
+        "authority_url": aad.authority,
+        "port": str(free_port()),
     }
     wrong_secret = remember_secret("wrong-sql-secret")
     page = register_azure_sql(**service_principal_fields, client_secret=wrong_secret).content.decode()
-    assert "The token request failed" in field_block(page, "client_secret") and "AADSTS7000215" in field_block(page, "client_secret")
+    assert "The token request failed" in field_block(page, "client_secret") and "AADSTS7000215" in field_block(
+        page, "client_secret"
+    )
     page = register_azure_sql(**service_principal_fields, client_secret=CLIENT_SECRET).content.decode()
     assert "could not be reached" in field_block(page, "server_name")  # the token came; the server did not
 
@@ -177,10 +210,16 @@ def test_a_service_principal_is_checked_through_the_form(register_azure_sql, aad
 
 def live_connection(**values) -> Connection:
     dsn = urlsplit(LIVE_DSN)
+    assert dsn.hostname is not None
     server_name, _, endpoint = dsn.hostname.partition(".")
     return sql_login(
-        server_name=server_name, endpoint=endpoint, port=dsn.port or 1433, database_name=dsn.path.lstrip("/"),
-        user_id=unquote(dsn.username or ""), password=remember_secret(unquote(dsn.password or "")), **values,
+        server_name=server_name,
+        endpoint=endpoint,
+        port=dsn.port or 1433,
+        database_name=dsn.path.lstrip("/"),
+        user_id=unquote(dsn.username or ""),
+        password=remember_secret(unquote(dsn.password or "")),
+        **values,
     )
 
 

@@ -146,8 +146,6 @@ def audience_of(scope_or_audience: str) -> str:
 
 
 class AadHandler(StandinHandler):
-
-
     def do_GET(self):
         aad: AadStandin = self.server.standin
         url = urlsplit(self.path)
@@ -202,20 +200,23 @@ class AadHandler(StandinHandler):
 
     def send_aad_error(self, status: int, error: str, code: int, message: str):
         """The error body Entra ID really sends: AADSTS code in the description, trace ids, error_uri."""
-        now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
+        now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%SZ")
         trace_id, correlation_id = str(uuid.uuid4()), str(uuid.uuid4())
         description = (
             f"AADSTS{code}: {message}\r\nTrace ID: {trace_id}\r\nCorrelation ID: {correlation_id}\r\nTimestamp: {now}"
         )
-        self.send_json(status, {
-            "error": error,
-            "error_description": description,
-            "error_codes": [code],
-            "timestamp": now,
-            "trace_id": trace_id,
-            "correlation_id": correlation_id,
-            "error_uri": f"{self.server.standin.base_url}/error?code={code}",
-        })
+        self.send_json(
+            status,
+            {
+                "error": error,
+                "error_description": description,
+                "error_codes": [code],
+                "timestamp": now,
+                "trace_id": trace_id,
+                "correlation_id": correlation_id,
+                "error_uri": f"{self.server.standin.base_url}/error?code={code}",
+            },
+        )
 
     def send_json(self, status: int, body: dict):
         data = json.dumps(body).encode()
@@ -236,7 +237,10 @@ def tenant_not_found(tenant: str) -> str:
 
 
 def page(title: str, body: str) -> str:
-    return f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title></head><body><h1>{html.escape(title)}</h1>{body}</body></html>'
+    return (
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title></head>'
+        f"<body><h1>{html.escape(title)}</h1>{body}</body></html>"
+    )
 
 
 def error_page(code: int, message: str) -> tuple[int, str]:
@@ -285,14 +289,23 @@ class AadStandin(StandinServer):
         self.tenants.add(tenant_id)
         self.secrets[(tenant_id, client_id)] = client_secret
 
-    def add_application(self, tenant_id: str, client_id: str, client_secret: str, redirect_uris: list[str]) -> Application:
+    def add_application(
+        self, tenant_id: str, client_id: str, client_secret: str, redirect_uris: list[str]
+    ) -> Application:
         self.tenants.add(tenant_id)
         app = Application(tenant_id, client_id, client_secret, list(redirect_uris))
         self.applications[client_id] = app
         return app
 
-    def add_person(self, tenant_id: str, name: str, preferred_username: str, *, email: str | None = None,
-                   groups: list[str] | None = None) -> Person:
+    def add_person(
+        self,
+        tenant_id: str,
+        name: str,
+        preferred_username: str,
+        *,
+        email: str | None = None,
+        groups: list[str] | None = None,
+    ) -> Person:
         self.tenants.add(tenant_id)
         person = Person(tenant_id, name, preferred_username, email, list(groups or []))
         self.people[person.oid] = person
@@ -327,8 +340,18 @@ class AadStandin(StandinServer):
         def encoded(number: int) -> str:
             return base64url(number.to_bytes((number.bit_length() + 7) // 8, "big"))
 
-        return {"keys": [{"kty": "RSA", "use": "sig", "kid": self.key_id, "x5t": self.key_id,
-                          "n": encoded(numbers.n), "e": encoded(numbers.e)}]}
+        return {
+            "keys": [
+                {
+                    "kty": "RSA",
+                    "use": "sig",
+                    "kid": self.key_id,
+                    "x5t": self.key_id,
+                    "n": encoded(numbers.n),
+                    "e": encoded(numbers.e),
+                }
+            ]
+        }
 
     # --- sign-in: the authorize page ------------------------------------------------------------
 
@@ -340,11 +363,18 @@ class AadStandin(StandinServer):
             return error_page(90002, tenant_not_found(tenant))
         app = self.applications.get(query.get("client_id", ""))
         if app is None or app.tenant_id != tenant:
-            return error_page(700016, f"Application with identifier '{query.get('client_id', '')}' was not found in the directory '{tenant}'.")
+            return error_page(
+                700016,
+                f"Application with identifier '{query.get('client_id', '')}' "
+                f"was not found in the directory '{tenant}'.",
+            )
         redirect_uri = query.get("redirect_uri", "")
         if redirect_uri not in app.redirect_uris:
-            return error_page(50011, f"The redirect URI '{redirect_uri}' specified in the request does not match the "
-                                     f"redirect URIs configured for the application '{app.client_id}'.")
+            return error_page(
+                50011,
+                f"The redirect URI '{redirect_uri}' specified in the request does not match the "
+                f"redirect URIs configured for the application '{app.client_id}'.",
+            )
 
         def refuse(error: str, code: int, message: str) -> tuple[int, str]:
             answer = {"error": error, "error_description": f"AADSTS{code}: {message}"}
@@ -353,7 +383,9 @@ class AadStandin(StandinServer):
             return 302, f"{redirect_uri}?{urlencode(answer)}"
 
         if query.get("response_type") != "code":
-            return refuse("unsupported_response_type", 700054, "response_type 'code' is the only one this stand-in serves.")
+            return refuse(
+                "unsupported_response_type", 700054, "response_type 'code' is the only one this stand-in serves."
+            )
         if "openid" not in query.get("scope", "").split():
             return refuse("invalid_request", 90014, "The scope must contain 'openid'.")
         if not query.get("code_challenge") or query.get("code_challenge_method") != "S256":
@@ -361,15 +393,22 @@ class AadStandin(StandinServer):
         request_id = secrets.token_urlsafe(16)
         with self._lock:
             self.sign_in_requests[request_id] = SignInRequest(
-                tenant, app.client_id, redirect_uri, query.get("scope", ""), query.get("state"), query.get("nonce"),
-                query["code_challenge"], query["code_challenge_method"],
+                tenant,
+                app.client_id,
+                redirect_uri,
+                query.get("scope", ""),
+                query.get("state"),
+                query.get("nonce"),
+                query["code_challenge"],
+                query["code_challenge_method"],
             )
         choices = "".join(
             f'<form method="post" action="/{html.escape(tenant)}/oauth2/v2.0/authorize">'
             f'<input type="hidden" name="sign_in" value="{request_id}">'
             f'<input type="hidden" name="person" value="{person.oid}">'
             f'<button type="submit">Sign in as {html.escape(person.name)}</button></form>'
-            for person in self.people.values() if person.tenant_id == tenant
+            for person in self.people.values()
+            if person.tenant_id == tenant
         )
         return 200, page("Pick an account", choices)
 
@@ -398,7 +437,10 @@ class AadStandin(StandinServer):
         assert found, shown.text
         chosen = requests.post(
             f"{self.base_url}/{person.tenant_id}/oauth2/v2.0/authorize",
-            data={"sign_in": found.group(1), "person": person.oid}, verify=verify, allow_redirects=False, timeout=10,
+            data={"sign_in": found.group(1), "person": person.oid},
+            verify=verify,
+            allow_redirects=False,
+            timeout=10,
         )
         assert chosen.status_code == 302, chosen.text
         return chosen.headers["Location"]
@@ -413,6 +455,7 @@ class AadStandin(StandinServer):
 
     def redeem(self, tenant: str, form: dict, authorization: str | None) -> tuple[int, dict]:
         """The authorization_code grant: the code, its PKCE verifier, the app's secret and redirect URI."""
+
         def fail(status, error, code, message):
             return status, {"error": error, "code": code, "message": message}
 
@@ -421,7 +464,12 @@ class AadStandin(StandinServer):
             client_id, _, client_secret = base64.b64decode(authorization[6:]).decode().partition(":")
         app = self.applications.get(client_id)
         if app is None or app.tenant_id != tenant:
-            return fail(400, "unauthorized_client", 700016, f"Application with identifier '{client_id}' was not found in the directory '{tenant}'.")
+            return fail(
+                400,
+                "unauthorized_client",
+                700016,
+                f"Application with identifier '{client_id}' was not found in the directory '{tenant}'.",
+            )
         if not secrets.compare_digest(client_secret, app.client_secret):
             return fail(401, "invalid_client", 7000215, "Invalid client secret provided.")
         with self._lock:
@@ -436,13 +484,24 @@ class AadStandin(StandinServer):
         if grant.expires_at < time.time():
             return fail(400, "invalid_grant", 70008, "The provided authorization code or refresh token has expired.")
         if form.get("redirect_uri") != grant.request.redirect_uri:
-            return fail(400, "invalid_grant", 50148, "The redirect_uri does not match the one of the authorization request.")
+            return fail(
+                400, "invalid_grant", 50148, "The redirect_uri does not match the one of the authorization request."
+            )
         verifier = form.get("code_verifier", "")
-        if not verifier or not hmac.compare_digest(base64url(hashlib.sha256(verifier.encode()).digest()), grant.request.code_challenge):
-            return fail(400, "invalid_grant", 501481, "The Code_Verifier does not match the code_challenge supplied in the authorization request.")
+        if not verifier or not hmac.compare_digest(
+            base64url(hashlib.sha256(verifier.encode()).digest()), grant.request.code_challenge
+        ):
+            return fail(
+                400,
+                "invalid_grant",
+                501481,
+                "The Code_Verifier does not match the code_challenge supplied in the authorization request.",
+            )
         access_token = secrets.token_urlsafe(32)
         with self._lock:
-            self.tokens[access_token] = IssuedToken(tenant, client_id, "https://graph.microsoft.com", time.time() + self.token_lifetime)
+            self.tokens[access_token] = IssuedToken(
+                tenant, client_id, "https://graph.microsoft.com", time.time() + self.token_lifetime
+            )
         id_token = self.id_token(grant)
         return 200, {
             "token_type": "Bearer",
@@ -462,7 +521,9 @@ class AadStandin(StandinServer):
             "iss": self.issuer(request.tenant_id),
             "sub": person.subject_for(request.client_id),
             "aud": request.client_id,
-            "iat": now, "nbf": now, "exp": now + self.token_lifetime,
+            "iat": now,
+            "nbf": now,
+            "exp": now + self.token_lifetime,
             "name": person.name,
             "preferred_username": person.preferred_username,
             "oid": person.oid,
@@ -489,10 +550,14 @@ class AadStandin(StandinServer):
         elif tampering == "foreign_key":
             key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         if tampering == "unsigned":
-            token = f"{base64url(json.dumps({'typ': 'JWT', 'alg': 'none'}).encode())}.{base64url(json.dumps(claims).encode())}."
+            header = base64url(json.dumps({"typ": "JWT", "alg": "none"}).encode())
+            token = f"{header}.{base64url(json.dumps(claims).encode())}."
         elif tampering == "hs256":
-            secret = self.signing_key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-            signing_input = f"{base64url(json.dumps({'typ': 'JWT', 'alg': 'HS256', 'kid': kid}).encode())}.{base64url(json.dumps(claims).encode())}"
+            secret = self.signing_key.public_key().public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+            header = base64url(json.dumps({"typ": "JWT", "alg": "HS256", "kid": kid}).encode())
+            signing_input = f"{header}.{base64url(json.dumps(claims).encode())}"
             token = f"{signing_input}.{base64url(hmac.new(secret, signing_input.encode(), hashlib.sha256).digest())}"
         else:
             token = signed_jwt(claims, key, kid)
@@ -519,6 +584,7 @@ class AadStandin(StandinServer):
 
     def grant(self, tenant: str, form: dict, authorization: str | None = None) -> tuple[int, dict]:
         """Answer a token request: (status, token body) or (status, {error, code, message})."""
+
         def fail(status, error, code, message):
             return status, {"error": error, "code": code, "message": message}
 
@@ -527,27 +593,45 @@ class AadStandin(StandinServer):
         if form.get("grant_type") == "authorization_code":
             return self.redeem(tenant, form, authorization)
         if form.get("grant_type") != "client_credentials":
-            return fail(400, "unsupported_grant_type", 70003,
-                        "The app requested an unsupported grant type (stand-in knows 'client_credentials' and 'authorization_code').")
+            return fail(
+                400,
+                "unsupported_grant_type",
+                70003,
+                "The app requested an unsupported grant type "
+                "(stand-in knows 'client_credentials' and 'authorization_code').",
+            )
         client_id, scope = form.get("client_id", ""), form.get("scope", "")
         if not scope:
-            return fail(400, "invalid_request", 900144,
-                        "The request body must contain the following parameter: 'scope'.")
+            return fail(
+                400, "invalid_request", 900144, "The request body must contain the following parameter: 'scope'."
+            )
         if (tenant, client_id) not in self.secrets:
-            return fail(400, "unauthorized_client", 700016,
-                        f"Application with identifier '{client_id}' was not found in the directory '{tenant}'. "
-                        "This can happen if the application has not been installed by the administrator of the "
-                        "tenant or consented to by any user in the tenant. You may have sent your authentication "
-                        "request to the wrong tenant.")
+            return fail(
+                400,
+                "unauthorized_client",
+                700016,
+                f"Application with identifier '{client_id}' was not found in the directory '{tenant}'. "
+                "This can happen if the application has not been installed by the administrator of the "
+                "tenant or consented to by any user in the tenant. You may have sent your authentication "
+                "request to the wrong tenant.",
+            )
         if not secrets.compare_digest(form.get("client_secret", ""), self.secrets[(tenant, client_id)]):
-            return fail(401, "invalid_client", 7000215,
-                        "Invalid client secret provided. Ensure the secret being sent in the request is the client "
-                        f"secret value, not the client secret ID, for a secret added to app '{client_id}'.")
+            return fail(
+                401,
+                "invalid_client",
+                7000215,
+                "Invalid client secret provided. Ensure the secret being sent in the request is the client "
+                f"secret value, not the client secret ID, for a secret added to app '{client_id}'.",
+            )
         scopes = scope.split()
         if len(scopes) != 1 or not scopes[0].endswith("/.default"):
-            return fail(400, "invalid_scope", 1002012,
-                        f"The provided value for scope {scope} is not valid. Client credential flows must have a "
-                        "scope value with /.default suffixed to the resource identifier (application ID URI).")
+            return fail(
+                400,
+                "invalid_scope",
+                1002012,
+                f"The provided value for scope {scope} is not valid. Client credential flows must have a "
+                "scope value with /.default suffixed to the resource identifier (application ID URI).",
+            )
 
         token = secrets.token_urlsafe(32)
         expires_at = time.time() + (-1 if self.issue_expired_tokens else self.token_lifetime)
@@ -568,11 +652,7 @@ class AadStandin(StandinServer):
     def token_is_valid(self, token: str, scope_or_audience: str) -> bool:
         """True if `token` was issued here, has not expired and was issued for this resource."""
         info = self.token_info(token)
-        return (
-            info is not None
-            and info.expires_at > time.time()
-            and info.audience == audience_of(scope_or_audience)
-        )
+        return info is not None and info.expires_at > time.time() and info.audience == audience_of(scope_or_audience)
 
     def expire_all_tokens(self) -> None:
         with self._lock:

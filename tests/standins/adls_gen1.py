@@ -44,20 +44,27 @@ PREFIX = "/webhdfs/v1"
 
 
 class WebHdfsError(Exception):
-    JAVA = {"SecurityException": "java.lang.SecurityException",
-            "AccessControlException": "org.apache.hadoop.security.AccessControlException",
-            "FileNotFoundException": "java.io.FileNotFoundException",
-            "FileAlreadyExistsException": "org.apache.hadoop.fs.FileAlreadyExistsException",
-            "BadOffsetException": "org.apache.hadoop.fs.adl.BadOffsetException",
-            "IllegalArgumentException": "java.lang.IllegalArgumentException"}
+    JAVA = {
+        "SecurityException": "java.lang.SecurityException",
+        "AccessControlException": "org.apache.hadoop.security.AccessControlException",
+        "FileNotFoundException": "java.io.FileNotFoundException",
+        "FileAlreadyExistsException": "org.apache.hadoop.fs.FileAlreadyExistsException",
+        "BadOffsetException": "org.apache.hadoop.fs.adl.BadOffsetException",
+        "IllegalArgumentException": "java.lang.IllegalArgumentException",
+    }
 
     def __init__(self, status: int, exception: str, message: str):
         super().__init__(message)
         self.status, self.exception, self.message = status, exception, message
 
     def body(self) -> dict:
-        return {"RemoteException": {"exception": self.exception, "message": self.message,
-                                    "javaClassName": self.JAVA.get(self.exception, "java.io.IOException")}}
+        return {
+            "RemoteException": {
+                "exception": self.exception,
+                "message": self.message,
+                "javaClassName": self.JAVA.get(self.exception, "java.io.IOException"),
+            }
+        }
 
 
 @dataclass
@@ -67,14 +74,21 @@ class Item:
     modified_ms: int = 0
 
     def status(self, suffix: str) -> dict:
-        return {"length": 0 if self.is_dir else len(self.data), "pathSuffix": suffix,
-                "type": "DIRECTORY" if self.is_dir else "FILE", "blockSize": 0 if self.is_dir else 268435456,
-                "accessTime": self.modified_ms, "modificationTime": self.modified_ms, "replication": 1,
-                "permission": "770", "owner": "$superuser", "group": "$superuser"}
+        return {
+            "length": 0 if self.is_dir else len(self.data),
+            "pathSuffix": suffix,
+            "type": "DIRECTORY" if self.is_dir else "FILE",
+            "blockSize": 0 if self.is_dir else 268435456,
+            "accessTime": self.modified_ms,
+            "modificationTime": self.modified_ms,
+            "replication": 1,
+            "permission": "770",
+            "owner": "$superuser",
+            "group": "$superuser",
+        }
 
 
 class AdlsGen1Handler(StandinHandler):
-
     def dispatch(self):
         gen1: AdlsGen1Standin = self.server.standin
         url = urlsplit(self.path)
@@ -94,8 +108,10 @@ class AdlsGen1Handler(StandinHandler):
             with gen1.lock:
                 status, result = handler(path, params, body)
         except (ValueError, KeyError) as error:
-            error = WebHdfsError(400, "IllegalArgumentException", f"Invalid parameter: {error}")
-            return self.send_body(error.status, json.dumps(error.body()).encode(), "application/json; charset=utf-8")
+            refusal = WebHdfsError(400, "IllegalArgumentException", f"Invalid parameter: {error}")
+            return self.send_body(
+                refusal.status, json.dumps(refusal.body()).encode(), "application/json; charset=utf-8"
+            )
         except WebHdfsError as error:
             return self.send_body(error.status, json.dumps(error.body()).encode(), "application/json; charset=utf-8")
         if result is None:  # empty answers carry no JSON content type: the client would parse them
@@ -123,8 +139,16 @@ class AdlsGen1Standin(StandinServer):
     """
 
     store_name = "127"  # the client builds https://{store_name}.{url_suffix}/
-    methods = {"LISTSTATUS": "GET", "GETFILESTATUS": "GET", "OPEN": "GET", "MKDIRS": "PUT", "CREATE": "PUT",
-               "RENAME": "PUT", "APPEND": "POST", "DELETE": "DELETE"}
+    methods = {
+        "LISTSTATUS": "GET",
+        "GETFILESTATUS": "GET",
+        "OPEN": "GET",
+        "MKDIRS": "PUT",
+        "CREATE": "PUT",
+        "RENAME": "PUT",
+        "APPEND": "POST",
+        "DELETE": "DELETE",
+    }
 
     def __init__(self, aad: AadStandin, *, tenant_id: str, ssl_context=None):
         super().__init__(AdlsGen1Handler, ssl_context=ssl_context or server_ssl_context())
@@ -145,11 +169,16 @@ class AdlsGen1Standin(StandinServer):
         scheme, _, token = authorization.partition(" ")
         info = self.aad.token_info(token) if scheme == "Bearer" else None
         if info is None or not self.aad.token_is_valid(token, DATALAKE_AUDIENCE) or info.tenant_id != self.tenant_id:
-            raise WebHdfsError(401, "SecurityException", "Failed to validate the bearer token (missing, unknown, "
-                               "expired, or issued for another tenant or resource).")
+            raise WebHdfsError(
+                401,
+                "SecurityException",
+                "Failed to validate the bearer token (missing, unknown, "
+                "expired, or issued for another tenant or resource).",
+            )
         if info.client_id not in self.granted:
-            raise WebHdfsError(403, "AccessControlException",
-                               f"Permission denied for principal {info.client_id} on this store.")
+            raise WebHdfsError(
+                403, "AccessControlException", f"Permission denied for principal {info.client_id} on this store."
+            )
 
     # --- operations: (path, params, body) -> (status, JSON dict | bytes | None) --
 
@@ -184,8 +213,11 @@ class AdlsGen1Standin(StandinServer):
         item = self.existing(path)
         offset = int(params.get("offset", len(item.data)))
         if item.is_dir or offset != len(item.data):
-            raise WebHdfsError(400, "BadOffsetException", f"APPEND failed with error 0x83090aa2 (Invalid offset "
-                               f"{offset}; file length is {len(item.data)}).")
+            raise WebHdfsError(
+                400,
+                "BadOffsetException",
+                f"APPEND failed with error 0x83090aa2 (Invalid offset {offset}; file length is {len(item.data)}).",
+            )
         item.data += body
         item.modified_ms = now_ms()
         return 200, None
@@ -196,13 +228,13 @@ class AdlsGen1Standin(StandinServer):
         length = int(params.get("length", len(item.data) - offset))
         if item.is_dir or offset > len(item.data):
             raise WebHdfsError(400, "BadOffsetException", f"Cannot read {path} at offset {offset}.")
-        return 200, item.data[offset:offset + length]
+        return 200, item.data[offset : offset + length]
 
     def op_delete(self, path, params, body):
         below = [p for p in self.items if p.startswith(path.rstrip("/") + "/")]
         if path not in self.items or path == "/" or (below and params.get("recursive", "").lower() != "true"):
             return 200, {"boolean": False}
-        for p in below + [path]:
+        for p in [*below, path]:
             del self.items[p]
         return 200, {"boolean": True}
 
@@ -215,7 +247,7 @@ class AdlsGen1Standin(StandinServer):
         if target in self.items or parent is None or not parent.is_dir or target.startswith(path + "/"):
             return 200, {"boolean": False}
         for p in [p for p in self.items if p == path or p.startswith(path + "/")]:
-            self.items[target + p[len(path):]] = self.items.pop(p)
+            self.items[target + p[len(path) :]] = self.items.pop(p)
         source.modified_ms = now_ms()
         return 200, {"boolean": True}
 

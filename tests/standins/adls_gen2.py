@@ -77,7 +77,6 @@ def parent_of(path: str) -> str:
 
 
 class AdlsGen2Handler(StandinHandler):
-
     def dispatch(self):
         gen2: AdlsGen2Standin = self.server.standin
         url = urlsplit(self.path)
@@ -94,8 +93,9 @@ class AdlsGen2Handler(StandinHandler):
             if account != gen2.account_name:
                 raise StorageError(400, "InvalidUri", f"This stand-in serves account '{gen2.account_name}' only.")
             gen2.authorize(self.headers.get("Authorization", ""), filesystem)
-            status, headers, payload = gen2.handle(self.command, filesystem, path.strip("/"), self.query,
-                                                   self.headers, body)
+            status, headers, payload = gen2.handle(
+                self.command, filesystem, path.strip("/"), self.query, self.headers, body
+            )
         except StorageError as error:
             return self.send_error_response(error)
         except (ValueError, KeyError) as error:
@@ -122,8 +122,10 @@ class AdlsGen2Handler(StandinHandler):
             )
         if self.is_blob_call:  # the blob endpoint answers in XML
             headers["Content-Type"] = "application/xml"
-            body = (f'<?xml version="1.0" encoding="utf-8"?><Error><Code>{error.code}</Code>'
-                    f"<Message>{escape(error.message)}</Message></Error>").encode()
+            body = (
+                f'<?xml version="1.0" encoding="utf-8"?><Error><Code>{error.code}</Code>'
+                f"<Message>{escape(error.message)}</Message></Error>"
+            ).encode()
         else:
             headers["Content-Type"] = "application/json;charset=utf-8"
             body = json.dumps({"error": {"code": error.code, "message": error.message}}).encode()
@@ -139,8 +141,15 @@ class AdlsGen2Standin(StandinServer):
     `page_size` caps list-paths pages when the client sends no maxResults.
     """
 
-    def __init__(self, aad: AadStandin, *, tenant_id: str, account_name: str = "studiolake",
-                 ssl_context=None, page_size: int = 5000):
+    def __init__(
+        self,
+        aad: AadStandin,
+        *,
+        tenant_id: str,
+        account_name: str = "studiolake",
+        ssl_context=None,
+        page_size: int = 5000,
+    ):
         super().__init__(AdlsGen2Handler, ssl_context=ssl_context or server_ssl_context())
         self.aad, self.tenant_id, self.account_name, self.page_size = aad, tenant_id, account_name, page_size
         self.filesystems: dict[str, dict[str, Node]] = {}  # fs -> {"dir/file": Node}
@@ -166,18 +175,28 @@ class AdlsGen2Standin(StandinServer):
         scheme, _, token = authorization.partition(" ")
         info = self.aad.token_info(token) if scheme == "Bearer" else None
         if not info:
-            raise StorageError(401, "InvalidAuthenticationInfo", "Server failed to authenticate the request. "
-                               "Please refer to the information in the www-authenticate header.")
+            raise StorageError(
+                401,
+                "InvalidAuthenticationInfo",
+                "Server failed to authenticate the request. "
+                "Please refer to the information in the www-authenticate header.",
+            )
         if not self.aad.token_is_valid(token, STORAGE_AUDIENCE):
-            reason = ("Lifetime validation failed. The token is expired." if info.expires_at <= time.time()
-                      else "Audience validation failed. Audience did not match.")
+            reason = (
+                "Lifetime validation failed. The token is expired."
+                if info.expires_at <= time.time()
+                else "Audience validation failed. Audience did not match."
+            )
             raise StorageError(401, "InvalidAuthenticationInfo", reason)
         if info.tenant_id != self.tenant_id:
             raise StorageError(401, "InvalidAuthenticationInfo", "Issuer validation failed. Issuer did not match.")
         allowed = self.grants.get(info.client_id, set())
         if "*" not in allowed and filesystem not in allowed:
-            raise StorageError(403, "AuthorizationPermissionMismatch",
-                               "This request is not authorized to perform this operation using this permission.")
+            raise StorageError(
+                403,
+                "AuthorizationPermissionMismatch",
+                "This request is not authorized to perform this operation using this permission.",
+            )
 
     # --- operations -------------------------------------------------------
 
@@ -187,7 +206,7 @@ class AdlsGen2Standin(StandinServer):
                 return self.list_filesystems(query)
             if not fs_name and method == "POST" and query.get("comp") == "userdelegationkey":
                 return self.user_delegation_key(headers, body)
-            if not path and ("restype" in query or query.get("resource") == "filesystem" and method != "GET"):
+            if not path and ("restype" in query or (query.get("resource") == "filesystem" and method != "GET")):
                 return self.filesystem_op(method, fs_name, blob="restype" in query)
             fs = self.filesystems.get(fs_name)
             if fs is None:
@@ -230,9 +249,18 @@ class AdlsGen2Standin(StandinServer):
         if method == "DELETE":
             del self.filesystems[name], self.fs_created[name]
             return 202, {}, b""
-        return 200, {**self.stamp(self.fs_created[name]), "x-ms-lease-state": "available",
-                     "x-ms-lease-status": "unlocked", "x-ms-has-immutability-policy": "false",
-                     "x-ms-has-legal-hold": "false", "x-ms-namespace-enabled": "true"}, b""
+        return (
+            200,
+            {
+                **self.stamp(self.fs_created[name]),
+                "x-ms-lease-state": "available",
+                "x-ms-lease-status": "unlocked",
+                "x-ms-has-immutability-policy": "false",
+                "x-ms-has-legal-hold": "false",
+                "x-ms-namespace-enabled": "true",
+            },
+            b"",
+        )
 
     def user_delegation_key(self, headers, body):
         """Get User Delegation Key: a key for the principal whose token signed the request, valid
@@ -243,10 +271,15 @@ class AdlsGen2Standin(StandinServer):
             raise StorageError(400, "InvalidXmlDocument", "The KeyInfo needs an Expiry.")
         token = headers.get("Authorization", "").partition(" ")[2]
         info = self.aad.token_info(token)
+        assert info is not None, "the request was authorized with this token"
         key = {
-            "SignedOid": info.client_id, "SignedTid": info.tenant_id,
-            "SignedStart": (start.group(1) if start else expiry.group(1)).decode(), "SignedExpiry": expiry.group(1).decode(),
-            "SignedService": "b", "SignedVersion": "2025-01-05", "Value": base64.b64encode(secrets.token_bytes(32)).decode(),
+            "SignedOid": info.client_id,
+            "SignedTid": info.tenant_id,
+            "SignedStart": (start.group(1) if start else expiry.group(1)).decode(),
+            "SignedExpiry": expiry.group(1).decode(),
+            "SignedService": "b",
+            "SignedVersion": "2025-01-05",
+            "Value": base64.b64encode(secrets.token_bytes(32)).decode(),
         }
         self.delegation_keys.append(key)
         fields = "".join(f"<{name}>{escape(value)}</{name}>" for name, value in key.items())
@@ -262,9 +295,13 @@ class AdlsGen2Standin(StandinServer):
         items = "".join(
             f"<Container><Name>{escape(n)}</Name><Properties><Last-Modified>{http_date(self.fs_created[n].modified)}"
             f"</Last-Modified><Etag>{self.fs_created[n].etag}</Etag><LeaseStatus>unlocked</LeaseStatus>"
-            f"<LeaseState>available</LeaseState></Properties></Container>" for n in page)
-        body = (f'<?xml version="1.0" encoding="utf-8"?><EnumerationResults ServiceEndpoint="{self.account_url}/">'
-                f"<Containers>{items}</Containers><NextMarker>{escape(next_marker)}</NextMarker></EnumerationResults>")
+            f"<LeaseState>available</LeaseState></Properties></Container>"
+            for n in page
+        )
+        body = (
+            f'<?xml version="1.0" encoding="utf-8"?><EnumerationResults ServiceEndpoint="{self.account_url}/">'
+            f"<Containers>{items}</Containers><NextMarker>{escape(next_marker)}</NextMarker></EnumerationResults>"
+        )
         return 200, {"Content-Type": "application/xml"}, body.encode()
 
     def list_paths(self, fs, query):
@@ -273,8 +310,9 @@ class AdlsGen2Standin(StandinServer):
             raise StorageError(404, "PathNotFound", "The specified path does not exist.")
         prefix = f"{directory}/" if directory else ""
         names = sorted(
-            name for name in fs
-            if name.startswith(prefix) and (query.get("recursive") == "true" or "/" not in name[len(prefix):])
+            name
+            for name in fs
+            if name.startswith(prefix) and (query.get("recursive") == "true" or "/" not in name[len(prefix) :])
         )
         start = base64.urlsafe_b64decode(query["continuation"]).decode() if query.get("continuation") else ""
         names = [name for name in names if name > start]
@@ -283,10 +321,16 @@ class AdlsGen2Standin(StandinServer):
         entries = []
         for name in page:
             node = fs[name]
-            entry = {"name": name, "contentLength": str(len(node.data)), "lastModified": http_date(node.modified),
-                     "creationTime": filetime(node.created), "etag": node.etag.strip('"'),
-                     "owner": "$superuser", "group": "$superuser",
-                     "permissions": "rwxr-x---" if node.is_dir else "rw-r-----"}
+            entry = {
+                "name": name,
+                "contentLength": str(len(node.data)),
+                "lastModified": http_date(node.modified),
+                "creationTime": filetime(node.created),
+                "etag": node.etag.strip('"'),
+                "owner": "$superuser",
+                "group": "$superuser",
+                "permissions": "rwxr-x---" if node.is_dir else "rw-r-----",
+            }
             if node.is_dir:
                 entry["isDirectory"] = "true"
             entries.append(entry)
@@ -297,16 +341,23 @@ class AdlsGen2Standin(StandinServer):
 
     def create(self, fs, path, resource, headers):
         if resource not in ("file", "directory"):
-            raise StorageError(400, "InvalidQueryParameterValue", "Value for one of the query parameters "
-                               "specified in the request URI is invalid. (resource)")
+            raise StorageError(
+                400,
+                "InvalidQueryParameterValue",
+                "Value for one of the query parameters specified in the request URI is invalid. (resource)",
+            )
         existing = fs.get(path)
         if existing is not None and headers.get("If-None-Match") == "*":
             raise StorageError(409, "PathAlreadyExists", "The specified path already exists.")
         if existing is not None:
             check_conditions(existing, headers)
             if existing.is_dir != (resource == "directory"):
-                raise StorageError(409, "PathConflict", "The specified path, or an element of the path, "
-                                   "exists and its resource type is invalid for this operation.")
+                raise StorageError(
+                    409,
+                    "PathConflict",
+                    "The specified path, or an element of the path, "
+                    "exists and its resource type is invalid for this operation.",
+                )
         self.make_parents(fs, path)
         node = existing if existing is not None and existing.is_dir else Node(is_dir=resource == "directory")
         node.touch()
@@ -317,8 +368,12 @@ class AdlsGen2Standin(StandinServer):
         parent = parent_of(path)
         while parent:
             if parent in fs and not fs[parent].is_dir:
-                raise StorageError(409, "PathConflict", "The specified path, or an element of the path, "
-                                   "exists and its resource type is invalid for this operation.")
+                raise StorageError(
+                    409,
+                    "PathConflict",
+                    "The specified path, or an element of the path, "
+                    "exists and its resource type is invalid for this operation.",
+                )
             fs.setdefault(parent, Node(is_dir=True))
             parent = parent_of(parent)
 
@@ -334,9 +389,13 @@ class AdlsGen2Standin(StandinServer):
         while len(data) < position and len(data) in node.uncommitted:
             data += node.uncommitted.pop(len(data))
         if len(data) != position:
-            raise StorageError(400, "InvalidFlushPosition", "The uploaded data is not contiguous or the position "
-                               "query parameter value is not equal to the length of the file after appending "
-                               "the uploaded data.")
+            raise StorageError(
+                400,
+                "InvalidFlushPosition",
+                "The uploaded data is not contiguous or the position "
+                "query parameter value is not equal to the length of the file after appending "
+                "the uploaded data.",
+            )
         node.data, node.uncommitted = bytes(data), {}
         node.touch()
         return 200, self.stamp(node), b""
@@ -349,17 +408,21 @@ class AdlsGen2Standin(StandinServer):
         first, _, last = range_header.removeprefix("bytes=").partition("-")
         first, last = int(first), min(int(last) if last else size - 1, size - 1)
         if first >= size:
-            raise StorageError(416, "InvalidRange",
-                               "The range specified is invalid for the current size of the resource.")
+            raise StorageError(
+                416, "InvalidRange", "The range specified is invalid for the current size of the resource."
+            )
         headers.update({"Content-Range": f"bytes {first}-{last}/{size}", "Content-Length": str(last - first + 1)})
-        return 206, headers, data[first:last + 1]
+        return 206, headers, data[first : last + 1]
 
     def delete(self, fs, path, recursive):
         children = [name for name in fs if name.startswith(path + "/")]
         if children and not recursive:
-            raise StorageError(409, "DirectoryNotEmpty", "The recursive query parameter value must be true to "
-                               "delete a non-empty directory.")
-        for name in children + [path]:
+            raise StorageError(
+                409,
+                "DirectoryNotEmpty",
+                "The recursive query parameter value must be true to delete a non-empty directory.",
+            )
+        for name in [*children, path]:
             del fs[name]
         return 200, {}, b""
 
@@ -372,11 +435,14 @@ class AdlsGen2Standin(StandinServer):
         if path in fs and (headers.get("If-None-Match") == "*" or fs[path].is_dir):
             raise StorageError(409, "PathAlreadyExists", "The specified path already exists.")
         if parent_of(path) and parent_of(path) not in fs:
-            raise StorageError(404, "RenameDestinationParentPathNotFound",
-                               "The parent directory of the destination path does not exist.")
+            raise StorageError(
+                404,
+                "RenameDestinationParentPathNotFound",
+                "The parent directory of the destination path does not exist.",
+            )
         moved = [name for name in source_fs if name == source or name.startswith(source + "/")]
         for name in moved:
-            fs[path + name[len(source):]] = source_fs.pop(name)
+            fs[path + name[len(source) :]] = source_fs.pop(name)
         return 201, {"Content-Length": "0"}, b""
 
     # --- headers ------------------------------------------------------------
@@ -386,10 +452,17 @@ class AdlsGen2Standin(StandinServer):
         return {"ETag": node.etag, "Last-Modified": http_date(node.modified)}
 
     def path_headers(self, node: Node) -> dict:
-        headers = {**self.stamp(node), "Content-Length": str(len(node.data)),
-                   "Content-Type": "application/octet-stream", "x-ms-creation-time": http_date(node.created),
-                   "x-ms-resource-type": "directory" if node.is_dir else "file", "x-ms-blob-type": "BlockBlob",
-                   "x-ms-server-encrypted": "true", "x-ms-lease-state": "available", "x-ms-lease-status": "unlocked"}
+        headers = {
+            **self.stamp(node),
+            "Content-Length": str(len(node.data)),
+            "Content-Type": "application/octet-stream",
+            "x-ms-creation-time": http_date(node.created),
+            "x-ms-resource-type": "directory" if node.is_dir else "file",
+            "x-ms-blob-type": "BlockBlob",
+            "x-ms-server-encrypted": "true",
+            "x-ms-lease-state": "available",
+            "x-ms-lease-status": "unlocked",
+        }
         if node.is_dir:
             headers["x-ms-meta-hdi_isfolder"] = "true"
         return headers
@@ -398,5 +471,6 @@ class AdlsGen2Standin(StandinServer):
 def check_conditions(node: Node, headers) -> None:
     if_match, if_none_match = headers.get("If-Match"), headers.get("If-None-Match")
     if (if_match and if_match not in ("*", node.etag)) or (if_none_match and if_none_match in ("*", node.etag)):
-        raise StorageError(412, "ConditionNotMet",
-                           "The condition specified using HTTP conditional header(s) is not met.")
+        raise StorageError(
+            412, "ConditionNotMet", "The condition specified using HTTP conditional header(s) is not met."
+        )

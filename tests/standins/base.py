@@ -11,12 +11,19 @@ from __future__ import annotations
 import ssl
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Self
+
+
+class StandinHTTPServer(ThreadingHTTPServer):
+    # The StandinServer that runs it: each handler reads it as its own kind of stand-in.
+    standin: Any
 
 
 class StandinHandler(BaseHTTPRequestHandler):
     """Keep-alive (as the SDKs' connection pools expect), quiet, and every verb goes to dispatch()."""
 
     protocol_version = "HTTP/1.1"
+    server: StandinHTTPServer
 
     def log_message(self, format, *args):  # keep test output quiet
         pass
@@ -53,7 +60,7 @@ class StandinServer:
     def __init__(self, handler_class: type[BaseHTTPRequestHandler], *, ssl_context: ssl.SSLContext | None = None):
         self.handler_class = handler_class
         self.ssl_context = ssl_context
-        self.httpd: ThreadingHTTPServer | None = None
+        self.httpd: StandinHTTPServer | None = None
         self.thread: threading.Thread | None = None
 
     @property
@@ -66,13 +73,15 @@ class StandinServer:
         scheme = "https" if self.ssl_context else "http"
         return f"{scheme}://127.0.0.1:{self.port}"
 
-    def start(self) -> "StandinServer":
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self.handler_class)
+    def start(self) -> Self:
+        self.httpd = httpd = StandinHTTPServer(("127.0.0.1", 0), self.handler_class)
         self.httpd.daemon_threads = True
         self.httpd.standin = self  # handlers reach shared state via self.server.standin
         if self.ssl_context is not None:
             self.httpd.socket = self.ssl_context.wrap_socket(self.httpd.socket, server_side=True)
-        self.thread = threading.Thread(target=lambda: self.httpd.serve_forever(poll_interval=0.05), name=type(self).__name__, daemon=True)
+        self.thread = threading.Thread(
+            target=lambda: httpd.serve_forever(poll_interval=0.05), name=type(self).__name__, daemon=True
+        )
         self.thread.start()
         return self
 
@@ -82,7 +91,7 @@ class StandinServer:
             self.httpd.server_close()
             self.httpd = None
 
-    def __enter__(self) -> "StandinServer":
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc_info) -> None:

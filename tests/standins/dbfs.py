@@ -65,8 +65,12 @@ class Entry:
     modified_ms: int = 0
 
     def info(self, path: str) -> dict:
-        return {"path": path, "is_dir": self.is_dir, "file_size": 0 if self.is_dir else len(self.data),
-                "modification_time": self.modified_ms}
+        return {
+            "path": path,
+            "is_dir": self.is_dir,
+            "file_size": 0 if self.is_dir else len(self.data),
+            "modification_time": self.modified_ms,
+        }
 
 
 @dataclass
@@ -76,8 +80,6 @@ class Handle:
 
 
 class DbfsHandler(StandinHandler):
-
-
     def do_GET(self):
         url = urlsplit(self.path)
         self.dispatch(url.path, {k: v[0] for k, v in parse_qs(url.query).items()})
@@ -88,11 +90,12 @@ class DbfsHandler(StandinHandler):
         try:
             body = json.loads(raw or b"{}")
         except ValueError:
-            return self.send_json(400, {"error_code": "MALFORMED_REQUEST",
-                                        "message": "Invalid JSON given in the body of the request"})
+            return self.send_json(
+                400, {"error_code": "MALFORMED_REQUEST", "message": "Invalid JSON given in the body of the request"}
+            )
         self.dispatch(urlsplit(self.path).path, body if isinstance(body, dict) else {})
 
-    def dispatch(self, path: str, params: dict):
+    def dispatch(self, path: str, params: dict):  # type: ignore[override]  # do_* parse the body and pass it on
         dbfs: DbfsStandin = self.server.standin
         dbfs.requests.append(f"{self.command} {path}")
         operation = path.removeprefix("/api/2.0/dbfs/")
@@ -127,9 +130,15 @@ class DbfsStandin(StandinServer):
     """
 
     routes = {
-        ("GET", "list"): "list", ("GET", "get-status"): "get_status", ("GET", "read"): "read",
-        ("POST", "create"): "create", ("POST", "add-block"): "add_block", ("POST", "close"): "close",
-        ("POST", "mkdirs"): "mkdirs", ("POST", "delete"): "delete", ("POST", "move"): "move",
+        ("GET", "list"): "list",
+        ("GET", "get-status"): "get_status",
+        ("GET", "read"): "read",
+        ("POST", "create"): "create",
+        ("POST", "add-block"): "add_block",
+        ("POST", "close"): "close",
+        ("POST", "mkdirs"): "mkdirs",
+        ("POST", "delete"): "delete",
+        ("POST", "move"): "move",
     }
 
     def __init__(self, *, tokens: tuple[str, ...] = (), ssl_context=None):
@@ -173,14 +182,15 @@ class DbfsStandin(StandinServer):
             raise invalid("offset and length must not be negative")
         if length > MAX_BLOCK:
             raise DbfsError(400, "MAX_READ_SIZE_EXCEEDED", f"Cannot read more than {MAX_BLOCK} bytes in one call.")
-        chunk = entry.data[offset:offset + length]
+        chunk = entry.data[offset : offset + length]
         return {"bytes_read": len(chunk), "data": base64.b64encode(chunk).decode()}
 
     def create(self, params):
         path = absolute(params.get("path"))
         if path in self.entries and (self.entries[path].is_dir or not params.get("overwrite", False)):
-            raise DbfsError(400, "RESOURCE_ALREADY_EXISTS",
-                            f"A file or directory already exists at the input path {path}.")
+            raise DbfsError(
+                400, "RESOURCE_ALREADY_EXISTS", f"A file or directory already exists at the input path {path}."
+            )
         handle = secrets.randbelow(2**53)
         self.handles[handle] = Handle(path, bytearray())
         if self.writes_visible_before_close:
@@ -193,7 +203,7 @@ class DbfsStandin(StandinServer):
         try:
             data = base64.b64decode(params.get("data", ""), validate=True)
         except (binascii.Error, ValueError):
-            raise invalid("data is not valid base64")
+            raise invalid("data is not valid base64") from None
         if len(data) > MAX_BLOCK:
             raise DbfsError(400, "MAX_BLOCK_SIZE_EXCEEDED", f"The block of data exceeds {MAX_BLOCK} bytes.")
         handle.buffer += data
@@ -213,11 +223,12 @@ class DbfsStandin(StandinServer):
         if source not in self.entries or source == "/":
             raise not_found(source)
         if destination in self.entries:
-            raise DbfsError(400, "RESOURCE_ALREADY_EXISTS",
-                            f"A file or directory already exists at the input path {destination}.")
+            raise DbfsError(
+                400, "RESOURCE_ALREADY_EXISTS", f"A file or directory already exists at the input path {destination}."
+            )
         self.make_dirs(posixpath.dirname(destination))
         for name in [n for n in self.entries if n == source or n.startswith(source + "/")]:
-            self.entries[destination + name[len(source):]] = self.entries.pop(name)
+            self.entries[destination + name[len(source) :]] = self.entries.pop(name)
         return {}
 
     def mkdirs(self, params):
@@ -231,7 +242,7 @@ class DbfsStandin(StandinServer):
         below = [name for name in self.entries if name.startswith(path.rstrip("/") + "/")]
         if below and not params.get("recursive", False):
             raise DbfsError(400, "IO_ERROR", f"Directory {path} is not empty; set recursive to delete it.")
-        for name in below + [path]:
+        for name in [*below, path]:
             del self.entries[name]
         return {}
 
@@ -254,8 +265,9 @@ class DbfsStandin(StandinServer):
             prefix = "/" + "/".join(parts[:depth])
             existing = self.entries.get(prefix)
             if existing is not None and not existing.is_dir:
-                raise DbfsError(400, "RESOURCE_ALREADY_EXISTS",
-                                f"A file or directory already exists at the input path {prefix}.")
+                raise DbfsError(
+                    400, "RESOURCE_ALREADY_EXISTS", f"A file or directory already exists at the input path {prefix}."
+                )
             self.entries.setdefault(prefix, Entry(is_dir=True, modified_ms=now_ms()))
 
 

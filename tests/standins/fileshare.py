@@ -39,7 +39,7 @@ import re
 import threading
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.message import Message
 from email.utils import format_datetime, parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler
@@ -55,19 +55,48 @@ SHARE_NAME = re.compile(r"^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
 PERMISSION_KEY = "4066528134148476695*1"  # SMB security descriptors are not modelled
 CONDITION_HEADERS = ("If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since")
 # Create File request header -> response header of Get File / Get File Properties
-CONTENT_SETTINGS = {f"x-ms-{h.lower()}": h for h in (
-    "Content-Type", "Content-Encoding", "Content-Language", "Cache-Control", "Content-Disposition", "Content-MD5")}
+CONTENT_SETTINGS = {
+    f"x-ms-{h.lower()}": h
+    for h in (
+        "Content-Type",
+        "Content-Encoding",
+        "Content-Language",
+        "Cache-Control",
+        "Content-Disposition",
+        "Content-MD5",
+    )
+}
 
 ERRORS = {  # x-ms-error-code -> (HTTP status, Azure's message)
-    "AuthenticationFailed": (403, "Server failed to authenticate the request. Make sure the value of "
-                                  "Authorization header is formed correctly including the signature."),
-    "NoAuthenticationInformation": (401, "Server failed to authenticate the request. "
-                                         "Please refer to the information in the www-authenticate header."),
-    "AuthorizationPermissionMismatch": (403, "This request is not authorized to perform this operation using this permission."),
-    "AuthorizationResourceTypeMismatch": (403, "This request is not authorized to perform this operation using this resource type."),
-    "AuthorizationServiceMismatch": (403, "This request is not authorized to perform this operation using this service."),
-    "AuthorizationProtocolMismatch": (403, "This request is not authorized to perform this operation using this protocol."),
-    "AuthorizationSourceIPMismatch": (403, "This request is not authorized to perform this operation using this source IP."),
+    "AuthenticationFailed": (
+        403,
+        "Server failed to authenticate the request. Make sure the value of "
+        "Authorization header is formed correctly including the signature.",
+    ),
+    "NoAuthenticationInformation": (
+        401,
+        "Server failed to authenticate the request. Please refer to the information in the www-authenticate header.",
+    ),
+    "AuthorizationPermissionMismatch": (
+        403,
+        "This request is not authorized to perform this operation using this permission.",
+    ),
+    "AuthorizationResourceTypeMismatch": (
+        403,
+        "This request is not authorized to perform this operation using this resource type.",
+    ),
+    "AuthorizationServiceMismatch": (
+        403,
+        "This request is not authorized to perform this operation using this service.",
+    ),
+    "AuthorizationProtocolMismatch": (
+        403,
+        "This request is not authorized to perform this operation using this protocol.",
+    ),
+    "AuthorizationSourceIPMismatch": (
+        403,
+        "This request is not authorized to perform this operation using this source IP.",
+    ),
     "ShareNotFound": (404, "The specified share does not exist."),
     "ResourceNotFound": (404, "The specified resource does not exist."),
     "ParentNotFound": (404, "The specified parent path does not exist."),
@@ -78,9 +107,15 @@ ERRORS = {  # x-ms-error-code -> (HTTP status, Azure's message)
     "InvalidHeaderValue": (400, "The value for one of the HTTP headers is not in the correct format."),
     "MissingRequiredHeader": (400, "An HTTP header that's mandatory for this request is not specified."),
     "InvalidResourceName": (400, "The specifed resource name contains invalid characters."),
-    "OutOfRangeQueryParameterValue": (400, "One of the query parameters specified in the request URI is outside the permissible range."),
+    "OutOfRangeQueryParameterValue": (
+        400,
+        "One of the query parameters specified in the request URI is outside the permissible range.",
+    ),
     "ConditionHeadersNotSupported": (400, "Condition headers are not supported."),
-    "Md5Mismatch": (400, "The MD5 value specified in the request did not match with the MD5 value calculated by the server."),
+    "Md5Mismatch": (
+        400,
+        "The MD5 value specified in the request did not match with the MD5 value calculated by the server.",
+    ),
     "RequestBodyTooLarge": (413, "The request body is too large and exceeds the maximum permissible limit."),
     "InvalidUri": (400, "The requested URI does not represent any resource on the server."),
     "InternalError": (500, "Server encountered an internal error. Please try again after some time."),
@@ -103,12 +138,14 @@ class AzureError(Exception):
         message = f"{self.message}\nRequestId:{request_id}\nTime:{iso7(now())}"
         tag = "AuthenticationErrorDetail" if self.status in (401, 403) else "StandinDetail"
         detail = f"<{tag}>{escape(self.detail)}</{tag}>" if self.detail else ""
-        return ('<?xml version="1.0" encoding="utf-8"?>'
-                f"<Error><Code>{self.code}</Code><Message>{escape(message)}</Message>{detail}</Error>").encode()
+        return (
+            '<?xml version="1.0" encoding="utf-8"?>'
+            f"<Error><Code>{self.code}</Code><Message>{escape(message)}</Message>{detail}</Error>"
+        ).encode()
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def rfc1123(moment: datetime) -> str:
@@ -227,21 +264,33 @@ def sign(account_key: str, string_to_sign: str) -> str:
 def shared_key_string_to_sign(req: Request, account: str) -> str:
     """Shared Key string-to-sign for the Blob, Queue and File services, version 2015-02-21 and later."""
     content_length = req.header("Content-Length")
-    standard = [req.method, req.header("Content-Encoding"), req.header("Content-Language"),
-                "" if content_length == "0" else content_length, req.header("Content-MD5"),
-                req.header("Content-Type"), req.header("Date"), req.header("If-Modified-Since"),
-                req.header("If-Match"), req.header("If-None-Match"), req.header("If-Unmodified-Since"),
-                req.header("Range")]
+    standard = [
+        req.method,
+        req.header("Content-Encoding"),
+        req.header("Content-Language"),
+        "" if content_length == "0" else content_length,
+        req.header("Content-MD5"),
+        req.header("Content-Type"),
+        req.header("Date"),
+        req.header("If-Modified-Since"),
+        req.header("If-Match"),
+        req.header("If-None-Match"),
+        req.header("If-Unmodified-Since"),
+        req.header("Range"),
+    ]
     ms_headers = sorted((k.lower(), v.strip()) for k, v in req.headers.items() if k.lower().startswith("x-ms-"))
     params: dict[str, list[str]] = {}
     for name, value in req.query_pairs:
         params.setdefault(name.lower(), []).append(value)
     # raw_path starts with /account (path-style URL), so the account appears twice, as the docs
     # describe for emulator-style URLs.
-    return ("\n".join(standard) + "\n"
-            + "".join(f"{name}:{value}\n" for name, value in ms_headers)
-            + f"/{account}{req.raw_path}"
-            + "".join(f"\n{name}:{','.join(sorted(values))}" for name, values in sorted(params.items())))
+    return (
+        "\n".join(standard)
+        + "\n"
+        + "".join(f"{name}:{value}\n" for name, value in ms_headers)
+        + f"/{account}{req.raw_path}"
+        + "".join(f"\n{name}:{','.join(sorted(values))}" for name, values in sorted(params.items()))
+    )
 
 
 def account_sas_string_to_sign(account: str, q: dict[str, str]) -> str:
@@ -255,17 +304,20 @@ def file_sas_string_to_sign(req: Request, q: dict[str, str]) -> str:
     """Service SAS for the File service, version 2015-04-05 and later; the resource comes from the URL."""
     resource = f"/file/{req.account}/{req.share or ''}" + ("/" + "/".join(req.path) if q.get("sr") == "f" else "")
     fields = [q.get(k, "") for k in ("sp", "st", "se")] + [resource]
-    return "\n".join(fields + [q.get(k, "") for k in ("si", "sip", "spr", "sv", "rscc", "rscd", "rsce", "rscl", "rsct")])
+    return "\n".join(
+        fields + [q.get(k, "") for k in ("si", "sip", "spr", "sv", "rscc", "rscd", "rsce", "rscl", "rsct")]
+    )
 
 
 def parse_sas_time(value: str) -> datetime:
     moment = datetime.fromisoformat(value)  # "2024-01-01", "2024-01-01T10:00:00Z", with or without fractions
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def ip_allowed(sip: str, client_ip: str) -> bool:
     low, _, high = sip.partition("-")
-    return ipaddress.ip_address(low) <= ipaddress.ip_address(client_ip) <= ipaddress.ip_address(high or low)
+    # Mixed IPv4 and IPv6 raise TypeError, and the request fails as the service would refuse it.
+    return ipaddress.ip_address(low) <= ipaddress.ip_address(client_ip) <= ipaddress.ip_address(high or low)  # type: ignore[operator]
 
 
 @dataclass(frozen=True)
@@ -331,9 +383,11 @@ def verify_shared_key(standin: FileShareStandin, req: Request) -> None:
         raise AzureError("AuthenticationFailed", f"Request date header too old: '{date}'")
     string_to_sign = shared_key_string_to_sign(req, standin.account_name)
     if not hmac.compare_digest(sign(standin.account_key, string_to_sign), signature):
-        raise AzureError("AuthenticationFailed",
-                         f"The MAC signature found in the HTTP request '{signature}' is not the same as any "
-                         f"computed signature. Server used following string to sign: '{string_to_sign}'.")
+        raise AzureError(
+            "AuthenticationFailed",
+            f"The MAC signature found in the HTTP request '{signature}' is not the same as any "
+            f"computed signature. Server used following string to sign: '{string_to_sign}'.",
+        )
 
 
 def verify_sas(standin: FileShareStandin, req: Request, op: Operation) -> None:
@@ -343,7 +397,9 @@ def verify_sas(standin: FileShareStandin, req: Request, op: Operation) -> None:
         raise AzureError("AuthenticationFailed", "The stand-in does not support stored access policies (si).")
     if not is_account_sas and q.get("sr") not in ("s", "f"):
         raise AzureError("AuthenticationFailed", "A File service SAS needs sr=s (share) or sr=f (file).")
-    string_to_sign = account_sas_string_to_sign(standin.account_name, q) if is_account_sas else file_sas_string_to_sign(req, q)
+    string_to_sign = (
+        account_sas_string_to_sign(standin.account_name, q) if is_account_sas else file_sas_string_to_sign(req, q)
+    )
     if not hmac.compare_digest(sign(standin.account_key, string_to_sign), q["sig"]):
         raise AzureError("AuthenticationFailed", f"Signature did not match. String to sign used was {string_to_sign}")
 
@@ -353,12 +409,16 @@ def verify_sas(standin: FileShareStandin, req: Request, op: Operation) -> None:
         raise AzureError("AuthenticationFailed", "Signed expiry (se) is missing or not an ISO 8601 time.") from None
     current = now()
     if start and expiry <= start:
-        raise AzureError("AuthenticationFailed",
-                         f"Signed expiry time [{rfc1123(expiry)}] must be after signed start time [{rfc1123(start)}]")
+        raise AzureError(
+            "AuthenticationFailed",
+            f"Signed expiry time [{rfc1123(expiry)}] must be after signed start time [{rfc1123(start)}]",
+        )
     if expiry < current or (start and start > current):
-        raise AzureError("AuthenticationFailed",
-                         f"Signature not valid in the specified time frame: Start [{rfc1123(start) if start else ''}]"
-                         f" - Expiry [{rfc1123(expiry)}] - Current [{rfc1123(current)}]")
+        raise AzureError(
+            "AuthenticationFailed",
+            f"Signature not valid in the specified time frame: Start [{rfc1123(start) if start else ''}]"
+            f" - Expiry [{rfc1123(expiry)}] - Current [{rfc1123(current)}]",
+        )
 
     if q.get("spr") == "https" and standin.ssl_context is None:
         raise AzureError("AuthorizationProtocolMismatch")
@@ -390,10 +450,13 @@ def paginate(names: list[str], q: dict[str, str]) -> tuple[list[str], str]:
 def enumeration_xml(attributes: dict[str, str], q: dict[str, str], items: str, next_marker: str) -> bytes:
     """<EnumerationResults> of a list call; `items` is the already-escaped <Shares> or <Entries> part."""
     attrs = "".join(f" {name}={quoteattr(value)}" for name, value in attributes.items())
-    return ('<?xml version="1.0" encoding="utf-8"?>'
-            f"<EnumerationResults{attrs}><Prefix>{escape(q.get('prefix', ''))}</Prefix>"
-            f"<Marker>{escape(q.get('marker', ''))}</Marker><MaxResults>{q.get('maxresults', MAX_LIST_RESULTS)}</MaxResults>"
-            f"{items}<NextMarker>{escape(next_marker)}</NextMarker></EnumerationResults>").encode()
+    return (
+        '<?xml version="1.0" encoding="utf-8"?>'
+        f"<EnumerationResults{attrs}><Prefix>{escape(q.get('prefix', ''))}</Prefix>"
+        f"<Marker>{escape(q.get('marker', ''))}</Marker>"
+        f"<MaxResults>{q.get('maxresults', MAX_LIST_RESULTS)}</MaxResults>"
+        f"{items}<NextMarker>{escape(next_marker)}</NextMarker></EnumerationResults>"
+    ).encode()
 
 
 def listing_entry(entry: Entry, include: set[str]) -> str:
@@ -401,16 +464,20 @@ def listing_entry(entry: Entry, include: set[str]) -> str:
     props = "" if entry.is_dir else f"<Content-Length>{len(entry.data)}</Content-Length>"
     if "timestamps" in include:
         stamp = iso7(entry.last_modified)
-        props += (f"<CreationTime>{iso7(entry.created)}</CreationTime><LastAccessTime>{stamp}</LastAccessTime>"
-                  f"<LastWriteTime>{stamp}</LastWriteTime><ChangeTime>{stamp}</ChangeTime>"
-                  f"<Last-Modified>{rfc1123(entry.last_modified)}</Last-Modified>")
+        props += (
+            f"<CreationTime>{iso7(entry.created)}</CreationTime><LastAccessTime>{stamp}</LastAccessTime>"
+            f"<LastWriteTime>{stamp}</LastWriteTime><ChangeTime>{stamp}</ChangeTime>"
+            f"<Last-Modified>{rfc1123(entry.last_modified)}</Last-Modified>"
+        )
     if "etag" in include:
         props += f"<Etag>{escape(entry.etag)}</Etag>"
     extra = f"<Attributes>{'Directory' if entry.is_dir else 'Archive'}</Attributes>" if "attributes" in include else ""
     extra += f"<PermissionKey>{PERMISSION_KEY}</PermissionKey>" if "permissionkey" in include else ""
     tag = "Directory" if entry.is_dir else "File"
-    return (f"<{tag}><FileId>{entry.file_id}</FileId><Name>{escape(entry.name)}</Name>"
-            f"<Properties>{props}</Properties>{extra}</{tag}>")
+    return (
+        f"<{tag}><FileId>{entry.file_id}</FileId><Name>{escape(entry.name)}</Name>"
+        f"<Properties>{props}</Properties>{extra}</{tag}>"
+    )
 
 
 def parse_range(value: str) -> tuple[int, int | None]:
@@ -437,7 +504,9 @@ class FileShareStandin(StandinServer):
     ``lock`` (hold it to read the state while the server runs).
     """
 
-    def __init__(self, account_name: str, account_key: str, *, ssl_context=None, max_file_size: int = 256 * 1024 * 1024):
+    def __init__(
+        self, account_name: str, account_key: str, *, ssl_context=None, max_file_size: int = 256 * 1024 * 1024
+    ):
         super().__init__(FileShareRequestHandler, ssl_context=ssl_context)
         base64.b64decode(account_key, validate=True)  # fail early on a malformed key
         self.account_name, self.account_key = account_name, account_key
@@ -475,9 +544,10 @@ class FileShareStandin(StandinServer):
             raise AzureError("ShareNotFound")
         parent = share.root
         for name in path[:-1]:
-            parent = parent.children.get(name.lower())
-            if parent is None or not parent.is_dir:
+            child = parent.children.get(name.lower())
+            if child is None or not child.is_dir:
                 raise AzureError("ParentNotFound")
+            parent = child
         return share, parent, parent.children.get(path[-1].lower()) if path else share.root
 
 
@@ -504,7 +574,7 @@ class FileShareRequestHandler(StandinHandler):
                 raise AzureError("ConditionHeadersNotSupported")
             with standin.lock:
                 status, headers, payload = getattr(self, "op_" + op.name)(standin, req)
-        except Exception as exc:  # noqa: BLE001 - any failure becomes an Azure-shaped error response
+        except Exception as exc:  # any failure becomes an Azure-shaped error response
             err = exc if isinstance(exc, AzureError) else AzureError("InternalError", f"Stand-in bug: {exc!r}")
             status, payload = err.status, err.xml(request_id)
             headers = {"x-ms-error-code": err.code, "Content-Type": "application/xml", **err.headers}
@@ -523,7 +593,6 @@ class FileShareRequestHandler(StandinHandler):
 
     do_PUT = do_HEAD = do_DELETE = do_POST = do_GET
 
-
     # ----------------------------------------------------------------- shares
 
     def op_list_shares(self, standin, req):
@@ -533,11 +602,16 @@ class FileShareRequestHandler(StandinHandler):
         items = ""
         for share in (standin.shares[name] for name in page):
             metadata = "".join(f"<{k}>{escape(v)}</{k}>" for k, v in share.metadata.items())
-            items += (f"<Share><Name>{escape(share.name)}</Name><Properties>"
-                      f"<Last-Modified>{rfc1123(share.last_modified)}</Last-Modified><Etag>{escape(share.etag)}</Etag>"
-                      f"<Quota>{share.quota}</Quota><AccessTier>TransactionOptimized</AccessTier></Properties>"
-                      + (f"<Metadata>{metadata}</Metadata>" if with_metadata else "") + "</Share>")
-        xml = enumeration_xml({"ServiceEndpoint": standin.account_url + "/"}, q, f"<Shares>{items}</Shares>", next_marker)
+            items += (
+                f"<Share><Name>{escape(share.name)}</Name><Properties>"
+                f"<Last-Modified>{rfc1123(share.last_modified)}</Last-Modified><Etag>{escape(share.etag)}</Etag>"
+                f"<Quota>{share.quota}</Quota><AccessTier>TransactionOptimized</AccessTier></Properties>"
+                + (f"<Metadata>{metadata}</Metadata>" if with_metadata else "")
+                + "</Share>"
+            )
+        xml = enumeration_xml(
+            {"ServiceEndpoint": standin.account_url + "/"}, q, f"<Shares>{items}</Shares>", next_marker
+        )
         return 200, {"Content-Type": "application/xml"}, xml
 
     def op_create_share(self, standin, req):
@@ -552,9 +626,17 @@ class FileShareRequestHandler(StandinHandler):
 
     def op_get_share_properties(self, standin, req):
         share, _, _ = standin.lookup(req.share, [])
-        return 200, {"ETag": share.etag, "Last-Modified": rfc1123(share.last_modified),
-                     "x-ms-share-quota": str(share.quota), "x-ms-access-tier": "TransactionOptimized",
-                     **{f"x-ms-meta-{k}": v for k, v in share.metadata.items()}}, b""
+        return (
+            200,
+            {
+                "ETag": share.etag,
+                "Last-Modified": rfc1123(share.last_modified),
+                "x-ms-share-quota": str(share.quota),
+                "x-ms-access-tier": "TransactionOptimized",
+                **{f"x-ms-meta-{k}": v for k, v in share.metadata.items()},
+            },
+            b"",
+        )
 
     def op_delete_share(self, standin, req):
         standin.lookup(req.share, [])
@@ -595,7 +677,11 @@ class FileShareRequestHandler(StandinHandler):
         include = {i.strip().lower() for i in q.get("include", "").split(",")}
         by_name = {e.name: e for e in directory.children.values() if e.name.startswith(q.get("prefix", ""))}
         page, next_marker = paginate(list(by_name), q)
-        attributes = {"ServiceEndpoint": standin.account_url + "/", "ShareName": req.share, "DirectoryPath": "/".join(req.path)}
+        attributes = {
+            "ServiceEndpoint": standin.account_url + "/",
+            "ShareName": req.share,
+            "DirectoryPath": "/".join(req.path),
+        }
         entries = "".join(listing_entry(by_name[name], include) for name in page)
         items = f"<DirectoryId>{directory.file_id}</DirectoryId><Entries>{entries}</Entries>"
         return 200, {"Content-Type": "application/xml"}, enumeration_xml(attributes, q, items, next_marker)
@@ -610,15 +696,22 @@ class FileShareRequestHandler(StandinHandler):
             raise AzureError("MissingRequiredHeader", "x-ms-content-length")
         size = int(req.header("x-ms-content-length"))
         if size > standin.max_file_size:
-            raise AzureError("InvalidHeaderValue", f"Files are limited to {standin.max_file_size} bytes in the stand-in.")
+            raise AzureError(
+                "InvalidHeaderValue", f"Files are limited to {standin.max_file_size} bytes in the stand-in."
+            )
         _, parent, existing = standin.lookup(req.share, req.path)
         if existing is not None and existing.is_dir:
             raise AzureError("ResourceAlreadyExists")
         if existing is not None and "sig" in req.q and "w" not in req.q.get("sp", ""):
             raise AzureError("AuthorizationPermissionMismatch")  # 'c' alone creates but cannot overwrite
-        file = Entry(name=req.path[-1], is_dir=False, parent_id=parent.file_id, data=bytearray(size),
-                     content_settings={h: req.header(x) for x, h in CONTENT_SETTINGS.items() if req.header(x)},
-                     metadata=req.metadata())
+        file = Entry(
+            name=req.path[-1],
+            is_dir=False,
+            parent_id=parent.file_id,
+            data=bytearray(size),
+            content_settings={h: req.header(x) for x, h in CONTENT_SETTINGS.items() if req.header(x)},
+            metadata=req.metadata(),
+        )
         parent.children[file.name.lower()] = file
         return 201, {**file.headers(), "x-ms-request-server-encrypted": "true"}, b""
 
@@ -649,8 +742,14 @@ class FileShareRequestHandler(StandinHandler):
 
     @staticmethod
     def file_headers(file: Entry) -> dict[str, str]:
-        return {"Content-Type": "application/octet-stream", **file.content_settings, **file.headers(),
-                "x-ms-type": "File", "x-ms-server-encrypted": "true", "Accept-Ranges": "bytes"}
+        return {
+            "Content-Type": "application/octet-stream",
+            **file.content_settings,
+            **file.headers(),
+            "x-ms-type": "File",
+            "x-ms-server-encrypted": "true",
+            "Accept-Ranges": "bytes",
+        }
 
     def op_get_file_properties(self, standin, req):
         _, file = self.existing(standin, req, is_dir=False)

@@ -1,7 +1,8 @@
 import os
+from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from datastores.access import Actor
 from datastores.models import Membership, Role, Workspace
@@ -12,11 +13,11 @@ from datastores.storage import StorageError
 class Command(BaseCommand):
     help = "Create (or keep) the demo workspace and the demo admin, and print the login. For local use only."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--workspace", default="demo")
         parser.add_argument("--username", default="admin")
 
-    def handle(self, *args, workspace, username, **options):
+    def handle(self, *args: Any, workspace: str, username: str, **options: Any) -> None:
         password = os.environ.get("DEMO_ADMIN_PASSWORD")
         if not password:
             raise CommandError("Set DEMO_ADMIN_PASSWORD (scripts/run generates one in var/local.env).")
@@ -27,7 +28,9 @@ class Command(BaseCommand):
         demo = Workspace.objects.filter(name=workspace).first()
         if demo is None:
             try:
-                workspace_create(actor=Actor(user=user), name=workspace, description="Demo workspace on the local Azurite.")
+                workspace_create(
+                    actor=Actor(user=user), name=workspace, description="Demo workspace on the local Azurite."
+                )
             except StorageError as failure:
                 raise CommandError(f"Could not create the demo workspace: {failure.message}") from None
         else:  # a demo made before workspaces had owners

@@ -45,4 +45,6 @@ class Command(BaseCommand):
         user.full_clean()
         user.save()
         shown = f" with the password {password}" if generate_password else ""
-        self.stdout.write(self.style.SUCCESS(f"Created user {username}{shown}. An owner can now add them to a workspace."))
+        self.stdout.write(
+            self.style.SUCCESS(f"Created user {username}{shown}. An owner can now add them to a workspace.")
+        )

@@ -19,12 +19,26 @@ class Command(TransferCommand):
 
     def add_transfer_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("target_dir", metavar="TARGET_DIR", help="The local folder to download into.")
-        parser.add_argument("--prefix", default=None, help="The folder in the container or share (default: everything).")
+        parser.add_argument(
+            "--prefix", default=None, help="The folder in the container or share (default: everything)."
+        )
 
     def transfer(
-        self, datastore: Datastore, *, actor: Actor, overwrite: bool, progress: bool, progress_stream: IO[str], **options: Any
+        self,
+        datastore: Datastore,
+        *,
+        actor: Actor,
+        overwrite: bool,
+        progress: bool,
+        progress_stream: IO[str],
+        **options: Any,
     ) -> TransferResult:
         return download_prefix(
-            datastore, options["target_dir"], prefix=options["prefix"], overwrite=overwrite, progress=progress,
-            progress_stream=progress_stream, actor=actor,
+            datastore,
+            options["target_dir"],
+            prefix=options["prefix"],
+            overwrite=overwrite,
+            progress=progress,
+            progress_stream=progress_stream,
+            actor=actor,
         )

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.core.management.base import BaseCommand, CommandError
 
 from datastores.crypto import SecretsUnreadable
@@ -10,7 +12,7 @@ class Command(BaseCommand):
         "Put the new key first, run this, then drop the old key."
     )
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         try:
             count = datastore_secrets_rotate()
         except SecretsUnreadable as error:

@@ -18,12 +18,26 @@ class Command(TransferCommand):
 
     def add_transfer_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("src_dir", metavar="SRC_DIR", help="The local folder to upload.")
-        parser.add_argument("--target-path", default=None, help="The folder in the container or share (default: the root).")
+        parser.add_argument(
+            "--target-path", default=None, help="The folder in the container or share (default: the root)."
+        )
 
     def transfer(
-        self, datastore: Datastore, *, actor: Actor, overwrite: bool, progress: bool, progress_stream: IO[str], **options: Any
+        self,
+        datastore: Datastore,
+        *,
+        actor: Actor,
+        overwrite: bool,
+        progress: bool,
+        progress_stream: IO[str],
+        **options: Any,
     ) -> TransferResult:
         return upload_directory(
-            datastore, options["src_dir"], target_path=options["target_path"], overwrite=overwrite, progress=progress,
-            progress_stream=progress_stream, actor=actor,
+            datastore,
+            options["src_dir"],
+            target_path=options["target_path"],
+            overwrite=overwrite,
+            progress=progress,
+            progress_stream=progress_stream,
+            actor=actor,
         )

@@ -38,7 +38,7 @@ from azure.datalake.store.retry import ExponentialRetryPolicy, NoRetryPolicy
 from django import forms
 from django.conf import settings
 
-from .. import fields, paths
+from .. import endpoints, fields, network, paths
 from ..auth import AuthType
 from ..base import (
     ArmShape,
@@ -53,7 +53,6 @@ from ..base import (
     UploadOutcome,
 )
 from ..chunks import blocks_of
-from .. import endpoints, network
 from ..endpoints import Address, is_listed, parse_host, parse_netloc
 from ..entra import explain_token_failure, reused_credential, service_principal_credential
 from ..errors import (
@@ -156,8 +155,15 @@ class DataLakeGen1Backend(StorageBackend):
     storage_type = "AzureDataLake"
     label = "Azure Data Lake Storage Gen1"
     capabilities = Capabilities(
-        browse=True, upload=True, delete=True, folders=True, delete_folders=True, move=True, properties=True,
-        read_range=True, deferred_validation=True,
+        browse=True,
+        upload=True,
+        delete=True,
+        folders=True,
+        delete_folders=True,
+        move=True,
+        properties=True,
+        read_range=True,
+        deferred_validation=True,
     )
     # ARM's Gen1 shape has no endpoint: a Gen1 datastore registered through it uses the default suffix.
     arm = ArmShape(
@@ -165,7 +171,10 @@ class DataLakeGen1Backend(StorageBackend):
         properties={"storeName": "store_name", "subscriptionId": "subscription_id", "resourceGroup": "resource_group"},
         credentials={"ServicePrincipal": AuthType.SERVICE_PRINCIPAL},
         credential_properties={
-            "tenantId": "tenant_id", "clientId": "client_id", "authorityUrl": "authority_url", "resourceUrl": "resource_url",
+            "tenantId": "tenant_id",
+            "clientId": "client_id",
+            "authorityUrl": "authority_url",
+            "resourceUrl": "resource_url",
         },
         secrets={"clientSecret": "client_secret"},
     )
@@ -252,7 +261,10 @@ class DataLakeGen1Backend(StorageBackend):
             # The library's wrapper around a requests exception: below the store's own answers.
             address = gen1_store_address(connection)
             return network.transport_failure(
-                error, address.host, address.port or 443, field="endpoint",
+                error,
+                address.host,
+                address.port or 443,
+                field="endpoint",
                 hint="Check the store name (Gen1 was retired on 2024-02-29, so the store may be gone), "
                 "the endpoint, and that the store is reachable from the studio.",
             )
@@ -310,7 +322,9 @@ class DataLakeGen1Backend(StorageBackend):
     ) -> FolderPage:
         rest = self.rest(connection)
         with self.explained(connection, folder, "folder"):
-            return filtered_page(lambda after: self.list_page(rest, folder, after, page_size), continuation, name_prefix)
+            return filtered_page(
+                lambda after: self.list_page(rest, folder, after, page_size), continuation, name_prefix
+            )
 
     def walk_files(self, connection: Connection, folder: str) -> Iterator[Entry]:
         rest = self.rest(connection)
@@ -352,7 +366,9 @@ class DataLakeGen1Backend(StorageBackend):
             offset = 0
             with self.explained(connection, path):
                 while offset < size:
-                    response = self.call(rest, "OPEN", path, retry=True, offset=offset, length=TRANSFER_BLOCK, read="true")
+                    response = self.call(
+                        rest, "OPEN", path, retry=True, offset=offset, length=TRANSFER_BLOCK, read="true"
+                    )
                     data = getattr(response, "content", b"")
                     if not data:
                         raise Unreachable(f"The store sent less of {path!r} than its size: download it again.")
@@ -399,12 +415,14 @@ class DataLakeGen1Backend(StorageBackend):
 
             staged = staging_path(path)
             session = str(uuid.uuid4())
-            write = {"leaseid": session, "filesessionid": session}
+            write: dict[str, Any] = {"leaseid": session, "filesessionid": session}
             with removed_on_failure(lambda: self.remove(rest, staged)):
                 self.call(rest, "CREATE", staged, overwrite="false", write="true", syncFlag="DATA", data=None, **write)
                 offset = 0
                 for block in blocks_of(chunks, self.upload_block_size):
-                    self.call(rest, "APPEND", staged, append="true", offset=offset, syncFlag="DATA", data=block, **write)
+                    self.call(
+                        rest, "APPEND", staged, append="true", offset=offset, syncFlag="DATA", data=block, **write
+                    )
                     offset += len(block)
                 self.call(rest, "APPEND", staged, append="true", offset=offset, syncFlag="CLOSE", data=b"", **write)
                 return put_in_place(
@@ -426,7 +444,6 @@ class DataLakeGen1Backend(StorageBackend):
         refuse_root(path, "deleted")
         with self.explained(connection, path):
             self.remove(self.rest(connection), path)
-
 
     def delete_folder(self, connection: Connection, path: str) -> None:
         self.delete(connection, path)  # recursive already

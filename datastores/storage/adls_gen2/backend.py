@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from azure.core import MatchConditions
 from azure.core.exceptions import (
@@ -31,13 +31,16 @@ from azure.core.exceptions import (
     ServiceRequestError,
     ServiceResponseError,
 )
+from azure.core.paging import PageIterator
 from azure.storage.filedatalake import (
     ContentSettings,
-    ExponentialRetry,
+    DataLakeDirectoryClient,
     DataLakeServiceClient,
+    ExponentialRetry,
     FileSasPermissions,
     FileSystemClient,
     FileSystemSasPermissions,
+    PathProperties,
     generate_file_sas,
     generate_file_system_sas,
 )
@@ -88,16 +91,31 @@ class DataLakeGen2Backend(StorageBackend):
     storage_type = "AzureDataLakeGen2"
     label = "Azure Data Lake Storage Gen2"
     capabilities = Capabilities(
-        browse=True, upload=True, delete=True, folders=True, delete_folders=True, move=True, properties=True,
-        read_range=True, deferred_validation=True,
+        browse=True,
+        upload=True,
+        delete=True,
+        folders=True,
+        delete_folders=True,
+        move=True,
+        properties=True,
+        read_range=True,
+        deferred_validation=True,
         script_credentials=True,
     )
     arm = ArmShape(
         datastore_type="AzureDataLakeGen2",
-        properties={"accountName": "account_name", "filesystem": "filesystem", "endpoint": "endpoint", "protocol": "protocol"},
+        properties={
+            "accountName": "account_name",
+            "filesystem": "filesystem",
+            "endpoint": "endpoint",
+            "protocol": "protocol",
+        },
         credentials={"ServicePrincipal": AuthType.SERVICE_PRINCIPAL},
         credential_properties={
-            "tenantId": "tenant_id", "clientId": "client_id", "authorityUrl": "authority_url", "resourceUrl": "resource_url",
+            "tenantId": "tenant_id",
+            "clientId": "client_id",
+            "authorityUrl": "authority_url",
+            "resourceUrl": "resource_url",
         },
         secrets={"clientSecret": "client_secret"},
     )
@@ -218,8 +236,11 @@ class DataLakeGen2Backend(StorageBackend):
         filesystem = self.file_system(connection)
 
         def fetch(token: str | None) -> tuple[list[Entry], str | None]:
-            pages = filesystem.get_paths(path=folder or None, recursive=False, max_results=page_size).by_page(
-                continuation_token=token
+            pages = cast(
+                "PageIterator[PathProperties]",
+                filesystem.get_paths(path=folder or None, recursive=False, max_results=page_size).by_page(
+                    continuation_token=token
+                ),
             )
             page = [self.entry(path) for path in next(pages, [])]
             return page, pages.continuation_token
@@ -291,13 +312,15 @@ class DataLakeGen2Backend(StorageBackend):
                 try:
                     staged.rename_file(target, match_condition=MatchConditions.IfMissing)
                 except HttpResponseError as error:
-                    if error.status_code != 412 and error.error_code != "PathAlreadyExists":
+                    if error.status_code != 412 and getattr(error, "error_code", None) != "PathAlreadyExists":
                         raise
                     staged.delete_file()
                     return UploadOutcome.SKIPPED
                 return UploadOutcome.UPLOADED
 
-    def script_credential(self, connection: Connection, *, write: bool, path: str, lifetime: timedelta) -> ScriptCredential:
+    def script_credential(
+        self, connection: Connection, *, write: bool, path: str, lifetime: timedelta
+    ) -> ScriptCredential:
         """A user delegation SAS: the service principal asks the account for a delegation key
         (Get User Delegation Key) and the studio signs with it; the client secret never leaves."""
         service = self.service_client(connection)
@@ -308,13 +331,23 @@ class DataLakeGen2Backend(StorageBackend):
         if path:
             directory, _, file_name = path.rpartition("/")
             sas = generate_file_sas(
-                connection["account_name"], filesystem, directory, file_name, credential=key,
-                permission=FileSasPermissions(**sas_permissions(write, listing=False)), start=start, expiry=expiry,
+                connection["account_name"],
+                filesystem,
+                directory,
+                file_name,
+                credential=key,
+                permission=FileSasPermissions(**sas_permissions(write, listing=False)),
+                start=start,
+                expiry=expiry,
             )
             return signed_credential(sas, expiry, service.get_file_client(filesystem, path).url)
         sas = generate_file_system_sas(
-            connection["account_name"], filesystem, credential=key,
-            permission=FileSystemSasPermissions(**sas_permissions(write)), start=start, expiry=expiry,
+            connection["account_name"],
+            filesystem,
+            credential=key,
+            permission=FileSystemSasPermissions(**sas_permissions(write)),
+            start=start,
+            expiry=expiry,
         )
         return signed_credential(sas, expiry, service.get_file_system_client(filesystem).url)
 
@@ -334,10 +367,9 @@ class DataLakeGen2Backend(StorageBackend):
             except ResourceNotFoundError:
                 pass
             except HttpResponseError as error:
-                if error.error_code != "DirectoryNotEmpty":
+                if getattr(error, "error_code", None) != "DirectoryNotEmpty":
                     raise
                 filesystem.get_directory_client(path).delete_directory()
-
 
     def delete_folder(self, connection: Connection, path: str) -> None:
         self.delete(connection, path)  # recursive already
@@ -380,7 +412,7 @@ class DataLakeGen2Backend(StorageBackend):
                 filesystem.create_directory(paths.parent(destination))
             client = filesystem.get_directory_client(source) if is_folder else filesystem.get_file_client(source)
             try:
-                if is_folder:
+                if isinstance(client, DataLakeDirectoryClient):
                     client.rename_directory(target, match_condition=MatchConditions.IfMissing)
                 else:
                     client.rename_file(target, match_condition=MatchConditions.IfMissing)

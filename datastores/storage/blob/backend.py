@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 from azure.core import MatchConditions, PipelineClient
 from azure.core.exceptions import (
@@ -18,10 +18,10 @@ from azure.core.exceptions import (
     ResourceNotFoundError,
     ServiceResponseError,
 )
+from azure.core.paging import PageIterator
 from azure.core.pipeline.policies import HeadersPolicy, RetryPolicy
 from azure.core.rest import HttpRequest, HttpResponse
 from azure.storage.blob import (
-    ExponentialRetry,
     BlobBlock,
     BlobClient,
     BlobPrefix,
@@ -31,6 +31,7 @@ from azure.storage.blob import (
     ContainerClient,
     ContainerSasPermissions,
     ContentSettings,
+    ExponentialRetry,
     generate_blob_sas,
     generate_container_sas,
 )
@@ -43,8 +44,8 @@ from ..azure_storage import (
     client_options,
     explain_storage_error,
     public_url,
-    sas_facts,
     sas_expiry,
+    sas_facts,
     sas_permissions,
     signed_credential,
     storage_credential,
@@ -88,13 +89,24 @@ class BlobBackend(StorageBackend):
     storage_type = "AzureBlob"
     label = "Azure Blob Storage"
     capabilities = Capabilities(
-        browse=True, upload=True, delete=True, delete_folders=True, move=True, properties=True, read_range=True, script_credentials=True
+        browse=True,
+        upload=True,
+        delete=True,
+        delete_folders=True,
+        move=True,
+        properties=True,
+        read_range=True,
+        script_credentials=True,
     )
     arm = ArmShape(
         datastore_type="AzureBlob",
         properties={
-            "accountName": "account_name", "containerName": "container_name", "endpoint": "endpoint",
-            "protocol": "protocol", "subscriptionId": "subscription_id", "resourceGroup": "resource_group",
+            "accountName": "account_name",
+            "containerName": "container_name",
+            "endpoint": "endpoint",
+            "protocol": "protocol",
+            "subscriptionId": "subscription_id",
+            "resourceGroup": "resource_group",
         },
         credentials={"AccountKey": AuthType.ACCOUNT_KEY, "Sas": AuthType.SAS_TOKEN},
         secrets={"key": "account_key", "sasToken": "sas_token"},
@@ -142,7 +154,9 @@ class BlobBackend(StorageBackend):
 
     def service_client(self, connection: Connection, *, for_check: bool = False) -> BlobServiceClient:
         return BlobServiceClient(
-            account_url(connection, "blob"), credential=storage_credential(connection), **client_options(for_check=for_check, retry=ExponentialRetry)
+            account_url(connection, "blob"),
+            credential=storage_credential(connection),
+            **client_options(for_check=for_check, retry=ExponentialRetry),
         )
 
     def check_connection(self, connection: Connection) -> None:
@@ -176,9 +190,12 @@ class BlobBackend(StorageBackend):
         page_size: int = 200,
     ) -> FolderPage:
         prefix = f"{folder}/{name_prefix}" if folder else name_prefix
-        pages = self.container_client(connection).walk_blobs(
-            name_starts_with=prefix or None, delimiter="/", results_per_page=page_size
-        ).by_page(continuation_token=continuation)
+        pages = cast(
+            "PageIterator[BlobProperties | BlobPrefix]",
+            self.container_client(connection)
+            .walk_blobs(name_starts_with=prefix or None, delimiter="/", results_per_page=page_size)
+            .by_page(continuation_token=continuation),
+        )
         try:
             page = list(next(pages, []))
         except AzureError as error:
@@ -228,6 +245,7 @@ class BlobBackend(StorageBackend):
         the download instead of mixing two versions."""
         transport = network.transport(connection_data_block_size=STREAM_READ_SIZE)
         policies = [HeadersPolicy({"x-ms-version": blob.api_version}), RetryPolicy(retry_total=MAX_RESUMES)]
+        client: PipelineClient[HttpRequest, HttpResponse]
         with PipelineClient(blob.url, policies=policies, transport=transport) as client:
             response = self._get(client, connection, blob)
             size, etag = int(response.headers["Content-Length"]), response.headers["ETag"]
@@ -260,7 +278,9 @@ class BlobBackend(StorageBackend):
         if resume_from:
             headers["x-ms-range"] = f"bytes={resume_from}-"
         try:
-            response = client.send_request(HttpRequest("GET", self._signed_url(connection, blob), headers=headers), stream=True)
+            response = client.send_request(
+                HttpRequest("GET", self._signed_url(connection, blob), headers=headers), stream=True
+            )
         except AzureError as error:
             raise self._explain(error, connection, "read") from None
         if response.status_code in (200, 206):
@@ -272,9 +292,9 @@ class BlobBackend(StorageBackend):
             raise NotFound(f"There is no file {blob.blob_name!r} in this datastore.")
         if response.status_code == 412:
             raise Conflict(f"{blob.blob_name!r} was replaced while it downloaded. Download it again.")
-        error = HttpResponseError(response=response)
-        error.error_code = code
-        raise self._explain(error, connection, "read")
+        refusal = HttpResponseError(response=response)
+        refusal.error_code = code  # type: ignore[attr-defined]  # the storage SDKs set it on their errors; we do here
+        raise self._explain(refusal, connection, "read")
 
     @staticmethod
     def _signed_url(connection: Connection, blob: BlobClient) -> str:
@@ -282,8 +302,11 @@ class BlobBackend(StorageBackend):
         if connection.auth_type == AuthType.SAS_TOKEN:
             return blob.url  # the client adds the datastore's SAS token to its URL
         sas = generate_blob_sas(
-            connection["account_name"], blob.container_name, blob.blob_name,
-            account_key=connection["account_key"], permission=BlobSasPermissions(read=True),
+            connection["account_name"],
+            blob.container_name,
+            blob.blob_name,
+            account_key=connection["account_key"],
+            permission=BlobSasPermissions(read=True),
             expiry=datetime.now(UTC) + READ_SAS_LIFETIME,
         )
         return f"{blob.url}?{sas}"
@@ -315,7 +338,7 @@ class BlobBackend(StorageBackend):
         try:
             for _staged in in_order(stage_blocks(), window=BLOCKS_IN_FLIGHT):
                 pass
-            conditions = {} if overwrite else {"if_none_match": "*"}
+            conditions: dict[str, Any] = {} if overwrite else {"if_none_match": "*"}
             blob.commit_block_list(
                 [BlobBlock(block_id) for block_id in block_ids],
                 content_settings=ContentSettings(content_type=content_type or guess_content_type(path)),
@@ -331,7 +354,9 @@ class BlobBackend(StorageBackend):
             raise self._explain(error, connection, "write") from None
         return UploadOutcome.UPLOADED
 
-    def script_credential(self, connection: Connection, *, write: bool, path: str, lifetime: timedelta) -> ScriptCredential:
+    def script_credential(
+        self, connection: Connection, *, write: bool, path: str, lifetime: timedelta
+    ) -> ScriptCredential:
         """A SAS the account key signs: for the container, or one blob when `path` names it."""
         container = self.container_client(connection)
         if connection.auth_type == AuthType.SAS_TOKEN:
@@ -340,13 +365,22 @@ class BlobBackend(StorageBackend):
         if path:
             blob = container.get_blob_client(path)
             sas = generate_blob_sas(
-                connection["account_name"], container.container_name, path, account_key=connection["account_key"],
-                permission=BlobSasPermissions(**sas_permissions(write, listing=False)), start=start, expiry=expiry,
+                connection["account_name"],
+                container.container_name,
+                path,
+                account_key=connection["account_key"],
+                permission=BlobSasPermissions(**sas_permissions(write, listing=False)),
+                start=start,
+                expiry=expiry,
             )
             return signed_credential(sas, expiry, blob.url)
         sas = generate_container_sas(
-            connection["account_name"], container.container_name, account_key=connection["account_key"],
-            permission=ContainerSasPermissions(**sas_permissions(write)), start=start, expiry=expiry,
+            connection["account_name"],
+            container.container_name,
+            account_key=connection["account_key"],
+            permission=ContainerSasPermissions(**sas_permissions(write)),
+            start=start,
+            expiry=expiry,
         )
         return signed_credential(sas, expiry, container.url)
 
@@ -357,7 +391,6 @@ class BlobBackend(StorageBackend):
             raise NotFound(f"There is no file {path!r} in this datastore.") from None
         except AzureError as error:
             raise self._explain(error, connection, "delete") from None
-
 
     # --- file operations ----------------------------------------------------------------
 
@@ -408,7 +441,7 @@ class BlobBackend(StorageBackend):
             if next(iter(container.list_blobs(name_starts_with=f"{destination}/", results_per_page=1)), None):
                 raise Conflict(f"A folder {destination!r} is already there: choose another name.")
             for entry in list(self.walk_files(connection, source)):
-                self._move_blob(connection, container, entry.path, destination + entry.path[len(source):])
+                self._move_blob(connection, container, entry.path, destination + entry.path[len(source) :])
         except AzureError as error:
             raise self._explain(error, connection, "move") from None
 
@@ -420,8 +453,10 @@ class BlobBackend(StorageBackend):
             raise NotFound(f"There is no file {source!r} in this datastore.") from None
         try:
             copy = target.start_copy_from_url(
-                self._signed_url(connection, source_blob), match_condition=MatchConditions.IfMissing,
-                source_etag=etag, source_match_condition=MatchConditions.IfNotModified,
+                self._signed_url(connection, source_blob),
+                match_condition=MatchConditions.IfMissing,
+                source_etag=etag,
+                source_match_condition=MatchConditions.IfNotModified,
             )
         except (ResourceExistsError, ResourceModifiedError):
             raise Conflict(f"{destination!r} is already there: choose another name.") from None
@@ -434,7 +469,9 @@ class BlobBackend(StorageBackend):
         try:
             source_blob.delete_blob(etag=etag, match_condition=MatchConditions.IfNotModified)
         except ResourceModifiedError:
-            raise Conflict(f"{source!r} changed while it was copied: both it and its copy {destination!r} are kept.") from None
+            raise Conflict(
+                f"{source!r} changed while it was copied: both it and its copy {destination!r} are kept."
+            ) from None
 
 
 BACKEND = BlobBackend()

@@ -25,10 +25,9 @@ from __future__ import annotations
 import base64
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
-
-from .. import fields, paths
+from .. import endpoints, fields, network, paths
 from ..auth import AuthType
 from ..base import (
     AuthMethod,
@@ -42,6 +41,7 @@ from ..base import (
     UploadOutcome,
 )
 from ..chunks import blocks_of
+from ..endpoints import parse_url
 from ..errors import (
     AuthenticationFailed,
     Conflict,
@@ -51,8 +51,6 @@ from ..errors import (
     StorageError,
     Unreachable,
 )
-from .. import endpoints, network
-from ..endpoints import parse_url
 from ..fields import HttpsUrlField, SecretField
 from ..listing import folders_first, refuse_root
 from ..paths import guess_content_type
@@ -70,8 +68,15 @@ class DbfsBackend(StorageBackend):
     storage_type = "DBFS"
     label = "Databricks File System"
     capabilities = Capabilities(
-        browse=True, upload=True, delete=True, folders=True, delete_folders=True, move=True, properties=True,
-        read_range=True, deferred_validation=True,
+        browse=True,
+        upload=True,
+        delete=True,
+        folders=True,
+        delete_folders=True,
+        move=True,
+        properties=True,
+        read_range=True,
+        deferred_validation=True,
     )
     upload_block_size = BLOCK
     connection_fields = {
@@ -132,7 +137,10 @@ class DbfsBackend(StorageBackend):
         host = address.netloc
         if error.kind == "transport":
             return network.transport_failure(
-                error, address.host, address.port or 443, field="workspace_url",
+                error,
+                address.host,
+                address.port or 443,
+                field="workspace_url",
                 hint="Check the workspace URL, that the workspace is running and that it is reachable from the studio.",
             )
         status, code = error.status, error.error_code
@@ -337,8 +345,12 @@ class DbfsBackend(StorageBackend):
             raise NotFound(f"There is no file {path!r} in this datastore.")
         entry = self.entry(info)
         return FileProperties(
-            name=entry.name, path=path, size=entry.size, content_type=entry.content_type,
-            last_modified=entry.last_modified, url=f"dbfs:{absolute(path)}",
+            name=entry.name,
+            path=path,
+            size=entry.size,
+            content_type=entry.content_type,
+            last_modified=entry.last_modified,
+            url=f"dbfs:{absolute(path)}",
         )
 
     def read_range(self, connection: Connection, path: str, offset: int, length: int) -> bytes:
@@ -374,7 +386,9 @@ class _Explained:
         self.api = self.backend.api(self.connection)
         return self.api
 
-    def __exit__(self, exc_type: type[BaseException] | None, error: BaseException | None, traceback: Any) -> bool:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, error: BaseException | None, traceback: Any
+    ) -> Literal[False]:
         if self.api is not None:
             self.api.close()
         if isinstance(error, DbfsApiError):

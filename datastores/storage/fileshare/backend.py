@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from azure.core.exceptions import AzureError, HttpResponseError, ResourceExistsError, ResourceNotFoundError
+from azure.core.paging import PageIterator
 from azure.storage.fileshare import (
     ContentSettings,
+    DirectoryProperties,
     ExponentialRetry,
     FileSasPermissions,
     ShareClient,
@@ -18,6 +20,7 @@ from azure.storage.fileshare import (
     generate_file_sas,
     generate_share_sas,
 )
+from azure.storage.fileshare import FileProperties as ShareFileProperties
 
 from .. import endpoints, fields, paths
 from ..auth import AuthType
@@ -27,8 +30,8 @@ from ..azure_storage import (
     client_options,
     explain_storage_error,
     public_url,
-    sas_facts,
     sas_expiry,
+    sas_facts,
     sas_permissions,
     signed_credential,
     storage_credential,
@@ -65,14 +68,22 @@ class FileShareBackend(StorageBackend):
     upload_block_size = RANGE_SIZE
     label = "Azure File Share"
     capabilities = Capabilities(
-        browse=True, upload=True, delete=True, folders=True, delete_folders=True, move=True, properties=True,
+        browse=True,
+        upload=True,
+        delete=True,
+        folders=True,
+        delete_folders=True,
+        move=True,
+        properties=True,
         read_range=True,
         script_credentials=True,
     )
     arm = ArmShape(
         datastore_type="AzureFile",
         properties={
-            "accountName": "account_name", "fileShareName": "file_share_name", "endpoint": "endpoint",
+            "accountName": "account_name",
+            "fileShareName": "file_share_name",
+            "endpoint": "endpoint",
             "protocol": "protocol",
         },
         credentials={"AccountKey": AuthType.ACCOUNT_KEY, "Sas": AuthType.SAS_TOKEN},
@@ -130,8 +141,11 @@ class FileShareBackend(StorageBackend):
     def service_client(self, connection: Connection, *, for_check: bool = False) -> ShareServiceClient:
         # Downloads read RANGE_SIZE per request: each request must finish within the deadline.
         return ShareServiceClient(
-            account_url(connection, "file"), credential=storage_credential(connection),
-            max_single_get_size=RANGE_SIZE, max_chunk_get_size=RANGE_SIZE, **client_options(for_check=for_check, retry=ExponentialRetry),
+            account_url(connection, "file"),
+            credential=storage_credential(connection),
+            max_single_get_size=RANGE_SIZE,
+            max_chunk_get_size=RANGE_SIZE,
+            **client_options(for_check=for_check, retry=ExponentialRetry),
         )
 
     def check_connection(self, connection: Connection) -> None:
@@ -151,7 +165,9 @@ class FileShareBackend(StorageBackend):
     # place at the end: a failed upload is deleted, and a rename without replace lets the
     # service refuse an existing name, so a racing upload is never silently replaced.
 
-    def script_credential(self, connection: Connection, *, write: bool, path: str, lifetime: timedelta) -> ScriptCredential:
+    def script_credential(
+        self, connection: Connection, *, write: bool, path: str, lifetime: timedelta
+    ) -> ScriptCredential:
         """A SAS the account key signs: for the share, or one file when `path` names it."""
         share = self.share_client(connection)
         if connection.auth_type == AuthType.SAS_TOKEN:
@@ -159,13 +175,22 @@ class FileShareBackend(StorageBackend):
         start, expiry = sas_expiry(lifetime)
         if path:
             sas = generate_file_sas(
-                connection["account_name"], share.share_name, path.split("/"), connection["account_key"],
-                permission=FileSasPermissions(**sas_permissions(write, listing=False, adding=False)), start=start, expiry=expiry,
+                connection["account_name"],
+                share.share_name,
+                path.split("/"),
+                connection["account_key"],
+                permission=FileSasPermissions(**sas_permissions(write, listing=False, adding=False)),
+                start=start,
+                expiry=expiry,
             )
             return signed_credential(sas, expiry, share.get_file_client(path).url)
         sas = generate_share_sas(
-            connection["account_name"], share.share_name, connection["account_key"],
-            permission=ShareSasPermissions(**sas_permissions(write, adding=False)), start=start, expiry=expiry,
+            connection["account_name"],
+            share.share_name,
+            connection["account_key"],
+            permission=ShareSasPermissions(**sas_permissions(write, adding=False)),
+            start=start,
+            expiry=expiry,
         )
         return signed_credential(sas, expiry, share.url)
 
@@ -193,9 +218,12 @@ class FileShareBackend(StorageBackend):
         page_size: int = 200,
     ) -> FolderPage:
         directory = self.share_client(connection).get_directory_client(folder)
-        pages = directory.list_directories_and_files(
-            name_starts_with=name_prefix or None, results_per_page=page_size, include=["timestamps"]
-        ).by_page(continuation_token=continuation)
+        pages = cast(
+            "PageIterator[DirectoryProperties | ShareFileProperties]",
+            directory.list_directories_and_files(
+                name_starts_with=name_prefix or None, results_per_page=page_size, include=["timestamps"]
+            ).by_page(continuation_token=continuation),
+        )
         try:
             page = [item for item in next(pages, []) if not is_staging_name(item.name)]
         except AzureError as error:
@@ -263,7 +291,9 @@ class FileShareBackend(StorageBackend):
         temporary = share.get_file_client(staging_path(path))
         try:
             self._ensure_folders(share, folder)
-            temporary.create_file(size, content_settings=ContentSettings(content_type=content_type or guess_content_type(path)))
+            temporary.create_file(
+                size, content_settings=ContentSettings(content_type=content_type or guess_content_type(path))
+            )
             offset = 0
             for block in blocks_of(chunks, self.upload_block_size):
                 temporary.upload_range(block, offset=offset, length=len(block))
@@ -316,7 +346,6 @@ class FileShareBackend(StorageBackend):
         except AzureError as error:
             raise self._explain(error, connection, "delete") from None
 
-
     # --- file operations ----------------------------------------------------------------
 
     def credential_facts(self, auth_type: str, secrets: Mapping[str, str]) -> CredentialFacts:
@@ -344,7 +373,12 @@ class FileShareBackend(StorageBackend):
         if length <= 0:
             return b""
         try:
-            return self.share_client(connection).get_file_client(path).download_file(offset=offset, length=length).readall()
+            return (
+                self.share_client(connection)
+                .get_file_client(path)
+                .download_file(offset=offset, length=length)
+                .readall()
+            )
         except ResourceNotFoundError:
             raise NotFound(f"There is no file {path!r} in this datastore.") from None
         except HttpResponseError as error:
@@ -388,9 +422,9 @@ class FileShareBackend(StorageBackend):
                 raise Conflict(f"A folder {destination!r} is already there: choose another name.")
             folders = self._folders_below(share, source)
             for folder in folders:
-                self._ensure_folders(share, destination + folder[len(source):])
+                self._ensure_folders(share, destination + folder[len(source) :])
             for entry in list(self.walk_files(connection, source)):
-                share.get_file_client(entry.path).rename_file(destination + entry.path[len(source):], overwrite=False)
+                share.get_file_client(entry.path).rename_file(destination + entry.path[len(source) :], overwrite=False)
             for folder in reversed(folders):
                 share.get_directory_client(folder).delete_directory()
         except ResourceExistsError:

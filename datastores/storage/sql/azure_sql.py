@@ -153,11 +153,11 @@ class AzureSqlBackend(SqlBackend):
             if cursor.fetchone()[0] != "READ_ONLY":
                 raise QueryFailed(NO_READ_ONLY_REPLICA)
         # Nothing waits long on a lock.
-        cursor.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED; SET LOCK_TIMEOUT %d" % (int(timeout) * 1000))
+        cursor.execute(f"SET TRANSACTION ISOLATION LEVEL READ COMMITTED; SET LOCK_TIMEOUT {int(timeout) * 1000:d}")
 
     def run_statement(self, db: Db, statement: str, *, row_limit: int) -> tuple[list[str], list[tuple[Any, ...]], bool]:
         cursor = db.cursor()
-        cursor.execute("SET ROWCOUNT %d" % (row_limit + 1))
+        cursor.execute(f"SET ROWCOUNT {row_limit + 1:d}")
         cursor.execute(statement)
         columns = [column[0] for column in cursor.description or []]
         rows = [tuple(row) for row in cursor.fetchmany(row_limit + 1)] if columns else []

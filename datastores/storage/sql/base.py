@@ -95,7 +95,7 @@ class SqlBackend(StorageBackend):
 
     capabilities = Capabilities(tables=True, queries=True)
     options = {"skip_validation": fields.skip_validation_field()}
-    reach_fields = ("server_name", "endpoint", "port")
+    reach_fields: tuple[str, ...] = ("server_name", "endpoint", "port")
     suffixes: tuple[str, ...] = ()  # the service's Azure suffixes (endpoints.py)
 
     # Rows of (schema, table or NULL for an empty schema, kind, estimated rows or NULL).
@@ -170,7 +170,9 @@ class SqlBackend(StorageBackend):
             raise self.unreachable(connection, error) from None
 
     def auth_failed(self) -> AuthenticationFailed:
-        return AuthenticationFailed("Authentication failed: the server refused the user ID or password.", field="password")
+        return AuthenticationFailed(
+            "Authentication failed: the server refused the user ID or password.", field="password"
+        )
 
     def database_missing(self, connection: Connection, *, may_be_refused: bool = False) -> NotFound:
         database = connection["database_name"]
@@ -324,7 +326,12 @@ class SqlBackend(StorageBackend):
     # --- CSV downloads ------------------------------------------------------------------
 
     def stream_csv(
-        self, connection: Connection, *, statement_for: Callable[[Db], str], timeout: int | None = None, for_query: bool = False
+        self,
+        connection: Connection,
+        *,
+        statement_for: Callable[[Db], str],
+        timeout: int | None = None,
+        for_query: bool = False,
     ) -> CsvStream:
         """Rows as CSV bytes, from a server-side cursor, in a read-only session; memory
         stays bounded whatever the number of rows. `statement_for(db)` gives the statement."""

@@ -93,7 +93,7 @@ class MySqlBackend(SqlBackend):
             handshake.cancel()
         # Logged in: statements may now take as long as the server's own time limit allows.
         # (PyMySQL has no public setter; it rereads this before every read.)
-        db._read_timeout = db._write_timeout = statement_timeout() + 10
+        db._read_timeout = db._write_timeout = statement_timeout() + 10  # type: ignore[attr-defined]  # private, see above
         return db
 
     def explain(self, error: pymysql.err.MySQLError, connection: Connection) -> StorageError:
@@ -123,7 +123,8 @@ class MySqlBackend(SqlBackend):
         cursor = db.cursor()
         cursor.execute(
             "SELECT PRIVILEGE_TYPE FROM information_schema.USER_PRIVILEGES WHERE GRANTEE = "
-            "CONCAT(QUOTE(SUBSTRING_INDEX(CURRENT_USER(), '@', 1)), '@', QUOTE(SUBSTRING_INDEX(CURRENT_USER(), '@', -1)))"
+            "CONCAT(QUOTE(SUBSTRING_INDEX(CURRENT_USER(), '@', 1)), '@', "
+            "QUOTE(SUBSTRING_INDEX(CURRENT_USER(), '@', -1)))"
         )
         held = sorted({row[0] for row in cursor.fetchall()} & set(self.WRITING_PRIVILEGES))
         if not held:

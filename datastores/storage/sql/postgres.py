@@ -6,7 +6,6 @@ import os
 from typing import Any
 
 import certifi
-
 import psycopg
 from psycopg import sql as pg_sql
 from psycopg.adapt import AdaptersMap
@@ -200,8 +199,8 @@ class PostgreSqlBackend(SqlBackend):
             parts.append(diag.message_detail)
         if diag and diag.message_hint:
             parts.append(f"Hint: {diag.message_hint}")
-        if getattr(error, "sqlstate", None):
-            parts.append(f"[SQLSTATE {error.sqlstate}]")
+        if sqlstate := getattr(error, "sqlstate", None):
+            parts.append(f"[SQLSTATE {sqlstate}]")
         return QueryFailed(" ".join(parts))
 
 
