@@ -124,7 +124,8 @@ def to_arm(datastore: Datastore) -> dict[str, Any]:
     properties.update({arm: settings_[field] for arm, field in shape.properties.items() if settings_.get(field) not in (None, "")})
     credentials_type = next((arm for arm, auth in shape.credentials.items() if auth == datastore.auth_type), "None")
     credentials: dict[str, Any] = {"credentialsType": credentials_type}
-    credentials.update({arm: settings_.get(field) for arm, field in shape.credential_properties.items()})
+    declared = backend.auth_method(datastore.auth_type).fields
+    credentials.update({arm: settings_.get(field) for arm, field in shape.credential_properties.items() if field in declared})
     properties["credentials"] = credentials
     properties["isDefault"] = datastore.is_default
     creator = datastore.created_by.get_username() if datastore.created_by else ""
@@ -156,7 +157,7 @@ def from_arm(body: Any, *, skip_validation: bool) -> tuple[StorageBackend, str, 
     auth_type = shape.credentials.get(credentials_type) if isinstance(credentials_type, str) else None
     if auth_type is None:
         raise ArmRefused(
-            400, f"The studio keeps a credential for every datastore: send credentials of type {' or '.join(shape.credentials)} "
+            400, f"This datastoreType takes credentials of type {' or '.join(shape.credentials)} "
             f"(not {credentials_type!r}).", "ValidationError",
         )
     secrets = credentials.get("secrets") if isinstance(credentials.get("secrets"), dict) else {}
