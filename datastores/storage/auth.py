@@ -14,7 +14,7 @@ class AuthType(models.TextChoices):
     SQL_AUTHENTICATION = "sql_authentication", "SQL authentication"
     NONE = "none", "No authentication"
     # The studio's own Azure identity (studio_identity.py): the datastore stores no secret at all.
-    IDENTITY = "identity", "Identity-based (no stored credential)"
+    IDENTITY = "identity_based", "Identity-based (no stored credential)"
 
 
 class Protocol(models.TextChoices):

@@ -147,11 +147,7 @@ def identity_refused(error: Exception, connection: Connection, *, resource: str,
     if code in PERMISSION_CODES or code == "AuthorizationFailure" or getattr(error, "status_code", None) == 403:
         return studio_identity.role_missing(what, DATA_ROLES.get(action, DATA_ROLES["check"]))
     if isinstance(error, ClientAuthenticationError) or code in AUTH_FAILURE_CODES:
-        return AuthenticationFailed(
-            f"The storage account refused the token of the studio's identity ({studio_identity.describe()}): "
-            "check that the account is in the identity's tenant.",
-            field="auth_type",
-        )
+        return studio_identity.token_refused("storage account")
     return None
 
 

@@ -10,6 +10,9 @@
   (a 3xx is `RedirectRefused`), uses no proxy and no ~/.netrc. The Azure SDKs and
   azure-identity get it through azure-core's `RequestsTransport(session=...)`
   (`transport()`); DBFS and Gen1 use it directly.
+- `trusting(endpoints)` lets the connections made inside it also reach those exact host:port
+  pairs wherever they resolve to: the identity endpoints the studio's environment names for its
+  own Azure identity (studio_identity.py), never a value a user typed.
 - A deadline bounds every call: connecting (TCP and TLS) and then reading the answer
   (headers and body) must each end within STORAGE_TIMEOUT_SECONDS, whatever the peer
   does, and within an outer `deadline()` when one is set (retries included). A watchdog

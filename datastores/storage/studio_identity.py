@@ -27,6 +27,8 @@ from azure.identity import CredentialUnavailableError, DefaultAzureCredential
 from django.conf import settings
 
 from . import network
+from .auth import AuthType
+from .base import AuthMethod
 from .errors import AuthenticationFailed, InvalidInput, PermissionMissing, StorageError, Unreachable
 
 IMDS = ("169.254.169.254", 80)
@@ -141,8 +143,10 @@ def describe() -> str:
     """Which identity the studio acts as, in words, with its client ID where one is configured
     (never a secret)."""
     client_id = os.environ.get("AZURE_CLIENT_ID", "")
-    if client_id and os.environ.get("AZURE_TENANT_ID") and (
-        os.environ.get("AZURE_CLIENT_SECRET") or os.environ.get("AZURE_CLIENT_CERTIFICATE_PATH")
+    if (
+        client_id
+        and os.environ.get("AZURE_TENANT_ID")
+        and (os.environ.get("AZURE_CLIENT_SECRET") or os.environ.get("AZURE_CLIENT_CERTIFICATE_PATH"))
     ):
         return f"the service principal with client ID {client_id} (from the studio's environment variables)"
     if client_id and os.environ.get("AZURE_FEDERATED_TOKEN_FILE"):
@@ -162,7 +166,9 @@ def explanation(roles: str) -> str:
 
 def configured() -> bool:
     """Whether the environment names an identity (a managed identity on an Azure VM needs none)."""
-    return any(os.environ.get(name) for name in ("IDENTITY_ENDPOINT", "MSI_ENDPOINT", "IMDS_ENDPOINT", "AZURE_CLIENT_ID"))
+    return any(
+        os.environ.get(name) for name in ("IDENTITY_ENDPOINT", "MSI_ENDPOINT", "IMDS_ENDPOINT", "AZURE_CLIENT_ID")
+    )
 
 
 def is_token_failure(error: BaseException) -> bool:
@@ -196,5 +202,22 @@ def explain_token_failure(error: BaseException) -> StorageError:
     )
 
 
+def auth_method(access: str) -> AuthMethod:
+    """The identity-based authentication type of a storage type: no fields; `access` says what the
+    identity must be granted there."""
+    return AuthMethod(AuthType.IDENTITY, {}, explanation=lambda: explanation(access), unavailable=unavailable)
+
+
+def token_refused(what: str) -> AuthenticationFailed:
+    """The service refused the identity's token (another tenant, or the wrong audience)."""
+    return AuthenticationFailed(
+        f"The {what} refused the token of the studio's identity ({describe()}): "
+        f"check that the {what} is in the identity's tenant.",
+        field="auth_type",
+    )
+
+
 def role_missing(resource: str, roles: str) -> PermissionMissing:
-    return PermissionMissing(f"The studio's identity ({describe()}) has no access to {resource}: {roles}", field="auth_type")
+    return PermissionMissing(
+        f"The studio's identity ({describe()}) has no access to {resource}: {roles}", field="auth_type"
+    )

@@ -23,8 +23,16 @@ from tests.support import AZURITE_ACCOUNT, AZURITE_KEY, free_port
 from .identities import IDENTITY_CLIENT_ID, OAuthAzurite
 
 ROOT = Path(__file__).resolve().parents[2]
-IDENTITY_VARIABLES = ("AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_FEDERATED_TOKEN_FILE",
-                      "MSI_ENDPOINT", "MSI_SECRET", "IMDS_ENDPOINT", "IDENTITY_SERVER_THUMBPRINT")
+IDENTITY_VARIABLES = (
+    "AZURE_TENANT_ID",
+    "AZURE_CLIENT_ID",
+    "AZURE_CLIENT_SECRET",
+    "AZURE_FEDERATED_TOKEN_FILE",
+    "MSI_ENDPOINT",
+    "MSI_SECRET",
+    "IMDS_ENDPOINT",
+    "IDENTITY_SERVER_THUMBPRINT",
+)
 
 
 @pytest.fixture(scope="session")
@@ -36,10 +44,27 @@ def oauth_azurite() -> Iterator[OAuthAzurite]:
     # Azurite writes its debug and access logs under the working folder: a temporary one.
     with tempfile.TemporaryDirectory(prefix="azurite-oauth-") as folder:
         server = subprocess.Popen(
-            [str(ROOT / "node_modules/.bin/azurite-blob"), "--blobHost", "127.0.0.1", "--blobPort", str(port),
-             "--inMemoryPersistence", "--skipApiVersionCheck", "--loose", "--disableTelemetry",
-             "--silent", "--oauth", "basic", "--cert", cert, "--key", key],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=folder,
+            [
+                str(ROOT / "node_modules/.bin/azurite-blob"),
+                "--blobHost",
+                "127.0.0.1",
+                "--blobPort",
+                str(port),
+                "--inMemoryPersistence",
+                "--skipApiVersionCheck",
+                "--loose",
+                "--disableTelemetry",
+                "--silent",
+                "--oauth",
+                "basic",
+                "--cert",
+                cert,
+                "--key",
+                key,
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            cwd=folder,
         )
         try:
             deadline = time.monotonic() + 30
@@ -49,7 +74,9 @@ def oauth_azurite() -> Iterator[OAuthAzurite]:
                     break
                 except OSError:
                     if server.poll() is not None or time.monotonic() > deadline:
-                        raise RuntimeError(f"Azurite (OAuth) did not start: {server.stderr.read() if server.stderr else ''}")
+                        raise RuntimeError(
+                            f"Azurite (OAuth) did not start: {server.stderr.read() if server.stderr else ''}"
+                        )
                     time.sleep(0.1)
             yield OAuthAzurite(port)
         finally:
@@ -61,8 +88,11 @@ def oauth_azurite() -> Iterator[OAuthAzurite]:
 def oauth_container(oauth_azurite) -> str:
     """A new container on that Azurite, made with its account key (an administrator's doing)."""
     name = f"id-{uuid.uuid4().hex[:12]}"
-    service = BlobServiceClient(oauth_azurite.url, credential={"account_name": AZURITE_ACCOUNT, "account_key": AZURITE_KEY},
-                                connection_verify=ca_bundle_path())
+    service = BlobServiceClient(
+        oauth_azurite.url,
+        credential={"account_name": AZURITE_ACCOUNT, "account_key": AZURITE_KEY},
+        connection_verify=ca_bundle_path(),
+    )
     service.create_container(name)
     return name
 

@@ -32,8 +32,14 @@ pytestmark = pytest.mark.django_db
 def register(client, workspace, oauth_azurite, oauth_container):
     def post(name: str = "by_identity", **overrides: str):
         data = {
-            "name": name, "storage_type": "AzureBlob", "auth_type": "identity", "account_name": AZURITE_ACCOUNT,
-            "container_name": oauth_container, "protocol": "https", "endpoint": oauth_azurite.endpoint, **overrides,
+            "name": name,
+            "storage_type": "AzureBlob",
+            "auth_type": "identity_based",
+            "account_name": AZURITE_ACCOUNT,
+            "container_name": oauth_container,
+            "protocol": "https",
+            "endpoint": oauth_azurite.endpoint,
+            **overrides,
         }
         return client.post(reverse("datastore_new", args=[workspace.name]), data)
 
@@ -58,8 +64,11 @@ def test_an_identity_based_blob_datastore_registers_browses_uploads_and_download
 
     uploaded = put(client, datastore, "data/a.csv", b"x,y\n1,2\n")
     assert uploaded.status_code in (200, 201), uploaded.content
-    direct = BlobServiceClient(oauth_azurite.url, credential={"account_name": AZURITE_ACCOUNT, "account_key": AZURITE_KEY},
-                               connection_verify=ca_bundle_path()).get_container_client(oauth_container)
+    direct = BlobServiceClient(
+        oauth_azurite.url,
+        credential={"account_name": AZURITE_ACCOUNT, "account_key": AZURITE_KEY},
+        connection_verify=ca_bundle_path(),
+    ).get_container_client(oauth_container)
     assert direct.download_blob("data/a.csv").readall() == b"x,y\n1,2\n"
 
     listing = client.get(url(datastore, "datastore_browse"), {"path": "data", "listing": "1"}).content.decode()
@@ -75,7 +84,9 @@ def test_an_identity_based_blob_datastore_registers_browses_uploads_and_download
     assert datastore.last_check_ok is True
 
 
-def test_the_stored_row_of_an_identity_based_datastore_holds_no_secret_at_all(register, studio_identity, identity_provider):
+def test_the_stored_row_of_an_identity_based_datastore_holds_no_secret_at_all(
+    register, studio_identity, identity_provider
+):
     assert register().status_code == 302
     datastore = Datastore.objects.get(name="by_identity")
     assert decrypt_secrets(datastore.encrypted_secrets) == {}
@@ -84,7 +95,13 @@ def test_the_stored_row_of_an_identity_based_datastore_holds_no_secret_at_all(re
         assert token not in row
     assert identity_provider.identity_header not in row
     assert set(datastore.connection_settings) <= {
-        "account_name", "container_name", "protocol", "endpoint", "grant_workspace_access", "subscription_id", "resource_group",
+        "account_name",
+        "container_name",
+        "protocol",
+        "endpoint",
+        "grant_workspace_access",
+        "subscription_id",
+        "resource_group",
     }
 
 
@@ -98,7 +115,9 @@ def test_a_reader_gets_a_user_delegation_sas_from_azurite_never_the_identitys_to
     assert register().status_code == 302
     reader = django_user_model.objects.create_user(username="rita")
     member_add(actor=Actor(user=user), workspace=workspace, who="rita", role=Role.READER)
-    answer = ApiClient(token_for(reader)).post(f"workspaces/{workspace.name}/datastores/by_identity/credentials", json={"write": False})
+    answer = ApiClient(token_for(reader)).post(
+        f"workspaces/{workspace.name}/datastores/by_identity/credentials", json={"write": False}
+    )
     assert answer.status_code == 200, answer.content
     credential = answer.json()
     remember_secret(credential["sas_token"])
@@ -116,35 +135,65 @@ def test_without_an_identity_the_form_says_the_studio_has_none(register, no_stud
 
 
 def test_the_form_says_which_identity_and_which_role_to_grant(client, workspace, studio_identity):
-    page = html.unescape(client.get(reverse("datastore_new", args=[workspace.name]), {"storage_type": "AzureBlob", "auth_type": "identity"}).content.decode())
+    page = html.unescape(
+        client.get(
+            reverse("datastore_new", args=[workspace.name]),
+            {"storage_type": "AzureBlob", "auth_type": "identity_based"},
+        ).content.decode()
+    )
     assert "the studio's user-assigned managed identity with client ID" not in page  # none is configured by client ID
-    assert "the studio's managed identity" in page and "Storage Blob Data Reader" in page and "Storage Blob Data Contributor" in page
+    assert (
+        "the studio's managed identity" in page
+        and "Storage Blob Data Reader" in page
+        and "Storage Blob Data Contributor" in page
+    )
     assert 'name="account_key"' not in page and 'name="sas_token"' not in page
 
 
 def test_the_form_names_a_user_assigned_identity_by_its_client_id(client, workspace, studio_identity, monkeypatch):
     monkeypatch.setenv("AZURE_CLIENT_ID", IDENTITY_CLIENT_ID)
-    page = html.unescape(client.get(reverse("datastore_new", args=[workspace.name]), {"storage_type": "AzureBlob", "auth_type": "identity"}).content.decode())
+    page = html.unescape(
+        client.get(
+            reverse("datastore_new", args=[workspace.name]),
+            {"storage_type": "AzureBlob", "auth_type": "identity_based"},
+        ).content.decode()
+    )
     assert f"user-assigned managed identity with client ID {IDENTITY_CLIENT_ID}" in page
 
 
 def test_the_form_offers_identity_only_for_the_types_that_declare_it(client, workspace):
     offered = {}
     for storage_type in ("AzureBlob", "AzureFile", "AzureDataLakeGen2", "AzurePostgreSql", "DBFS"):
-        page = client.get(reverse("datastore_new", args=[workspace.name]), {"storage_type": storage_type}).content.decode()
-        offered[storage_type] = 'value="identity"' in field_block(page, "auth_type")
-    assert offered == {"AzureBlob": True, "AzureFile": False, "AzureDataLakeGen2": True, "AzurePostgreSql": False, "DBFS": False}
+        page = client.get(
+            reverse("datastore_new", args=[workspace.name]), {"storage_type": storage_type}
+        ).content.decode()
+        offered[storage_type] = 'value="identity_based"' in field_block(page, "auth_type")
+    assert offered == {
+        "AzureBlob": True,
+        "AzureFile": False,
+        "AzureDataLakeGen2": True,
+        "AzurePostgreSql": False,
+        "DBFS": False,
+    }
 
 
-def test_turned_off_the_form_does_not_offer_it_and_registering_is_refused(client, workspace, settings, register, studio_identity):
+def test_turned_off_the_form_does_not_offer_it_and_registering_is_refused(
+    client, workspace, settings, register, studio_identity
+):
     settings.IDENTITY_BASED_DATASTORES = False
     page = client.get(reverse("datastore_new", args=[workspace.name]), {"storage_type": "AzureBlob"}).content.decode()
-    assert 'value="identity"' not in field_block(page, "auth_type")
+    assert 'value="identity_based"' not in field_block(page, "auth_type")
     assert register().status_code == 200
     refused = ApiClient(token_for(workspace.memberships.first().user)).post(
         f"workspaces/{workspace.name}/datastores",
-        json={"name": "by_identity", "storage_type": "AzureBlob", "auth_type": "identity", "account_name": AZURITE_ACCOUNT,
-              "container_name": "anything", "skip_validation": True},
+        json={
+            "name": "by_identity",
+            "storage_type": "AzureBlob",
+            "auth_type": "identity_based",
+            "account_name": AZURITE_ACCOUNT,
+            "container_name": "anything",
+            "skip_validation": True,
+        },
     )
     assert refused.status_code == 400 and "IDENTITY_BASED_DATASTORES" in json.loads(refused.content)["detail"]
     assert not Datastore.objects.filter(name="by_identity").exists()

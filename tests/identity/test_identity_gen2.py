@@ -39,9 +39,15 @@ def lake(identity_provider, studio_identity):
 def register(client, workspace, lake):
     def post(**overrides: str):
         data = {
-            "name": "lake_by_identity", "storage_type": "AzureDataLakeGen2", "auth_type": "identity",
-            "account_name": lake.account_name, "filesystem": FILESYSTEM, "protocol": "https",
-            "endpoint": f"127.0.0.1:{lake.port}", "validate_now": "on", **overrides,
+            "name": "lake_by_identity",
+            "storage_type": "AzureDataLakeGen2",
+            "auth_type": "identity_based",
+            "account_name": lake.account_name,
+            "filesystem": FILESYSTEM,
+            "protocol": "https",
+            "endpoint": f"127.0.0.1:{lake.port}",
+            "validate_now": "on",
+            **overrides,
         }
         return client.post(reverse("datastore_new", args=[workspace.name]), data)
 
@@ -65,7 +71,9 @@ def test_a_granted_identity_validates_uploads_and_downloads(register, client, la
     assert b"".join(downloaded.streaming_content) == b"alpha"
 
 
-def test_a_readers_user_delegation_sas_reads_and_cannot_write(register, workspace, user, django_user_model, lake, studio_identity):
+def test_a_readers_user_delegation_sas_reads_and_cannot_write(
+    register, workspace, user, django_user_model, lake, studio_identity
+):
     lake.grant(studio_identity.client_id, FILESYSTEM)
     assert register().status_code == 302
     lake.filesystems[FILESYSTEM]["a.txt"] = Node(is_dir=False, data=b"alpha")
@@ -84,7 +92,9 @@ def test_a_readers_user_delegation_sas_reads_and_cannot_write(register, workspac
     assert lake.delegation_keys[-1]["SignedOid"] == studio_identity.client_id  # the stand-in names keys by client ID
     account_url, _, filesystem = credential["resource_url"].rpartition("/")
     assert filesystem == FILESYSTEM
-    direct = FileSystemClient(account_url, filesystem, credential=credential["sas_token"], connection_verify=ca_bundle_path())
+    direct = FileSystemClient(
+        account_url, filesystem, credential=credential["sas_token"], connection_verify=ca_bundle_path()
+    )
     assert [path.name for path in direct.get_paths()] == ["a.txt"]
     assert direct.get_file_client("a.txt").download_file().readall() == b"alpha"
     with pytest.raises(HttpResponseError) as refused:

@@ -116,12 +116,7 @@ class DataLakeGen2Backend(StorageBackend):
             AuthType.SERVICE_PRINCIPAL,
             fields.service_principal_fields(resource_url="https://storage.azure.com/"),
         ),
-        AuthMethod(
-            AuthType.IDENTITY,
-            {},
-            explanation=lambda: studio_identity.explanation(IDENTITY_ROLES),
-            unavailable=studio_identity.unavailable,
-        ),
+        studio_identity.auth_method(IDENTITY_ROLES),
     )
     options = {"validate_now": fields.validate_now_field()}
     reach_fields = ("account_name", "protocol", "endpoint", "authority_url", "resource_url", "tenant_id")
@@ -199,11 +194,7 @@ class DataLakeGen2Backend(StorageBackend):
                 return studio_identity.explain_token_failure(error)
             status = 401
         if status == 401:
-            return AuthenticationFailed(
-                f"The storage account refused the token of the studio's identity ({studio_identity.describe()}): "
-                "check that the account is in the identity's tenant.",
-                field="auth_type",
-            )
+            return studio_identity.token_refused("storage account")
         if status == 403:
             return studio_identity.role_missing(
                 f"the filesystem {connection['filesystem']!r} of account {connection['account_name']!r}",

@@ -116,12 +116,7 @@ class BlobBackend(StorageBackend):
     auth_methods = (
         AuthMethod(AuthType.ACCOUNT_KEY, fields.account_key_fields()),
         AuthMethod(AuthType.SAS_TOKEN, fields.sas_token_fields()),
-        AuthMethod(
-            AuthType.IDENTITY,
-            {},
-            explanation=lambda: studio_identity.explanation(IDENTITY_ROLES),
-            unavailable=studio_identity.unavailable,
-        ),
+        studio_identity.auth_method(IDENTITY_ROLES),
     )
     options = {
         "create_if_not_exists": fields.create_if_not_exists_field(),
