@@ -121,3 +121,15 @@ def test_azure_mls_api_shows_and_takes_identity_based_datastores_as_credentials_
     settings.IDENTITY_BASED_DATASTORES = False
     refused = api.put(arm_url(workspace, "/other").replace("?", "?skipValidation=true&"), json=body)
     assert refused.status_code == 400 and "IDENTITY_BASED_DATASTORES" in refused.json()["error"]["message"]
+
+
+def test_the_identity_endpoint_is_trusted_for_token_requests_only(settings, studio_identity, identity_provider):
+    """IDENTITY_ENDPOINT names a loopback address: the studio's token request may go there even when
+    DATASTORE_ALLOWED_HOSTS lists nothing, and nothing else may, not even to the same address."""
+    from datastores.storage import network, studio_identity as identity
+
+    settings.DATASTORE_ALLOWED_HOSTS = []
+    token = identity.access_token(identity.STORAGE_SCOPE)
+    assert identity_provider.token_info(token).client_id == studio_identity.client_id
+    with pytest.raises(network.AddressRefused):
+        network.open_socket("127.0.0.1", identity_provider.port)
