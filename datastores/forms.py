@@ -59,12 +59,13 @@ class DatastoreForm(forms.Form):
         if storage_type not in BACKENDS:
             storage_type = next(iter(BACKENDS))
         self.backend = backend_for(storage_type)
+        offered = self.backend.offered_auth_types
         auth_type = self._chosen("auth_type")
-        if auth_type not in self.backend.auth_types:
-            auth_type = self.backend.auth_types[0]
+        if auth_type not in offered:
+            auth_type = offered[0]
         self.initial.update(storage_type=storage_type, auth_type=auth_type)
         self.chosen_storage_type, self.chosen_auth_type = storage_type, auth_type
-        self.auth_type_choices = [(str(choice.value), str(choice.label)) for choice in self.backend.auth_types]
+        self.auth_type_choices = [(str(choice.value), str(choice.label)) for choice in offered]
         self._auth_type_field.choices = self.auth_type_choices
 
         backend_fields = self.backend.form_fields(auth_type, updating=datastore is not None)
@@ -94,6 +95,11 @@ class DatastoreForm(forms.Form):
     @property
     def auth_type_label(self) -> str:
         return dict(self.auth_type_choices)[self.chosen_auth_type]
+
+    @property
+    def auth_explanation(self) -> str:
+        """What the chosen authentication type means here (e.g. which identity the studio uses)."""
+        return self.backend.auth_explanation(self.chosen_auth_type)
 
     @property
     def secret_field_names(self) -> list[str]:

@@ -85,6 +85,7 @@ def datastore_register(
     existing = Datastore.objects.filter(workspace=workspace, name=name).first()
     if existing and not overwrite:
         raise DatastoreNameTaken(name)
+    _refuse_unavailable(backend, auth_type)
     checked = backend.wants_check(values)
     note = backend.verify(Connection(storage_type, AuthType(auth_type), values)) if checked else ""
     stored, secrets = _split_values(backend, auth_type, values)
@@ -108,6 +109,13 @@ def datastore_register(
     return datastore
 
 
+def _refuse_unavailable(backend: StorageBackend, auth_type: str) -> None:
+    """An authentication type the studio does not offer now (a setting turned it off)."""
+    reason = backend.unavailable_reason(auth_type)
+    if reason:
+        raise InvalidInput(reason, field="auth_type")
+
+
 def _note_check(datastore: Datastore, *, ok: bool | None, message: str = "") -> None:
     datastore.last_check_ok = ok
     datastore.last_check_message = message
@@ -125,6 +133,7 @@ def datastore_update_auth(
     sent to a new host.
     """
     backend = datastore.backend
+    _refuse_unavailable(backend, auth_type)
     stored_secrets = decrypt_secrets(datastore.encrypted_secrets)
     reach_changed = auth_type != datastore.auth_type or _reach_changed(backend, auth_type, datastore, values)
     merged = dict(values)

@@ -104,6 +104,11 @@ AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=0) or None
 # the whole answer (each piece of a streamed download), whatever the other side does.
 STORAGE_TIMEOUT_SECONDS = env.int("STORAGE_TIMEOUT_SECONDS", default=20)
 
+# Identity-based datastores (no stored credential): the studio reaches their storage with its own
+# Azure identity (DefaultAzureCredential: managed identity, workload identity, or AZURE_CLIENT_*).
+# Off: the New datastore form does not offer them, and existing ones are refused.
+IDENTITY_BASED_DATASTORES = env.bool("IDENTITY_BASED_DATASTORES", default=True)
+
 # The largest file one upload request may carry, in bytes; unset or 0 means no limit.
 MAX_UPLOAD_BYTES = env.int("MAX_UPLOAD_BYTES", default=0) or None
 # A request that is not signed in may carry a body only to the sign-in form, and at most this much.

@@ -155,7 +155,10 @@ def to_arm(datastore: Datastore) -> dict[str, Any]:
     )
     credentials_type = next((arm for arm, auth in shape.credentials.items() if auth == datastore.auth_type), "None")
     credentials: dict[str, Any] = {"credentialsType": credentials_type}
-    credentials.update({arm: settings_.get(field) for arm, field in shape.credential_properties.items()})
+    declared = backend.auth_method(datastore.auth_type).fields
+    credentials.update(
+        {arm: settings_.get(field) for arm, field in shape.credential_properties.items() if field in declared}
+    )
     properties["credentials"] = credentials
     properties["isDefault"] = datastore.is_default
     creator = datastore.created_by.get_username() if datastore.created_by else ""
@@ -194,8 +197,7 @@ def from_arm(body: Any, *, skip_validation: bool) -> tuple[StorageBackend, str, 
     if auth_type is None:
         raise ArmRefused(
             400,
-            "The studio keeps a credential for every datastore: "
-            f"send credentials of type {' or '.join(shape.credentials)} "
+            f"This datastoreType takes credentials of type {' or '.join(shape.credentials)} "
             f"(not {credentials_type!r}).",
             "ValidationError",
         )

@@ -13,6 +13,8 @@ class AuthType(models.TextChoices):
     SERVICE_PRINCIPAL = "service_principal", "Service principal"
     SQL_AUTHENTICATION = "sql_authentication", "SQL authentication"
     NONE = "none", "No authentication"
+    # The studio's own Azure identity (studio_identity.py): the datastore stores no secret at all.
+    IDENTITY = "identity_based", "Identity-based (no stored credential)"
 
 
 class Protocol(models.TextChoices):

@@ -22,11 +22,11 @@ from azure.core.exceptions import (
     ServiceResponseError,
 )
 
-from . import network
+from . import network, studio_identity
 from .auth import AuthType
 from .base import Connection, CredentialFacts, ScriptCredential
 from .endpoints import Address, is_listed, parse_host, parse_netloc
-from .errors import AuthenticationFailed, NotFound, PermissionMissing, StorageError
+from .errors import AuthenticationFailed, InvalidInput, NotFound, PermissionMissing, StorageError
 from .fields import parse_sas_token
 
 AUTH_FAILURE_CODES = {"AuthenticationFailed", "AuthorizationFailure", "InvalidAuthenticationInfo"}
@@ -56,6 +56,10 @@ def default_port(address: Address) -> int:
 
 
 def storage_credential(connection: Connection) -> Any:
+    if connection.auth_type == AuthType.IDENTITY:
+        if connection["protocol"] != "https":
+            raise InvalidInput("The studio sends its identity's token over https only: choose https.", field="protocol")
+        return studio_identity.credential()
     if connection.auth_type == AuthType.ACCOUNT_KEY:
         return {"account_name": connection["account_name"], "account_key": connection["account_key"]}
     if connection.auth_type == AuthType.SAS_TOKEN:
@@ -104,6 +108,53 @@ PERMISSIONS_NEEDED = {
     "delete": "delete (d)",
     "move": "read (r), write (w), create (c) and delete (d)",
 }
+
+
+# The roles the studio's identity needs on a storage account or container, by action.
+DATA_ROLES = {
+    "check": "grant it Storage Blob Data Reader on the storage account or container "
+    "(Storage Blob Data Contributor to upload, delete or move).",
+    "list": "grant it Storage Blob Data Reader on the storage account or container.",
+    "read": "grant it Storage Blob Data Reader on the storage account or container.",
+    "write": "grant it Storage Blob Data Contributor on the storage account or container.",
+    "delete": "grant it Storage Blob Data Contributor on the storage account or container.",
+    "move": "grant it Storage Blob Data Contributor on the storage account or container.",
+}
+IDENTITY_ROLES = (
+    "Grant it Storage Blob Data Reader on the storage account or container to browse and download, "
+    "or Storage Blob Data Contributor to upload, delete and move too (Access control (IAM) in the portal)."
+)
+
+
+DELEGATOR_ROLE = (
+    "grant it Storage Blob Delegator (or Storage Blob Data Reader) on the storage account itself: "
+    "a role on one container does not cover user delegation keys, which sign the SAS."
+)
+
+
+def delegation_refused(error: Exception, connection: Connection) -> StorageError | None:
+    """Get User Delegation Key refused for the studio's identity: the role it lacks, at the account."""
+    if connection.auth_type == AuthType.IDENTITY and getattr(error, "status_code", None) == 403:
+        return studio_identity.role_missing(
+            f"user delegation keys of account {connection['account_name']!r}", DELEGATOR_ROLE
+        )
+    return None
+
+
+def identity_refused(
+    error: Exception, connection: Connection, *, resource: str, resource_field: str, action: str
+) -> StorageError | None:
+    """What failed for an identity-based datastore when the cause is the identity: its own token
+    request, the token refused, or a role it lacks. None when the cause lies elsewhere."""
+    if studio_identity.is_token_failure(error):
+        return studio_identity.explain_token_failure(error)
+    code = getattr(error, "error_code", None) or ""
+    what = f"the {resource} {connection[resource_field]!r} of account {connection['account_name']!r}"
+    if code in PERMISSION_CODES or code == "AuthorizationFailure" or getattr(error, "status_code", None) == 403:
+        return studio_identity.role_missing(what, DATA_ROLES.get(action, DATA_ROLES["check"]))
+    if isinstance(error, ClientAuthenticationError) or code in AUTH_FAILURE_CODES:
+        return studio_identity.token_refused("storage account")
+    return None
 
 
 def public_url(connection: Connection, service: str, container: str, path: str) -> str:
@@ -187,6 +238,10 @@ def explain_storage_error(
     """
     code = getattr(error, "error_code", None) or ""
     secret_field = secret_field_name(connection)
+    if connection.auth_type == AuthType.IDENTITY:
+        refused = identity_refused(error, connection, resource=resource, resource_field=resource_field, action=action)
+        if refused is not None:
+            return refused
     if isinstance(error, ResourceNotFoundError) or code.endswith("NotFound"):
         hint = 'Check its name, or tick "Create if not exists".' if action == "check" else "Check that it still exists."
         return NotFound(

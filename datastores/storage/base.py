@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import enum
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -59,6 +59,11 @@ class Capabilities:
 class AuthMethod:
     auth_type: AuthType
     fields: dict[str, forms.Field]
+    # What the form says under the authentication type (read when the form is shown: it may
+    # depend on the studio's configuration, e.g. which identity the studio acts as).
+    explanation: Callable[[], str] | None = None
+    # Why the studio does not offer this method now (a setting turned it off), or "" when it does.
+    unavailable: Callable[[], str] | None = None
 
 
 @dataclass(frozen=True)
@@ -201,6 +206,20 @@ class StorageBackend:
     @property
     def auth_types(self) -> list[AuthType]:
         return [method.auth_type for method in self.auth_methods]
+
+    @property
+    def offered_auth_types(self) -> list[AuthType]:
+        """The authentication types a new datastore may use now (the form's choices)."""
+        return [method.auth_type for method in self.auth_methods if not self.unavailable_reason(method.auth_type)]
+
+    def unavailable_reason(self, auth_type: str) -> str:
+        """Why registering or updating with this authentication type is refused now, or ""."""
+        method = self.auth_method(auth_type)
+        return method.unavailable() if method.unavailable else ""
+
+    def auth_explanation(self, auth_type: str) -> str:
+        method = self.auth_method(auth_type)
+        return method.explanation() if method.explanation else ""
 
     def auth_method(self, auth_type: str) -> AuthMethod:
         for method in self.auth_methods:

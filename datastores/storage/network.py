@@ -10,6 +10,9 @@
   (a 3xx is `RedirectRefused`), uses no proxy and no ~/.netrc. The Azure SDKs and
   azure-identity get it through azure-core's `RequestsTransport(session=...)`
   (`transport()`); DBFS and Gen1 use it directly.
+- `trusting(endpoints)` lets the connections made inside it also reach those exact host:port
+  pairs wherever they resolve to: the identity endpoints the studio's environment names for its
+  own Azure identity (studio_identity.py), never a value a user typed.
 - A deadline bounds every call: connecting (TCP and TLS) and then reading the answer
   (headers and body) must each end within STORAGE_TIMEOUT_SECONDS, whatever the peer
   does, and within an outer `deadline()` when one is set (retries included). A watchdog
@@ -28,7 +31,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import requests
@@ -156,13 +159,31 @@ def refused_address(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     return not ip.is_global or ip.is_multicast or ip.is_reserved or ip.is_unspecified or ip.is_loopback
 
 
+_trusted: contextvars.ContextVar[frozenset[tuple[str, int]]] = contextvars.ContextVar(
+    "trusted_endpoints", default=frozenset()
+)
+
+
+@contextlib.contextmanager
+def trusting(endpoints: Iterable[tuple[str, int]]) -> Iterator[None]:
+    """Connections made inside may also go to these exact (host, port) pairs, wherever they
+    resolve to (a loopback or link-local address included): endpoints the administrator
+    configured for the studio's own identity, never a value a user typed."""
+    token = _trusted.set(_trusted.get() | {(parse_host(host), port) for host, port in endpoints})
+    try:
+        yield
+    finally:
+        _trusted.reset(token)
+
+
 def resolve(host: str, port: int) -> list[tuple[Any, ...]]:
     """getaddrinfo, once; every address checked. Raises AddressRefused or socket.gaierror."""
     host = parse_host(host)  # a name as endpoints.py parses it, never a list or a path
-    if not is_allowed(host, port, AZURE_SUFFIXES):
+    trusted = (host, port) in _trusted.get()
+    if not trusted and not is_allowed(host, port, AZURE_SUFFIXES):
         raise AddressRefused(f"{host} is not an Azure endpoint, nor a host this studio allows.")
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
-    if not is_listed(host, port):
+    if not trusted and not is_listed(host, port):
         for info in infos:
             if refused_address(ipaddress.ip_address(str(info[4][0]).split("%")[0])):
                 raise AddressRefused(

@@ -25,6 +25,18 @@ The client must trust the stand-in CA: set SSL_CERT_FILE and REQUESTS_CA_BUNDLE
 to tls.ca_bundle_path(). Access tokens are opaque random strings that the stand-in
 remembers together with tenant, client and audience; other stand-ins ask `token_is_valid`.
 
+Managed identity (the protocol of App Service, Container Apps and Azure ML, which
+azure-identity's ManagedIdentityCredential and DefaultAzureCredential speak when
+IDENTITY_ENDPOINT and IDENTITY_HEADER are set):
+
+    GET  /managed-identity/token?api-version=2019-08-01&resource=R[&client_id=C]
+         with header X-IDENTITY-HEADER  ->  {access_token, expires_on, resource, token_type, client_id}
+
+Register identities with add_managed_identity(); the first is the system-assigned one. Its
+access tokens are RS256 JWTs with the claims Azurite's basic OAuth checks (iss from
+sts.windows.net, aud, iat, nbf, exp, and oid and tid for user delegation keys), and are
+remembered like the other tokens, so the ADLS stand-ins accept them too.
+
 Sign-in: register an app with add_application() (its redirect URIs are matched exactly, as Entra
 does) and people with add_person(). The authorize request must carry a PKCE S256 challenge, and
 the code is redeemed once, within 10 minutes, with the matching verifier, client secret and
@@ -74,6 +86,13 @@ class Application:
     client_id: str
     client_secret: str
     redirect_uris: list[str]
+
+
+@dataclass
+class ManagedIdentity:
+    tenant_id: str
+    client_id: str
+    object_id: str = field(default_factory=lambda: str(uuid.uuid4()))
 
 
 @dataclass
@@ -158,6 +177,8 @@ class AadHandler(StandinHandler):
             if tenant not in aad.tenants:
                 return self.send_aad_error(400, "invalid_tenant", 90002, tenant_not_found(tenant))
             return self.send_json(200, aad.openid_configuration(tenant))
+        if path == "/managed-identity/token":
+            return self.send_json(*aad.managed_identity_token(query, self.headers.get("X-IDENTITY-HEADER", "")))
         if route == ["discovery", "v2.0", "keys"]:
             return self.send_json(200, aad.jwks())
         if route == ["oauth2", "v2.0", "authorize"]:
@@ -278,12 +299,63 @@ class AadStandin(StandinServer):
         self.sign_outs: list[Person] = []
         self.tamper_next_id_token: str | None = None
         self.signing_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        # managed identity
+        self.identity_header = secrets.token_urlsafe(24)  # IDENTITY_HEADER for the studio's environment
+        self.managed_identities: dict[str, ManagedIdentity] = {}  # client ID ("" for system-assigned) -> identity
+        self.managed_identity_requests: list[str] = []  # the resource of every token request
         self.key_id = base64url(secrets.token_bytes(20))
 
     @property
     def authority(self) -> str:
         """Value for azure-identity's `authority=` keyword: "https://127.0.0.1:PORT"."""
         return self.base_url
+
+    @property
+    def managed_identity_endpoint(self) -> str:
+        """IDENTITY_ENDPOINT for the studio's environment."""
+        return f"{self.base_url}/managed-identity/token"
+
+    def add_managed_identity(self, tenant_id: str, client_id: str) -> ManagedIdentity:
+        self.tenants.add(tenant_id)
+        identity = ManagedIdentity(tenant_id, client_id)
+        self.managed_identities.setdefault("", identity)  # the first is the system-assigned one
+        self.managed_identities[client_id] = identity
+        return identity
+
+    def managed_identity_token(self, query: dict[str, str], header: str) -> tuple[int, dict]:
+        """A token for the identity the environment's IDENTITY_HEADER unlocks, as App Service answers."""
+        if not self.identity_header or not hmac.compare_digest(header, self.identity_header):
+            return 401, {"statusCode": 401, "message": "The X-IDENTITY-HEADER is missing or wrong."}
+        if query.get("api-version") != "2019-08-01" or not query.get("resource"):
+            return 400, {"statusCode": 400, "message": "api-version 2019-08-01 and resource are required."}
+        identity = self.managed_identities.get(query.get("client_id", ""))
+        if identity is None:
+            return 400, {"statusCode": 400, "message": "No managed identity with that client ID is assigned."}
+        self.managed_identity_requests.append(query["resource"])
+        now = int(time.time())
+        expires_at = now + (-1 if self.issue_expired_tokens else self.token_lifetime)
+        claims = {
+            "aud": audience_of(query["resource"]),
+            "iss": f"https://sts.windows.net/{identity.tenant_id}/",
+            "iat": now,
+            "nbf": now,
+            "exp": now + self.token_lifetime,
+            "appid": identity.client_id,
+            "oid": identity.object_id,
+            "sub": identity.object_id,
+            "tid": identity.tenant_id,
+            "ver": "1.0",
+        }
+        token = signed_jwt(claims, self.signing_key, self.key_id)
+        with self._lock:
+            self.tokens[token] = IssuedToken(identity.tenant_id, identity.client_id, str(claims["aud"]), expires_at)
+        return 200, {
+            "access_token": token,
+            "expires_on": str(now + self.token_lifetime),
+            "resource": query["resource"],
+            "token_type": "Bearer",
+            "client_id": identity.client_id,
+        }
 
     def add_principal(self, tenant_id: str, client_id: str, client_secret: str) -> None:
         self.tenants.add(tenant_id)

@@ -21,7 +21,11 @@ Served: file systems (create, get properties, delete), list paths with real
 continuation paging, create file/directory, append, flush, read (ranges),
 HEAD, delete (recursive), rename (x-ms-rename-source), and Get User Delegation
 Key (the blob service's POST ?restype=service&comp=userdelegationkey), whose
-keys are kept in `delegation_keys` so a test can check a SAS signed with one.
+keys are kept in `delegation_keys`. A request may carry a user delegation SAS
+instead of a token: it is accepted when signed with a key handed out here (the
+signature is computed again from the request's own values with
+azure-storage-file-datalake's generator), unexpired, and holding the permission
+the operation needs (list, read, write or create, delete), else 403 as Azure says.
 """
 
 from __future__ import annotations
@@ -92,7 +96,10 @@ class AdlsGen2Handler(StandinHandler):
         try:
             if account != gen2.account_name:
                 raise StorageError(400, "InvalidUri", f"This stand-in serves account '{gen2.account_name}' only.")
-            gen2.authorize(self.headers.get("Authorization", ""), filesystem)
+            if "sig" in self.query and not self.headers.get("Authorization"):
+                gen2.check_sas(self.query, self.command, filesystem, path.strip("/"))
+            else:
+                gen2.authorize(self.headers.get("Authorization", ""), filesystem)
             status, headers, payload = gen2.handle(
                 self.command, filesystem, path.strip("/"), self.query, self.headers, body
             )
@@ -192,6 +199,65 @@ class AdlsGen2Standin(StandinServer):
             raise StorageError(401, "InvalidAuthenticationInfo", "Issuer validation failed. Issuer did not match.")
         allowed = self.grants.get(info.client_id, set())
         if "*" not in allowed and filesystem not in allowed:
+            raise StorageError(
+                403,
+                "AuthorizationPermissionMismatch",
+                "This request is not authorized to perform this operation using this permission.",
+            )
+
+    def check_sas(self, query: dict, method: str, filesystem: str, path: str) -> None:
+        from azure.storage.filedatalake import UserDelegationKey, generate_file_sas, generate_file_system_sas
+
+        refused = StorageError(
+            403,
+            "AuthenticationFailed",
+            "Server failed to authenticate the request. Make sure "
+            "the value of Authorization header is formed correctly including the signature.",
+        )
+        handed_out = next(
+            (
+                key
+                for key in self.delegation_keys
+                if (key["SignedOid"], key["SignedStart"], key["SignedExpiry"])
+                == (query.get("skoid"), query.get("skt"), query.get("ske"))
+            ),
+            None,
+        )
+        if handed_out is None or not query.get("sp") or not query.get("se"):
+            raise refused
+        key = UserDelegationKey()
+        key.signed_oid, key.signed_tid = handed_out["SignedOid"], handed_out["SignedTid"]
+        key.signed_start, key.signed_expiry = handed_out["SignedStart"], handed_out["SignedExpiry"]
+        key.signed_service, key.signed_version, key.value = "b", handed_out["SignedVersion"], handed_out["Value"]
+        values = {
+            "credential": key,
+            "permission": query["sp"],
+            "start": query.get("st"),
+            "expiry": query["se"],
+            "ip": query.get("sip"),
+            "protocol": query.get("spr"),
+        }
+        if query.get("sr") == "c":
+            expected = generate_file_system_sas(self.account_name, filesystem, **values)
+        elif query.get("sr") == "b":
+            directory, _, name = path.rpartition("/")
+            expected = generate_file_sas(self.account_name, filesystem, directory, name, **values)
+        else:
+            raise refused
+        signature = parse_qs(expected)["sig"][0]
+        if not secrets.compare_digest(signature, query["sig"]):
+            raise refused
+        if query["se"] < time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()):
+            raise StorageError(403, "AuthenticationFailed", "Signed expiry time has to be after signed start time.")
+        if method == "GET" and query.get("resource") == "filesystem":
+            needed = "l"
+        elif method in ("GET", "HEAD"):
+            needed = "r"
+        elif method == "DELETE":
+            needed = "d"
+        else:
+            needed = "wc"
+        if not set(needed) & set(query["sp"]):
             raise StorageError(
                 403,
                 "AuthorizationPermissionMismatch",

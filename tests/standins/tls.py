@@ -21,10 +21,33 @@ import trustme
 
 
 @functools.cache
+def _ca_and_cert() -> tuple[trustme.CA, trustme.LeafCert]:
+    ca = trustme.CA()
+    return ca, ca.issue_cert("127.0.0.1", "localhost")
+
+
+@functools.cache
+def server_pem_paths() -> tuple[str, str]:
+    """(certificate chain PEM, private key PEM) of the same server certificate, as files, for
+    servers that read them (Azurite's --cert and --key)."""
+    _ca, cert = _ca_and_cert()
+    paths = []
+    for blob, suffix in (
+        (b"".join(part.bytes() for part in cert.cert_chain_pems), "-cert.pem"),
+        (cert.private_key_pem.bytes(), "-key.pem"),
+    ):
+        fd, path = tempfile.mkstemp(prefix="standin", suffix=suffix)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(blob)
+        atexit.register(_remove_quietly, path)
+        paths.append(path)
+    return paths[0], paths[1]
+
+
+@functools.cache
 def server_tls() -> tuple[ssl.SSLContext, str]:
     """Return (server SSLContext for 127.0.0.1/localhost, path of the CA bundle PEM)."""
-    ca = trustme.CA()
-    cert = ca.issue_cert("127.0.0.1", "localhost")
+    ca, cert = _ca_and_cert()
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     cert.configure_cert(context)
 

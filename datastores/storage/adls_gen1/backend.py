@@ -31,6 +31,7 @@ from typing import Any, NoReturn
 from urllib.parse import quote, urlsplit
 
 import requests
+from azure.core.credentials import TokenCredential
 from azure.core.exceptions import ClientAuthenticationError
 from azure.datalake.store.exceptions import DatalakeRESTException
 from azure.datalake.store.lib import DatalakeRESTInterface
@@ -38,7 +39,7 @@ from azure.datalake.store.retry import ExponentialRetryPolicy, NoRetryPolicy
 from django import forms
 from django.conf import settings
 
-from .. import endpoints, fields, network, paths
+from .. import endpoints, fields, network, paths, studio_identity
 from ..auth import AuthType
 from ..base import (
     ArmShape,
@@ -74,6 +75,11 @@ TRANSFER_BLOCK = 4 * 1024 * 1024  # bytes per append or read request; also bound
 
 
 GEN1_SUFFIX = "azuredatalakestore.net"
+GEN1_RESOURCE = "https://datalake.azure.net/"
+IDENTITY_ACCESS = (
+    "Give it Read and Execute (r-x) on the store's folders in Data explorer > Access, "
+    "and Write (w) to upload, delete and move."
+)
 
 
 def gen1_store_address(connection: Connection) -> Address:
@@ -169,7 +175,7 @@ class DataLakeGen1Backend(StorageBackend):
     arm = ArmShape(
         datastore_type="AzureDataLakeGen1",
         properties={"storeName": "store_name", "subscriptionId": "subscription_id", "resourceGroup": "resource_group"},
-        credentials={"ServicePrincipal": AuthType.SERVICE_PRINCIPAL},
+        credentials={"ServicePrincipal": AuthType.SERVICE_PRINCIPAL, "None": AuthType.IDENTITY},
         credential_properties={
             "tenantId": "tenant_id",
             "clientId": "client_id",
@@ -201,6 +207,7 @@ class DataLakeGen1Backend(StorageBackend):
             AuthType.SERVICE_PRINCIPAL,
             fields.service_principal_fields(resource_url="https://datalake.azure.net/"),
         ),
+        studio_identity.auth_method(IDENTITY_ACCESS),
     )
     options = {"validate_now": fields.validate_now_field()}
     advanced_fields = ("subscription_id", "resource_group")
@@ -216,12 +223,17 @@ class DataLakeGen1Backend(StorageBackend):
 
     def rest(self, connection: Connection, *, for_check: bool = False) -> Gen1Rest:
         timeout = settings.STORAGE_TIMEOUT_SECONDS
-        resource = connection["resource_url"]
+        credential: TokenCredential
+        if connection.auth_type == AuthType.IDENTITY:
+            resource, credential = GEN1_RESOURCE, studio_identity.credential()
+        else:
+            resource = connection["resource_url"]
+            credential = service_principal_credential(connection) if for_check else reused_credential(connection)
         return Gen1Rest(
             gen1_store_url(connection),
             store_name=connection["store_name"],
             url_suffix=connection.get("endpoint") or GEN1_SUFFIX,
-            token_credential=service_principal_credential(connection) if for_check else reused_credential(connection),
+            token_credential=credential,
             # Gen1's resource ID ends in "/", so its scope has "//" (the library's default does too).
             scopes=resource + ("/.default" if resource.endswith("/") else "//.default"),
             req_timeout_s=(min(timeout, 10), timeout),  # passed to requests as (connect, read)
@@ -239,6 +251,16 @@ class DataLakeGen1Backend(StorageBackend):
         store = connection["store_name"]
         status = getattr(error, "status_code", None)
         remote = getattr(error, "remote_exception", "")
+        if connection.auth_type == AuthType.IDENTITY and (
+            isinstance(error, ClientAuthenticationError) or status in (401, 403)
+        ):
+            if status == 403:
+                return studio_identity.role_missing(
+                    f"the store {store!r}", IDENTITY_ACCESS[0].lower() + IDENTITY_ACCESS[1:]
+                )
+            if status == 401:
+                return studio_identity.token_refused("store")
+            return studio_identity.explain_token_failure(error)
         if isinstance(error, ClientAuthenticationError):
             return explain_token_failure(error, connection["authority_url"])
         if status == 401:

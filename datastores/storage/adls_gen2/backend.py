@@ -1,4 +1,5 @@
-"""Azure Data Lake Storage Gen2: service principal (register_azure_data_lake_gen2).
+"""Azure Data Lake Storage Gen2: service principal, or the studio's own identity with no stored
+credential (register_azure_data_lake_gen2; credentials=None in SDK v2).
 
 As in Azure ML, its credentials are validated on first use unless the user ticks
 "Validate now". A check tells a refused token request (tenant, client or secret)
@@ -45,11 +46,13 @@ from azure.storage.filedatalake import (
     generate_file_system_sas,
 )
 
-from .. import endpoints, fields, paths
+from .. import endpoints, fields, paths, studio_identity
 from ..auth import AuthType
 from ..azure_storage import (
+    IDENTITY_ROLES,
     account_url,
     client_options,
+    delegation_refused,
     explain_storage_error,
     public_url,
     sas_expiry,
@@ -110,7 +113,7 @@ class DataLakeGen2Backend(StorageBackend):
             "endpoint": "endpoint",
             "protocol": "protocol",
         },
-        credentials={"ServicePrincipal": AuthType.SERVICE_PRINCIPAL},
+        credentials={"ServicePrincipal": AuthType.SERVICE_PRINCIPAL, "None": AuthType.IDENTITY},
         credential_properties={
             "tenantId": "tenant_id",
             "clientId": "client_id",
@@ -131,6 +134,7 @@ class DataLakeGen2Backend(StorageBackend):
             AuthType.SERVICE_PRINCIPAL,
             fields.service_principal_fields(resource_url="https://storage.azure.com/"),
         ),
+        studio_identity.auth_method(IDENTITY_ROLES),
     )
     options = {"validate_now": fields.validate_now_field()}
     reach_fields = ("account_name", "protocol", "endpoint", "authority_url", "resource_url", "tenant_id")
@@ -140,17 +144,18 @@ class DataLakeGen2Backend(StorageBackend):
 
     def service_client(self, connection: Connection, *, for_check: bool = False) -> DataLakeServiceClient:
         if connection["protocol"] != "https":
-            raise InvalidInput(
-                "A service principal's token is only ever sent over https: choose https.", field="protocol"
-            )
+            raise InvalidInput("A token is only ever sent over https: choose https.", field="protocol")
         options = client_options(for_check=for_check, retry=ExponentialRetry)
         if not for_check:
             options.update(max_single_get_size=TRANSFER_BLOCK, max_chunk_get_size=TRANSFER_BLOCK)
+        if connection.auth_type == AuthType.IDENTITY:
+            credential: Any = studio_identity.credential()
+            audience = studio_identity.STORAGE_SCOPE.removesuffix("/.default")
+        else:
+            credential = service_principal_credential(connection) if for_check else reused_credential(connection)
+            audience = connection["resource_url"].rstrip("/")
         return DataLakeServiceClient(
-            account_url(connection, "dfs"),
-            credential=service_principal_credential(connection) if for_check else reused_credential(connection),
-            audience=connection["resource_url"].rstrip("/"),
-            **options,
+            account_url(connection, "dfs"), credential=credential, audience=audience, **options
         )
 
     def file_system(self, connection: Connection, *, for_check: bool = False) -> FileSystemClient:
@@ -162,9 +167,13 @@ class DataLakeGen2Backend(StorageBackend):
         status = getattr(error, "status_code", None)
         code = getattr(error, "error_code", None) or ""
         filesystem = connection["filesystem"]
+        if connection.auth_type == AuthType.IDENTITY:
+            refused = self.identity_refused(error, connection, status)
+            if refused is not None:
+                return refused
         if isinstance(error, ClientAuthenticationError) and status is None:
-            refused = error.__cause__  # the SDK answers a 401 challenge for another tenant by failing here
-            if not (isinstance(refused, HttpResponseError) and refused.status_code == 401):
+            cause = error.__cause__  # the SDK answers a 401 challenge for another tenant by failing here
+            if not (isinstance(cause, HttpResponseError) and cause.status_code == 401):
                 return explain_token_failure(error, connection["authority_url"])
             status = 401
         if status == 401:
@@ -196,6 +205,23 @@ class DataLakeGen2Backend(StorageBackend):
         if isinstance(error, HttpResponseError):
             return StorageError(f"The storage service answered {status} {code or error.reason}.")
         return StorageError("The storage service's answer could not be read. Try again.")
+
+    @staticmethod
+    def identity_refused(error: AzureError, connection: Connection, status: int | None) -> StorageError | None:
+        if studio_identity.is_token_failure(error) and status is None:
+            refused = error.__cause__  # a 401 challenge the SDK could not answer
+            if not (isinstance(refused, HttpResponseError) and refused.status_code == 401):
+                return studio_identity.explain_token_failure(error)
+            status = 401
+        if status == 401:
+            return studio_identity.token_refused("storage account")
+        if status == 403:
+            return studio_identity.role_missing(
+                f"the filesystem {connection['filesystem']!r} of account {connection['account_name']!r}",
+                "grant it Storage Blob Data Reader on the storage account or filesystem "
+                "(Storage Blob Data Contributor to upload, delete or move).",
+            )
+        return None
 
     @contextmanager
     def explained(self, connection: Connection, path: str = "", missing: str = "file or folder") -> Iterator[None]:
@@ -326,8 +352,10 @@ class DataLakeGen2Backend(StorageBackend):
         service = self.service_client(connection)
         start, expiry = sas_expiry(lifetime)
         filesystem = connection["filesystem"]
-        with self.explained(connection):
+        try:
             key = service.get_user_delegation_key(start, expiry)
+        except AzureError as error:
+            raise delegation_refused(error, connection) or self.explain(error, connection) from None
         if path:
             directory, _, file_name = path.rpartition("/")
             sas = generate_file_sas(

@@ -1,4 +1,5 @@
-"""Azure Blob Storage: account key or SAS token (register_azure_blob_container)."""
+"""Azure Blob Storage: account key, SAS token, or the studio's own identity with no stored
+credential (register_azure_blob_container; credentials=None in SDK v2)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from azure.core.exceptions import (
     ServiceResponseError,
 )
 from azure.core.paging import PageIterator
-from azure.core.pipeline.policies import HeadersPolicy, RetryPolicy
+from azure.core.pipeline.policies import BearerTokenCredentialPolicy, HeadersPolicy, RetryPolicy
 from azure.core.rest import HttpRequest, HttpResponse
 from azure.storage.blob import (
     BlobBlock,
@@ -36,12 +37,14 @@ from azure.storage.blob import (
     generate_container_sas,
 )
 
-from .. import endpoints, fields, network, paths
+from .. import endpoints, fields, network, paths, studio_identity
 from ..auth import AuthType
 from ..azure_storage import (
+    IDENTITY_ROLES,
     account_url,
     check_by_listing,
     client_options,
+    delegation_refused,
     explain_storage_error,
     public_url,
     sas_expiry,
@@ -108,7 +111,7 @@ class BlobBackend(StorageBackend):
             "subscriptionId": "subscription_id",
             "resourceGroup": "resource_group",
         },
-        credentials={"AccountKey": AuthType.ACCOUNT_KEY, "Sas": AuthType.SAS_TOKEN},
+        credentials={"AccountKey": AuthType.ACCOUNT_KEY, "Sas": AuthType.SAS_TOKEN, "None": AuthType.IDENTITY},
         secrets={"key": "account_key", "sasToken": "sas_token"},
     )
     connection_fields = {
@@ -125,6 +128,7 @@ class BlobBackend(StorageBackend):
     auth_methods = (
         AuthMethod(AuthType.ACCOUNT_KEY, fields.account_key_fields()),
         AuthMethod(AuthType.SAS_TOKEN, fields.sas_token_fields()),
+        studio_identity.auth_method(IDENTITY_ROLES),
     )
     options = {
         "create_if_not_exists": fields.create_if_not_exists_field(),
@@ -244,7 +248,9 @@ class BlobBackend(StorageBackend):
         times) with a GET conditional on the first one's ETag, so a blob replaced meanwhile fails
         the download instead of mixing two versions."""
         transport = network.transport(connection_data_block_size=STREAM_READ_SIZE)
-        policies = [HeadersPolicy({"x-ms-version": blob.api_version}), RetryPolicy(retry_total=MAX_RESUMES)]
+        policies: list[Any] = [HeadersPolicy({"x-ms-version": blob.api_version}), RetryPolicy(retry_total=MAX_RESUMES)]
+        if connection.auth_type == AuthType.IDENTITY:
+            policies.append(BearerTokenCredentialPolicy(storage_credential(connection), studio_identity.STORAGE_SCOPE))
         client: PipelineClient[HttpRequest, HttpResponse]
         with PipelineClient(blob.url, policies=policies, transport=transport) as client:
             response = self._get(client, connection, blob)
@@ -298,8 +304,9 @@ class BlobBackend(StorageBackend):
 
     @staticmethod
     def _signed_url(connection: Connection, blob: BlobClient) -> str:
-        """The blob's URL with a SAS: the datastore's own, or a short one signed with its account key."""
-        if connection.auth_type == AuthType.SAS_TOKEN:
+        """The blob's URL with a SAS: the datastore's own, or a short one signed with its account
+        key. An identity-based datastore's requests carry the identity's token instead."""
+        if connection.auth_type in (AuthType.SAS_TOKEN, AuthType.IDENTITY):
             return blob.url  # the client adds the datastore's SAS token to its URL
         sas = generate_blob_sas(
             connection["account_name"],
@@ -357,30 +364,40 @@ class BlobBackend(StorageBackend):
     def script_credential(
         self, connection: Connection, *, write: bool, path: str, lifetime: timedelta
     ) -> ScriptCredential:
-        """A SAS the account key signs: for the container, or one blob when `path` names it."""
+        """A SAS the account key signs, or for an identity-based datastore a user delegation SAS
+        (the studio's identity asks the account for a delegation key and the studio signs with
+        it; the identity's token never leaves): for the container, or one blob when `path` names it."""
         container = self.container_client(connection)
         if connection.auth_type == AuthType.SAS_TOKEN:
             return stored_sas_credential(connection, container.url)
         start, expiry = sas_expiry(lifetime)
+        signing: dict[str, Any] = {"account_key": connection.get("account_key")}
+        if connection.auth_type == AuthType.IDENTITY:
+            try:
+                signing = {
+                    "user_delegation_key": self.service_client(connection).get_user_delegation_key(start, expiry)
+                }
+            except AzureError as error:
+                raise delegation_refused(error, connection) or self._explain(error, connection, "read") from None
         if path:
             blob = container.get_blob_client(path)
             sas = generate_blob_sas(
                 connection["account_name"],
                 container.container_name,
                 path,
-                account_key=connection["account_key"],
                 permission=BlobSasPermissions(**sas_permissions(write, listing=False)),
                 start=start,
                 expiry=expiry,
+                **signing,
             )
             return signed_credential(sas, expiry, blob.url)
         sas = generate_container_sas(
             connection["account_name"],
             container.container_name,
-            account_key=connection["account_key"],
             permission=ContainerSasPermissions(**sas_permissions(write)),
             start=start,
             expiry=expiry,
+            **signing,
         )
         return signed_credential(sas, expiry, container.url)
 

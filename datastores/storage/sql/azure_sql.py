@@ -16,7 +16,7 @@ from typing import Any
 import certifi
 import pytds
 
-from .. import endpoints, fields, network
+from .. import endpoints, fields, network, studio_identity
 from ..auth import AuthType
 from ..base import AuthMethod, Connection
 from ..entra import access_token
@@ -35,6 +35,11 @@ from .base import (
     statement_timeout,
 )
 
+DATABASE_SCOPE = "https://database.windows.net/.default"
+IDENTITY_ACCESS = (
+    "Create a database user for it (CREATE USER [identity name] FROM EXTERNAL PROVIDER) and give it "
+    "db_datareader; the server needs a Microsoft Entra admin."
+)
 NO_READ_ONLY_REPLICA = (
     "SQL Server has no read-only transaction, so the studio runs typed queries only on a "
     "read-only replica, and this database has none (read scale-out is off). "
@@ -53,6 +58,7 @@ class AzureSqlBackend(SqlBackend):
             AuthType.SERVICE_PRINCIPAL,
             fields.service_principal_fields(resource_url="https://database.windows.net/"),
         ),
+        studio_identity.auth_method(IDENTITY_ACCESS),
     )
     reach_fields = ("server_name", "endpoint", "port", "authority_url", "resource_url", "tenant_id")
     statement_errors = (pytds.Error, TimeoutError)
@@ -101,7 +107,10 @@ class AzureSqlBackend(SqlBackend):
             "autocommit": False,
             "readonly": read_only_intent,
         }
-        if connection.auth_type == AuthType.SERVICE_PRINCIPAL:
+        if connection.auth_type == AuthType.IDENTITY:
+            token = studio_identity.access_token(DATABASE_SCOPE)
+            kwargs["access_token_callable"] = lambda: token
+        elif connection.auth_type == AuthType.SERVICE_PRINCIPAL:
             token = access_token(connection, connection["resource_url"])
             kwargs["access_token_callable"] = lambda: token
         else:
@@ -132,6 +141,12 @@ class AzureSqlBackend(SqlBackend):
         if number == 4060 or "cannot open database" in text:
             return self.database_missing(connection)
         if number in (18456, 18486, 18487, 18488, 18452) or "login failed" in text:
+            if connection.auth_type == AuthType.IDENTITY:
+                return AuthenticationFailed(
+                    f"The server refused the token of the studio's identity ({studio_identity.describe()}). "
+                    + IDENTITY_ACCESS,
+                    field="auth_type",
+                )
             if connection.auth_type == AuthType.SERVICE_PRINCIPAL:
                 return AuthenticationFailed(
                     "The server refused the service principal's token. Create a database user for it "
