@@ -37,7 +37,7 @@ __all__ = ["app", "main"]
 
 app = typer.Typer(
     name="datastore-studio",
-    help="Datastore Studio from the command line: workspaces, datastores, files and SQL, with data straight to storage.",
+    help="Datastore Studio from the command line: workspaces, datastores, files and SQL, data straight to storage.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
