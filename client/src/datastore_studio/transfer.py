@@ -54,9 +54,10 @@ if TYPE_CHECKING:
 __all__ = ["FailedFile", "TransferResult", "direct_storage_types"]
 
 MIB = 1024 * 1024
-BLOCK_SIZE = 8 * MIB  # blocks staged and ranges read: what measured best against Azurite here
+BLOCK_SIZE = 8 * MIB  # ranges read, and the largest file sent in one request
+UPLOAD_BLOCK_SIZE = 16 * MIB  # blocks staged for a large file: what measured best against Azurite here (bench/)
 SMALL_FILE = BLOCK_SIZE  # up to this, one request per file and many files at once
-FILES_AT_ONCE = 16  # small files in flight together
+FILES_AT_ONCE = 32  # small files in flight together
 PER_FILE_CONCURRENCY = 4  # parallel blocks of one large file
 LOOK_BEFORE_SENDING = 4 * MIB  # without overwrite, a file this big is looked up before it is sent
 TEMPORARY_PREFIX = ".studio-"
@@ -369,6 +370,42 @@ class BlobMover(Mover):
             raise _storage_error(error, "read", path) from None
 
 
+def _staged_upload(
+    path: str,
+    *,
+    overwrite: bool,
+    exists: Callable[[str], bool],
+    send: Callable[[], None],
+    rename: Callable[[], Any],
+    discard: Callable[[], Any],
+) -> bool:
+    """Send a file to a hidden staging name, then rename it into place (refused by the service when
+    the name is taken and overwrite is off: False). The staging file never outlives a failure."""
+    if not overwrite and exists(path):
+        return False
+    placed = False
+    try:
+        send()
+        try:
+            rename()
+        except (ResourceExistsError, ResourceModifiedError):
+            return False
+        except HttpResponseError as error:
+            if not overwrite and (error.status_code in (409, 412) or error.error_code == "PathAlreadyExists"):
+                return False
+            raise
+        placed = True
+    except AzureError as error:
+        raise _storage_error(error, "write", path) from None
+    finally:
+        if not placed:
+            try:
+                discard()
+            except AzureError:
+                pass
+    return True
+
+
 class ShareMover(Mover):
     """Straight to Azure Files with azure-storage-file-share. An upload goes to a hidden temporary
     name in its folder and is renamed into place, so a broken one is never visible."""
@@ -427,12 +464,10 @@ class ShareMover(Mover):
 
         share = self._share()
         folder, _, name = path.rpartition("/")
-        temporary = _join(folder, f"{TEMPORARY_PREFIX}{secrets.token_hex(6)}-{name}"[:255])
-        staged = share.get_file_client(temporary)
-        try:
+        staged = share.get_file_client(_join(folder, f"{TEMPORARY_PREFIX}{secrets.token_hex(6)}-{name}"[:255]))
+
+        def send() -> None:
             self._make_folders(share, folder)
-            if not overwrite and self.exists(path):
-                return False
             with open(local, "rb") as file:
                 staged.upload_file(
                     file,
@@ -441,24 +476,15 @@ class ShareMover(Mover):
                     progress_hook=_hook(progress),
                     content_settings=ContentSettings(content_type=_content_type(path)),
                 )
-            try:
-                staged.rename_file(path, overwrite=overwrite)
-            except (ResourceExistsError, ResourceModifiedError):
-                return False
-            except HttpResponseError as error:
-                if not overwrite and error.status_code in (409, 412):
-                    return False
-                raise
-            staged = None
-        except AzureError as error:
-            raise _storage_error(error, "write", path) from None
-        finally:
-            if staged is not None:
-                try:
-                    staged.delete_file()
-                except AzureError:
-                    pass
-        return True
+
+        return _staged_upload(
+            path,
+            overwrite=overwrite,
+            exists=self.exists,
+            send=send,
+            rename=lambda: staged.rename_file(path, overwrite=overwrite),
+            discard=staged.delete_file,
+        )
 
     def download(self, path: str, file: BinaryIO, *, size: int, progress: Progress, concurrency: int) -> None:
         try:
@@ -508,12 +534,13 @@ class Gen2Mover(Mover):
         from azure.core import MatchConditions
         from azure.storage.filedatalake import ContentSettings
 
-        filesystem = self._filesystem()
         folder, _, name = path.rpartition("/")
-        staged = filesystem.get_file_client(_join(folder, f"{TEMPORARY_PREFIX}{secrets.token_hex(6)}-{name}"[:255]))
-        try:
-            if not overwrite and self.exists(path):
-                return False
+        staged = self._filesystem().get_file_client(
+            _join(folder, f"{TEMPORARY_PREFIX}{secrets.token_hex(6)}-{name}"[:255])
+        )
+        conditions = {} if overwrite else {"match_condition": MatchConditions.IfMissing}
+
+        def send() -> None:
             with open(local, "rb") as file:
                 staged.upload_data(
                     file,
@@ -524,25 +551,15 @@ class Gen2Mover(Mover):
                     progress_hook=_hook(progress),
                     content_settings=ContentSettings(content_type=_content_type(path)),
                 )
-            conditions = {} if overwrite else {"match_condition": MatchConditions.IfMissing}
-            try:
-                staged.rename_file(f"{self.filesystem_name}/{path}", **conditions)
-            except (ResourceExistsError, ResourceModifiedError):
-                return False
-            except HttpResponseError as error:
-                if not overwrite and (error.status_code in (409, 412) or error.error_code == "PathAlreadyExists"):
-                    return False
-                raise
-            staged = None
-        except AzureError as error:
-            raise _storage_error(error, "write", path) from None
-        finally:
-            if staged is not None:
-                try:
-                    staged.delete_file()
-                except AzureError:
-                    pass
-        return True
+
+        return _staged_upload(
+            path,
+            overwrite=overwrite,
+            exists=self.exists,
+            send=send,
+            rename=lambda: staged.rename_file(f"{self.filesystem_name}/{path}", **conditions),
+            discard=staged.delete_file,
+        )
 
     def download(self, path: str, file: BinaryIO, *, size: int, progress: Progress, concurrency: int) -> None:
         try:
