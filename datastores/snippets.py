@@ -1,4 +1,5 @@
-"""What the pages show for using the studio from a script: azure-ai-ml pointed at this studio
+"""What the pages show for using the studio from a script: this repository's SDK and CLI
+(client/, datastore-studio), the datastore's azureml:// URI, azure-ai-ml pointed at this studio
 (its cloud_metadata), curl against /api/v1/, and the managed-identity settings for a job.
 Nothing here names a storage type: it asks a backend for its capabilities and ARM shape."""
 
@@ -82,6 +83,62 @@ def curl_workspace(base_url: str, workspace_name: str) -> str:
     )
 
 
+def azureml_uri(datastore: Datastore, path: str = "") -> str:
+    """The datastore's long-form azureml:// URI (the client's fsspec filesystem opens it)."""
+    config = config_json(datastore.workspace.name)
+    return (
+        f"azureml://subscriptions/{config['subscription_id']}/resourcegroups/{config['resource_group']}"
+        f"/workspaces/{datastore.workspace.name}/datastores/{datastore.name}/paths/{path}"
+    )
+
+
+def client_sdk(base_url: str, datastore: Datastore) -> str:
+    capabilities = datastore.backend.capabilities
+    lines = [
+        "# pip install ./client  (datastore-studio, from the studio's repository)",
+        f"# export DATASTORE_STUDIO_URL={base_url}",
+        "# export DATASTORE_STUDIO_TOKEN=<a personal access token from the Tokens page>",
+        "from datastore_studio import Datastore, Workspace",
+        "",
+        f"ws = Workspace.get({datastore.workspace.name!r})",
+        f"datastore = Datastore.get(ws, {datastore.name!r})",
+    ]
+    if capabilities.upload:
+        lines.append("datastore.upload('./data', target_path='data', overwrite=False)")
+    if capabilities.browse:
+        lines.append("datastore.download('./downloaded', prefix='data')")
+    if capabilities.tables:
+        lines.append("print(datastore.tables())")
+    if capabilities.queries:
+        lines.append("print(datastore.query('SELECT 1'))")
+    if capabilities.script_credentials:
+        lines += [
+            "",
+            "import pandas as pd  # azureml:// paths, straight to storage",
+            f"df = pd.read_csv('azureml://datastores/{datastore.name}/paths/data/train.csv')",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def client_cli(base_url: str, datastore: Datastore) -> str:
+    capabilities = datastore.backend.capabilities
+    where = f"-w {datastore.workspace.name}"
+    lines = [
+        f"datastore-studio login --url {base_url}  # asks for a personal access token",
+        f"datastore-studio datastore show {datastore.name} {where}",
+    ]
+    if capabilities.browse:
+        lines.append(f"datastore-studio ls {datastore.name} {where}")
+        lines.append(f"datastore-studio download ./downloaded -d {datastore.name} --prefix data {where}")
+    if capabilities.upload:
+        lines.append(f"datastore-studio upload ./data -d {datastore.name} --target-path data {where}")
+    if capabilities.tables:
+        lines.append(f"datastore-studio sql tables {datastore.name} {where}")
+    if capabilities.queries:
+        lines.append(f"datastore-studio sql query {datastore.name} 'SELECT 1' -o csv {where}")
+    return "\n".join(lines) + "\n"
+
+
 def for_datastore(base_url: str, datastore: Datastore) -> list[dict[str, Any]]:
     """The detail page's "Use it from a script" snippets: (title, code) in the order shown."""
     backend = datastore.backend
@@ -104,13 +161,18 @@ def for_datastore(base_url: str, datastore: Datastore) -> list[dict[str, Any]]:
         curl.append(
             f"curl {auth} -X POST -H 'Content-Type: application/json' -d '{{}}' {api}/credentials  # a short-lived SAS"
         )
-    shown = [{"title": "REST API (curl)", "code": "\n".join(curl) + "\n"}]
+    shown = [
+        {"title": "Python SDK (datastore-studio)", "code": client_sdk(base_url, datastore)},
+        {"title": "Command line (datastore-studio)", "code": client_cli(base_url, datastore)},
+    ]
+    if capabilities.browse:
+        shown.append({"title": "azureml:// URI", "code": azureml_uri(datastore) + "\n"})
     if backend.arm is not None:
-        shown.insert(
-            0,
+        shown.append(
             {
                 "title": "Azure ML SDK v2 (azure-ai-ml)",
                 "code": ml_client(base_url, datastore.workspace.name, datastore.name),
-            },
+            }
         )
+    shown.append({"title": "REST API (curl)", "code": "\n".join(curl) + "\n"})
     return shown

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import base64
+import http.client
 import os
 import socket
 import struct
@@ -15,8 +16,14 @@ import sys
 import zlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from azure.storage.blob import ContainerSasPermissions, generate_container_sas
+from azure.storage.blob import (
+    BlobSasPermissions,
+    ContainerSasPermissions,
+    generate_blob_sas,
+    generate_container_sas,
+)
 from django.test import Client
 from django.urls import reverse
 
@@ -153,3 +160,29 @@ def sas_for(container: str, **permissions: bool) -> str:
             expiry=datetime.now(UTC) + timedelta(hours=1),
         )
     )
+
+
+def put_blob_raw(azurite_url: str, container: str, name: str, data: bytes) -> None:
+    """Put a blob under an exact name. The SDK's HTTP stack (urllib3) removes '.' and '..'
+    segments from a URL before sending it, so such names are sent with http.client, signed
+    with a SAS from the SDK."""
+    sas = generate_blob_sas(
+        AZURITE_ACCOUNT,
+        container,
+        name,
+        account_key=AZURITE_KEY,
+        permission=BlobSasPermissions(write=True, create=True),
+        expiry=datetime.now(UTC) + timedelta(hours=1),
+    )
+    url = urlsplit(azurite_url)
+    assert url.hostname is not None
+    connection = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
+    connection.request(
+        "PUT",
+        f"{url.path}/{container}/{name}?{sas}",
+        body=data,
+        headers={"x-ms-blob-type": "BlockBlob", "Content-Length": str(len(data))},
+    )
+    response = connection.getresponse()
+    response.read()
+    assert response.status == 201, response.status

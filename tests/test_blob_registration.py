@@ -220,6 +220,12 @@ def test_the_detail_page_shows_the_key_only_as_stored_and_a_script_that_names_th
     # The script snippets: azure-ai-ml against this studio, and curl (no SDK v1, which talks to Azure).
     assert "ml_client.datastores.get(&#x27;workspaceblobstore&#x27;, include_secrets=True)" in page
     assert "/api/v1/workspaces/" in page and "azureml.core" not in page
+    # This repository's SDK and CLI, and the azureml:// URI, each with a copy button.
+    assert "Datastore.get(ws, &#x27;workspaceblobstore&#x27;)" in page
+    assert f"datastore-studio upload ./data -d workspaceblobstore --target-path data -w {workspace.name}" in page
+    uri = f"/workspaces/{workspace.name}/datastores/workspaceblobstore/paths/"
+    assert "azureml://subscriptions/" in page and uri in page
+    assert page.count('data-copy="') >= 5 and 'aria-label="Copy: azureml:// URI"' in page
 
 
 def test_the_list_filter_narrows_by_name_through_htmx(client, workspace):

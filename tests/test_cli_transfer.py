@@ -5,16 +5,12 @@ workspaceblobstore) and the Azure Files stand-in, checked with the SDK directly.
 from __future__ import annotations
 
 import base64
-import http.client
 import os
 import uuid
-from datetime import UTC, datetime, timedelta
 from io import StringIO
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
-from azure.storage.blob import BlobSasPermissions, generate_blob_sas
 from azure.storage.fileshare import ShareServiceClient
 from django.core.management import CommandError, call_command
 from hypothesis import HealthCheck, given, settings
@@ -32,9 +28,9 @@ from datastores.storage import AuthType, Download, backend_for, paths
 
 from .support import (
     AZURITE_ACCOUNT,
-    AZURITE_KEY,
     FILESHARE_ACCOUNT,
     FILESHARE_KEY,
+    put_blob_raw,
     remember_secret,
 )
 
@@ -408,32 +404,6 @@ def test_a_local_target_is_none_or_strictly_inside_the_root(tmp_path, name):
         assert target.resolve().is_relative_to(real_root)
         assert target.resolve() != real_root
         assert "\x00" not in str(target)
-
-
-def put_blob_raw(azurite_url: str, container: str, name: str, data: bytes) -> None:
-    """Put a blob under an exact name. The SDK's HTTP stack (urllib3) removes '.' and '..'
-    segments from a URL before sending it, so such names are sent with http.client, signed
-    with a SAS from the SDK."""
-    sas = generate_blob_sas(
-        AZURITE_ACCOUNT,
-        container,
-        name,
-        account_key=AZURITE_KEY,
-        permission=BlobSasPermissions(write=True, create=True),
-        expiry=datetime.now(UTC) + timedelta(hours=1),
-    )
-    url = urlsplit(azurite_url)
-    assert url.hostname is not None
-    connection = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
-    connection.request(
-        "PUT",
-        f"{url.path}/{container}/{name}?{sas}",
-        body=data,
-        headers={"x-ms-blob-type": "BlockBlob", "Content-Length": str(len(data))},
-    )
-    response = connection.getresponse()
-    response.read()
-    assert response.status == 201, response.status
 
 
 def test_download_never_writes_outside_the_target_folder(workspace, blob_service, azurite_url, tmp_path):

@@ -1,0 +1,144 @@
+"""upload and download through the installed SDK: a folder tree (nested folders, unicode names,
+an empty file, a 64 MiB file) with and without overwrite, checked in Azurite with
+azure-storage-blob directly, and in the Azure Files stand-in (no emulator exists). For Blob
+Storage the studio is shown to be out of the data path: no request to it carries file bytes."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import uuid
+
+import pytest
+
+from datastores.access import Actor
+from datastores.services import workspace_create
+
+from ..api_support import token_for
+from ..support import put_blob_raw
+from .support import ONE_PASS
+
+pytestmark = [ONE_PASS, pytest.mark.django_db(transaction=True)]
+BIG = 64 * 1024 * 1024
+TREE = {
+    "a.txt": b"alpha\n",
+    "empty.dat": b"",
+    "nested/deeper/b.csv": b"x,y\n1,2\n",
+    "nested/ünïcødé – 数据.txt": "grüße\n".encode(),
+    "nested/c.json": b'{"c": 3}\n',
+}
+
+
+def write_tree(root, files):
+    for name, data in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+
+
+def local_files(root):
+    return {path.relative_to(root).as_posix(): path.read_bytes() for path in root.rglob("*") if path.is_file()}
+
+
+def digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@pytest.fixture
+def owner(django_user_model):
+    return django_user_model.objects.create_user(username="olive")
+
+
+def test_a_folder_tree_goes_straight_to_blob_storage_and_back_with_overwrite_honoured(
+    installed, studio, owner, blob_service, azurite_url, tmp_path
+):
+    workspace = workspace_create(actor=Actor(user=owner), name=f"up-{uuid.uuid4().hex[:6]}")
+    container = workspace.datastores.get(name="workspaceblobstore").connection_settings["container_name"]
+    blobs = blob_service.get_container_client(container)
+    big = os.urandom(BIG)
+    source = tmp_path / "source"
+    write_tree(source, {**TREE, "big/model.bin": big})
+    put_blob_raw(azurite_url, container, "hostile/../../escape.txt", b"escape")
+    blobs.upload_blob("hostile/fine.txt", b"fine")
+    plan = {
+        "workspace": workspace.name,
+        "datastore": "workspaceblobstore",
+        "source": str(source),
+        "target": str(tmp_path / "down"),
+        "changed": str(source / "a.txt"),
+        "files": [str(source / "a.txt"), str(source / "nested/c.json")],
+        "hostile_target": str(tmp_path / "hostile-down"),
+    }
+    seen = installed.run("transfers", plan, token=token_for(owner))
+
+    every = sorted(f"tree/{name}" for name in [*TREE, "big/model.bin"])
+    assert seen["first"]["count"] == 6 and seen["first"]["transferred"] == every and seen["first"]["skipped"] == []
+    assert seen["again"]["count"] == 0 and seen["again"]["skipped"] == every, "skipped files are named"
+    assert seen["overwrite"]["count"] == 6
+    assert seen["files"]["transferred"] == ["picked/a.txt", "picked/nested/c.json"]
+    stored = {blob.name: blob.size for blob in blobs.list_blobs()}
+    assert not [name for name in stored if ".studio-" in name], "no staging name left in storage"
+    for name, data in {**TREE, "a.txt": b"changed locally\n"}.items():
+        assert blobs.download_blob(f"tree/{name}").readall() == data
+    assert digest(blobs.download_blob("tree/big/model.bin").readall()) == digest(big)
+    assert (
+        blobs.get_blob_client("tree/nested/c.json").get_blob_properties().content_settings.content_type
+        == "application/json"
+    )
+    assert blobs.download_blob("picked/a.txt").readall() == b"changed locally\n"
+
+    assert seen["download"]["count"] == 6 and seen["download_again"]["skipped"] == every
+    assert seen["download_overwrite"]["count"] == 3
+    downloaded = local_files(tmp_path / "down")
+    assert set(downloaded) == set(every), "every file at its full storage path, and no temporary file left"
+    assert digest(downloaded["tree/big/model.bin"]) == digest(big) and downloaded["tree/empty.dat"] == b""
+    assert downloaded["tree/nested/ünïcødé – 数据.txt"] == "grüße\n".encode()
+    assert seen["hostile"]["transferred"] == ["hostile/fine.txt"]
+    assert seen["hostile"]["failed"] == [
+        {"name": "hostile/../../escape.txt", "reason": "its name would land outside the target folder; not written"}
+    ]
+    assert not (tmp_path / "escape.txt").exists() and local_files(tmp_path / "hostile-down") == {
+        "hostile/fine.txt": b"fine"
+    }
+
+    # The studio only answered the API's small JSON requests: no file route, and far fewer bytes than one file.
+    assert studio.seen and not [seen for seen in studio.seen if "/files/" in seen.path]
+    through_studio = sum(request.received + request.sent for request in studio.seen)
+    assert through_studio < 200_000, f"{through_studio} bytes went through the studio"
+    assert {request.path.rsplit("/", 1)[-1] for request in studio.seen if request.method == "POST"} == {"credentials"}
+
+
+def test_a_folder_tree_goes_straight_to_azure_files(installed, studio, owner, fileshare_standin, share_name, tmp_path):
+    """Azure Files has no emulator: the stand-in (tests/standins/fileshare.py) checks the SAS."""
+    from datastores.services import datastore_register
+    from datastores.storage import AuthType, backend_for
+
+    from ..support import FILESHARE_ACCOUNT, FILESHARE_KEY
+
+    workspace = workspace_create(actor=Actor(user=owner), name=f"share-{uuid.uuid4().hex[:6]}")
+    datastore_register(
+        workspace=workspace,
+        name="share",
+        storage_type="AzureFile",
+        auth_type=AuthType.ACCOUNT_KEY,
+        values=backend_for("AzureFile").clean_values(
+            AuthType.ACCOUNT_KEY,
+            {
+                "account_name": FILESHARE_ACCOUNT,
+                "file_share_name": share_name,
+                "protocol": "http",
+                "endpoint": fileshare_standin.base_url.removeprefix("http://"),
+                "account_key": FILESHARE_KEY,
+            },
+        ),
+    )
+    source = tmp_path / "source"
+    write_tree(source, TREE)
+    plan = {"workspace": workspace.name, "datastore": "share", "source": str(source), "target": str(tmp_path / "down")}
+    seen = installed.run("share_transfers", plan, token=token_for(owner))
+
+    assert seen["first"]["count"] == 5 and seen["again"]["skipped"] == sorted(f"tree/{name}" for name in TREE)
+    for name, data in TREE.items():
+        assert fileshare_standin.file_bytes(share_name, f"tree/{name}") == data
+    assert local_files(tmp_path / "down") == {f"tree/{name}": data for name, data in TREE.items()}
+    assert not [request for request in studio.seen if "/files/" in request.path]
