@@ -1,7 +1,8 @@
 """upload and download through the installed SDK: a folder tree (nested folders, unicode names,
 an empty file, a 64 MiB file) with and without overwrite, checked in Azurite with
 azure-storage-blob directly, and in the Azure Files stand-in (no emulator exists). For Blob
-Storage the studio is shown to be out of the data path: no request to it carries file bytes."""
+Storage the studio is shown to be out of the data path: no request to it carries file bytes; and
+a SAS about to expire is replaced during one upload."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import uuid
 import pytest
 
 from datastores.access import Actor
+from datastores.models import AuditAction, AuditEntry
 from datastores.services import workspace_create
 
 from ..api_support import token_for
@@ -106,6 +108,10 @@ def test_a_folder_tree_goes_straight_to_blob_storage_and_back_with_overwrite_hon
     through_studio = sum(request.received + request.sent for request in studio.seen)
     assert through_studio < 200_000, f"{through_studio} bytes went through the studio"
     assert {request.path.rsplit("/", 1)[-1] for request in studio.seen if request.method == "POST"} == {"credentials"}
+    issued = AuditEntry.objects.filter(
+        action=AuditAction.CREDENTIAL_ISSUED, datastore_name="workspaceblobstore"
+    ).count()
+    assert issued >= 4 + seen["credentials_fetched"]
 
 
 def test_a_folder_tree_goes_straight_to_azure_files(installed, studio, owner, fileshare_standin, share_name, tmp_path):
