@@ -111,7 +111,7 @@ def client_sdk(base_url: str, datastore: Datastore) -> str:
         lines.append("print(datastore.tables())")
     if capabilities.queries:
         lines.append("print(datastore.query('SELECT 1'))")
-    if capabilities.script_credentials:
+    if capabilities.blob_protocol_paths:
         lines += [
             "",
             "import pandas as pd  # azureml:// paths, straight to storage",
@@ -165,7 +165,7 @@ def for_datastore(base_url: str, datastore: Datastore) -> list[dict[str, Any]]:
         {"title": "Python SDK (datastore-studio)", "code": client_sdk(base_url, datastore)},
         {"title": "Command line (datastore-studio)", "code": client_cli(base_url, datastore)},
     ]
-    if capabilities.browse:
+    if capabilities.blob_protocol_paths:
         shown.append({"title": "azureml:// URI", "code": azureml_uri(datastore) + "\n"})
     if backend.arm is not None:
         shown.append(

@@ -237,3 +237,13 @@ def test_the_list_filter_narrows_by_name_through_htmx(client, workspace):
     page = response.content.decode()
     assert "<html" not in page
     assert "workspacefilestore" in page and "workspaceblobstore" not in page
+
+
+def test_the_script_box_offers_azureml_paths_only_where_the_client_can_open_them(client, workspace, datastore):
+    """pandas on azureml:// paths goes through adlfs, which speaks the Blob protocol: the box shows the
+    URI and the pandas line for a Blob datastore, and for a File Share (the server is a stand-in) it
+    offers the SDK's upload and download instead of a path the client would refuse."""
+    page = client.get(reverse("datastore_detail", args=[workspace.name, datastore.name])).content.decode()
+    assert "Datastore.get(ws, &#x27;files&#x27;)" in page and "datastore.download(" in page
+    offered = "azureml://datastores/files/paths/" in page and 'aria-label="Copy: azureml:// URI"' in page
+    assert offered == (datastore.storage_type == "AzureBlob")

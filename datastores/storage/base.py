@@ -48,6 +48,7 @@ class Capabilities:
     queries: bool = False  # run_readonly_query, stream_query_csv
     deferred_validation: bool = False  # checked on first use unless "Validate now" is ticked
     script_credentials: bool = False  # script_credential: a short-lived credential to reach storage directly
+    blob_protocol_paths: bool = False  # that credential speaks the Blob protocol: azureml:// paths (adlfs) work
 
     @property
     def moves_files(self) -> bool:

@@ -104,6 +104,7 @@ class DataLakeGen2Backend(StorageBackend):
         read_range=True,
         deferred_validation=True,
         script_credentials=True,
+        blob_protocol_paths=True,
     )
     arm = ArmShape(
         datastore_type="AzureDataLakeGen2",

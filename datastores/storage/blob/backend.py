@@ -100,6 +100,7 @@ class BlobBackend(StorageBackend):
         properties=True,
         read_range=True,
         script_credentials=True,
+        blob_protocol_paths=True,
     )
     arm = ArmShape(
         datastore_type="AzureBlob",
