@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import pytest
 from azure.storage.blob import (
     BlobSasPermissions,
     ContainerSasPermissions,
@@ -186,3 +187,12 @@ def put_blob_raw(azurite_url: str, container: str, name: str, data: bytes) -> No
     response = connection.getresponse()
     response.read()
     assert response.status == 201, response.status
+
+
+def sqlite_pass_only(what: str) -> pytest.MarkDecorator:
+    """Run in scripts/test's SQLite pass only, to keep CI's time: for tests whose subject does not
+    depend on the app database (the PostgreSQL pass runs tests/test_production_start.py instead)."""
+    return pytest.mark.skipif(
+        os.environ.get("DATABASE_URL", "").startswith("postgres"),
+        reason=f"{what} run in the SQLite pass of scripts/test",
+    )

@@ -19,9 +19,10 @@ import pyarrow.parquet as pq
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from .support import png, register_sas, sas
+from .support import png, register_sas, sas, sqlite_pass_only
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+# Screenshots and axe look at what the pages render, not at the app database: once per scripts/test.
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), sqlite_pass_only("the screenshots")]
 
 ROOT = Path(__file__).resolve().parent.parent
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"

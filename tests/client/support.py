@@ -20,19 +20,14 @@ from socketserver import ThreadingMixIn
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-import pytest
+from ..support import sqlite_pass_only
 
 ROOT = Path(__file__).resolve().parents[2]
 CLIENT = ROOT / "client"
 SCRIPTS = Path(__file__).with_name("scripts")
 PYENV = Path.home() / ".pyenv" / "versions"
 
-# The client tests run once per scripts/test, in its SQLite pass (the PostgreSQL pass runs
-# tests/test_production_start.py instead), to keep CI's time.
-ONE_PASS = pytest.mark.skipif(
-    os.environ.get("DATABASE_URL", "").startswith("postgres"),
-    reason="the client tests run in the SQLite pass of scripts/test",
-)
+ONE_PASS = sqlite_pass_only("the client tests")
 
 
 def python_for(version: str) -> str | None:
