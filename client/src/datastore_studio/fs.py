@@ -36,7 +36,6 @@ LONG = re.compile(
     r"datastores/(?P<datastore>[^/]+)(?:/paths(?:/(?P<path>.*))?)?$",
     re.IGNORECASE,
 )
-ADLFS_TYPES = ("AzureBlob", "AzureDataLakeGen2")
 WRITE_MODES = set("wax+")
 
 
@@ -154,7 +153,7 @@ class AzureMLFileSystem(AbstractFileSystem):
             datastore = Datastore.get(workspace, datastore_name)
         except (DatastoreNotFound, WorkspaceNotFound) as error:
             raise FileNotFoundError(error.message) from None
-        if datastore.datastore_type not in ADLFS_TYPES or not datastore.capabilities.get("script_credentials"):
+        if not datastore.capabilities.get("blob_protocol_paths"):  # the studio declares where adlfs can go
             raise NotImplementedError(
                 "azureml:// paths reach Blob and ADLS Gen2 datastores; "
                 f"{datastore.name} is {datastore.storage_type_label}: "
