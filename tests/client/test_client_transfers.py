@@ -141,10 +141,50 @@ def test_a_folder_tree_goes_straight_to_azure_files(installed, studio, owner, fi
     source = tmp_path / "source"
     write_tree(source, TREE)
     plan = {"workspace": workspace.name, "datastore": "share", "source": str(source), "target": str(tmp_path / "down")}
-    seen = installed.run("share_transfers", plan, token=token_for(owner))
+    seen = installed.run("tree_transfers", plan, token=token_for(owner))
 
     assert seen["first"]["count"] == 5 and seen["again"]["skipped"] == sorted(f"tree/{name}" for name in TREE)
     for name, data in TREE.items():
         assert fileshare_standin.file_bytes(share_name, f"tree/{name}") == data
     assert local_files(tmp_path / "down") == {f"tree/{name}": data for name, data in TREE.items()}
     assert not [request for request in studio.seen if "/files/" in request.path]
+
+
+@pytest.mark.parametrize("lake_name", ["gen2", "dbfs"])
+def test_a_folder_tree_goes_to_a_data_lake_and_back(installed, studio, owner, lake_name, request, tmp_path):
+    """ADLS Gen2 and Databricks have no emulator: the stand-ins (tests/standins/adls_gen2.py, which
+    checks each SAS's signature against the user delegation key it issued, and dbfs.py) hold the
+    files. Gen2's bytes go straight from the client to the DFS endpoint with a scoped SAS; DBFS's
+    stream through the studio's file routes, the types without script credentials."""
+    from datastores.services import datastore_register
+    from tests.standins.tls import ca_bundle_path
+
+    lake = request.getfixturevalue(lake_name)
+    connection = lake.connection()
+    workspace = workspace_create(actor=Actor(user=owner), name=f"lake-{uuid.uuid4().hex[:6]}")
+    datastore_register(
+        workspace=workspace,
+        name="lake",
+        storage_type=connection.storage_type,
+        auth_type=connection.auth_type,
+        values=connection.values,
+    )
+    source = tmp_path / "source"
+    write_tree(source, TREE)
+    plan = {"workspace": workspace.name, "datastore": "lake", "source": str(source), "target": str(tmp_path / "down")}
+    trusted = {"SSL_CERT_FILE": ca_bundle_path(), "REQUESTS_CA_BUNDLE": ca_bundle_path()}
+    seen = installed.run("tree_transfers", plan, token=token_for(owner), **trusted)
+
+    assert seen["first"]["count"] == 5, seen["first"]
+    assert seen["again"]["skipped"] == sorted(f"tree/{name}" for name in TREE)
+    for name, data in TREE.items():
+        assert lake.read(f"tree/{name}") == data
+    assert not [path for path in lake.stored_paths() if ".studio-" in path], "no staging file is left"
+    assert local_files(tmp_path / "down") == {f"tree/{name}": data for name, data in TREE.items()}
+    through_studio = [request for request in studio.seen if "/files/" in request.path]
+    if lake_name == "gen2":
+        assert not through_studio, "Gen2's bytes went straight to storage"
+    else:
+        assert sum(request.received for request in through_studio if request.method == "PUT") == sum(
+            len(data) for data in TREE.values()
+        )

@@ -31,6 +31,8 @@ the operation needs (list, read, write or create, delete), else 403 as Azure say
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import re
 import secrets
@@ -164,6 +166,7 @@ class AdlsGen2Standin(StandinServer):
         self.grants: dict[str, set[str]] = {}
         self.requests: list[str] = []
         self.delegation_keys: list[dict[str, str]] = []  # every user delegation key handed out
+        self.delegation_secret = secrets.token_bytes(32)  # the account key that user delegation keys derive from
         self.lock = threading.RLock()
 
     @property
@@ -345,8 +348,11 @@ class AdlsGen2Standin(StandinServer):
             "SignedExpiry": expiry.group(1).decode(),
             "SignedService": "b",
             "SignedVersion": "2025-01-05",
-            "Value": base64.b64encode(secrets.token_bytes(32)).decode(),
         }
+        # As in Azure, the key's value follows from the account's secret and the key's fields: two
+        # requests for the same principal and times get the same key (a SAS names only those fields).
+        signed = "\n".join(key.values()).encode()
+        key["Value"] = base64.b64encode(hmac.new(self.delegation_secret, signed, hashlib.sha256).digest()).decode()
         self.delegation_keys.append(key)
         fields = "".join(f"<{name}>{escape(value)}</{name}>" for name, value in key.items())
         body = f'<?xml version="1.0" encoding="utf-8"?><UserDelegationKey>{fields}</UserDelegationKey>'

@@ -541,6 +541,10 @@ class Gen2Mover(Mover):
         conditions = {} if overwrite else {"match_condition": MatchConditions.IfMissing}
 
         def send() -> None:
+            content_settings = ContentSettings(content_type=_content_type(path))
+            if size == 0:  # upload_data sends nothing at all for no bytes: not even the file
+                staged.create_file(content_settings=content_settings)
+                return
             with open(local, "rb") as file:
                 staged.upload_data(
                     file,
@@ -549,7 +553,7 @@ class Gen2Mover(Mover):
                     max_concurrency=concurrency,
                     chunk_size=BLOCK_SIZE,
                     progress_hook=_hook(progress),
-                    content_settings=ContentSettings(content_type=_content_type(path)),
+                    content_settings=content_settings,
                 )
 
         return _staged_upload(

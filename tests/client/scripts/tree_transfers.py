@@ -1,4 +1,4 @@
-"""upload and download of a folder tree to an Azure File Share datastore, in the client's venv."""
+"""upload (twice: the second skips every file) and download of a folder tree to any datastore, in the client's venv."""
 
 import json
 import sys
