@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import stat
+import subprocess
 import uuid
 
 import pytest
@@ -16,7 +17,7 @@ from datastores.models import Datastore, Role
 from datastores.services import member_add, workspace_create
 
 from ..api_support import token_for
-from ..support import AZURITE_ACCOUNT, AZURITE_KEY
+from ..support import AZURITE_ACCOUNT, AZURITE_KEY, FILESHARE_ACCOUNT, FILESHARE_KEY, WRONG_KEY
 from .support import ONE_PASS
 
 pytestmark = [ONE_PASS, pytest.mark.django_db(transaction=True)]
@@ -159,6 +160,11 @@ def test_the_cli_signs_in_lists_creates_moves_files_and_queries_with_exit_codes_
     writing = cli("sql", "query", "sales", "DELETE FROM orders", token=None, **no_env)
     assert writing.returncode == 1 and writing.stderr.startswith("Error: ")
 
+    no_files = cli("ls", "sales", token=None, **no_env)
+    assert no_files.returncode == 1 and "holds no files" in no_files.stderr and "Traceback" not in no_files.stderr
+    no_tables = cli("sql", "tables", "training", token=None, **no_env)
+    assert no_tables.returncode == 1 and "has no tables" in no_tables.stderr
+
     # Exit codes: 2 for bad usage, 1 for a failure with the studio's message on stderr.
     assert cli("datastore", "list", "--output", "yaml", token=None, **no_env).returncode == 2
     assert cli("upload", token=None, **no_env).returncode == 2
@@ -186,3 +192,176 @@ def test_the_cli_signs_in_lists_creates_moves_files_and_queries_with_exit_codes_
     assert cli("logout", token=None).returncode == 0 and not config.exists()
     after = cli("workspace", "list", token=None, **no_env)
     assert after.returncode == 1 and "datastore-studio login" in after.stderr
+
+
+def test_the_cli_creates_a_datastore_of_every_other_storage_type_with_secrets_from_the_environment(
+    installed, django_user_model, fileshare_standin, share_name, gen1, gen2, maria
+):
+    """`datastore create` for the types the first test does not make: Azure Files (the Azure Files
+    stand-in), ADLS Gen1 and Gen2 (their stand-ins, and the Entra ID token stand-in), Azure SQL
+    (no server here, so --skip-validation), MySQL (MariaDB) and DBFS. Each secret comes from its
+    environment variable and is stored, never echoed."""
+    owner = django_user_model.objects.create_user(username="olive")
+    workspace = workspace_create(actor=Actor(user=owner), name=f"cli-{uuid.uuid4().hex[:6]}")
+    token = token_for(owner)
+    env = {"DATASTORE_STUDIO_WORKSPACE": workspace.name}
+    lake1, lake2, mysql = gen1.values(), gen2.values(), maria.form()
+    commands = {
+        "share": (
+            [
+                "file-share",
+                "share",
+                "--account-name",
+                FILESHARE_ACCOUNT,
+                "--file-share-name",
+                share_name,
+                "--protocol",
+                "http",
+                "--endpoint",
+                fileshare_standin.base_url.removeprefix("http://"),
+            ],
+            {"AZURE_STORAGE_KEY": FILESHARE_KEY},
+            ("account_key", FILESHARE_KEY),
+        ),
+        "lake1": (
+            [
+                "adls-gen1",
+                "lake1",
+                "--store-name",
+                lake1["store_name"],
+                "--tenant-id",
+                lake1["tenant_id"],
+                "--client-id",
+                lake1["client_id"],
+                "--authority-url",
+                lake1["authority_url"],
+                "--endpoint",
+                lake1["endpoint"],
+                "--validate-now",
+            ],
+            {"AZURE_CLIENT_SECRET": lake1["client_secret"]},
+            ("client_secret", lake1["client_secret"]),
+        ),
+        "lake2": (
+            [
+                "adls-gen2",
+                "lake2",
+                "--account-name",
+                lake2["account_name"],
+                "--filesystem",
+                lake2["filesystem"],
+                "--tenant-id",
+                lake2["tenant_id"],
+                "--client-id",
+                lake2["client_id"],
+                "--authority-url",
+                lake2["authority_url"],
+                "--protocol",
+                "https",
+                "--endpoint",
+                lake2["endpoint"],
+                "--validate-now",
+            ],
+            {"AZURE_CLIENT_SECRET": lake2["client_secret"]},
+            ("client_secret", lake2["client_secret"]),
+        ),
+        "sales": (
+            [
+                "sql-database",
+                "sales",
+                "--server-name",
+                "contoso",
+                "--database-name",
+                "sales",
+                "--user-id",
+                "ada",
+                "--skip-validation",
+            ],
+            {"DATASTORE_PASSWORD": "azure-sql-password-from-the-environment"},
+            ("password", "azure-sql-password-from-the-environment"),
+        ),
+        "orders": (
+            [
+                "mysql",
+                "orders",
+                "--server-name",
+                mysql["server_name"],
+                "--database-name",
+                mysql["database_name"],
+                "--user-id",
+                mysql["user_id"],
+                "--port",
+                str(mysql["port"]),
+                "--endpoint",
+                "127.0.0.1",
+            ],
+            {"DATASTORE_PASSWORD": mysql["password"]},
+            ("password", mysql["password"]),
+        ),
+        "notebooks": (["dbfs", "notebooks"], {}, None),
+    }
+    for name, (args, secrets, stored) in commands.items():
+        created = installed.cli("datastore", "create", *args, token=token, **env, **secrets)
+        assert created.returncode == 0, f"{name}: {created.stderr}"
+        for secret in secrets.values():
+            assert secret not in created.stdout + created.stderr
+        if stored:
+            assert Datastore.objects.get(workspace=workspace, name=name).connection()[stored[0]] == stored[1]
+    listed = json.loads(installed.cli("datastore", "list", "-o", "json", token=token, **env).stdout)
+    types = {item["name"]: item["storage_type"] for item in listed}
+    assert {name: types[name] for name in commands} == {
+        "share": "AzureFile",
+        "lake1": "AzureDataLake",
+        "lake2": "AzureDataLakeGen2",
+        "sales": "AzureSqlDatabase",
+        "orders": "AzureMySql",
+        "notebooks": "DBFS",
+    }
+
+    # A failed validation registers nothing and says what failed, with exit code 1.
+    wrong = installed.cli(
+        "datastore",
+        "create",
+        *commands["share"][0][:1],
+        "share2",
+        *commands["share"][0][2:],
+        token=token,
+        **env,
+        AZURE_STORAGE_KEY=WRONG_KEY,
+    )
+    assert wrong.returncode == 1 and "account key" in wrong.stderr.lower() and "Traceback" not in wrong.stderr
+    assert not Datastore.objects.filter(workspace=workspace, name="share2").exists()
+
+
+def test_shell_completion_from_the_cli_library_completes_commands_and_storage_types(installed):
+    """`datastore-studio --show-completion bash` prints Typer's completion script; sourced in a real
+    bash, it completes command names and the storage types of `datastore create`."""
+    script = installed.cli("--show-completion", "bash", token=None)
+    assert script.returncode == 0 and "complete" in script.stdout, script.stderr
+    completing = subprocess.run(
+        [
+            "bash",
+            "-c",
+            'eval "$COMPLETION"; '
+            "COMP_WORDS=(datastore-studio data); COMP_CWORD=1; _datastore_studio_completion datastore-studio; "
+            'echo "1:${COMPREPLY[*]}"; '
+            'COMP_WORDS=(datastore-studio datastore create ""); COMP_CWORD=3; '
+            '_datastore_studio_completion datastore-studio; echo "2:${COMPREPLY[*]}"',
+        ],
+        capture_output=True,
+        text=True,
+        env={**installed.env(None), "COMPLETION": script.stdout},
+        timeout=60,
+    )
+    lines = dict(line.split(":", 1) for line in completing.stdout.splitlines())
+    assert lines["1"].split() == ["datastore"], completing.stderr
+    assert set(lines["2"].split()) == {
+        "blob",
+        "file-share",
+        "adls-gen1",
+        "adls-gen2",
+        "sql-database",
+        "postgresql",
+        "mysql",
+        "dbfs",
+    }

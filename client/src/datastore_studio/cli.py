@@ -29,8 +29,8 @@ from .config import (
     resolve,
     save_login,
 )
-from .datastore import Datastore
-from .exceptions import StudioError, TransferStopped
+from .datastore import Datastore, _FileDatastore, _SqlDatastore
+from .exceptions import StudioError, TransferStopped, ValidationFailed
 from .workspace import Workspace
 
 __all__ = ["app", "main"]
@@ -114,6 +114,26 @@ def _workspace(name: str | None) -> Workspace:
 def _datastore(workspace: str | None, name: str | None) -> Datastore:
     ws = _workspace(workspace)
     return Datastore.get(ws, name) if name else ws.get_default_datastore()
+
+
+def _file_datastore(workspace: str | None, name: str | None) -> _FileDatastore:
+    chosen = _datastore(workspace, name)
+    if not isinstance(chosen, _FileDatastore):
+        raise ValidationFailed(
+            f"Datastore {chosen.name} is {chosen.storage_type_label}, which holds no files: "
+            "use `datastore-studio sql` for its tables."
+        )
+    return chosen
+
+
+def _sql_datastore(workspace: str | None, name: str | None) -> _SqlDatastore:
+    chosen = _datastore(workspace, name)
+    if not isinstance(chosen, _SqlDatastore):
+        raise ValidationFailed(
+            f"Datastore {chosen.name} is {chosen.storage_type_label}, which has no tables: "
+            "use `datastore-studio ls` for its files."
+        )
+    return chosen
 
 
 def _secret(label: str, variable: str, *, required: bool = True) -> str | None:
@@ -278,10 +298,11 @@ class AccountAuth(StrEnum):
     sas_token = "sas-token"
 
 
-def _account_secret(auth: AccountAuth) -> dict[str, str | None]:
+def _account_secret(auth: AccountAuth) -> tuple[str | None, str | None]:
+    """(account_key, sas_token): the one the authentication type needs."""
     if auth is AccountAuth.sas_token:
-        return {"sas_token": _secret("SAS token", "AZURE_STORAGE_SAS_TOKEN")}
-    return {"account_key": _secret("Account key", "AZURE_STORAGE_KEY")}
+        return None, _secret("SAS token", "AZURE_STORAGE_SAS_TOKEN")
+    return _secret("Account key", "AZURE_STORAGE_KEY"), None
 
 
 @create_app.command("blob")
@@ -302,6 +323,7 @@ def create_blob(
 ) -> None:
     """Azure Blob Storage container."""
     ws = _workspace(workspace)
+    account_key, sas_token = _account_secret(auth)
     _created(
         Datastore.register_azure_blob_container(
             ws,
@@ -313,7 +335,8 @@ def create_blob(
             overwrite=overwrite,
             create_if_not_exists=create_if_not_exists,
             skip_validation=skip_validation,
-            **_account_secret(auth),
+            account_key=account_key,
+            sas_token=sas_token,
         )
     )
 
@@ -336,6 +359,7 @@ def create_file_share(
 ) -> None:
     """Azure File Share."""
     ws = _workspace(workspace)
+    account_key, sas_token = _account_secret(auth)
     _created(
         Datastore.register_azure_file_share(
             ws,
@@ -347,7 +371,8 @@ def create_file_share(
             overwrite=overwrite,
             create_if_not_exists=create_if_not_exists,
             skip_validation=skip_validation,
-            **_account_secret(auth),
+            account_key=account_key,
+            sas_token=sas_token,
         )
     )
 
@@ -465,15 +490,9 @@ def create_sql_database(
             "give --user-id (SQL authentication) or --client-id and --tenant-id (service principal)"
         )
     ws = _workspace(workspace)
-    secrets = (
-        {
-            "client_id": client_id,
-            "tenant_id": tenant_id,
-            "client_secret": _secret("Client secret", "AZURE_CLIENT_SECRET"),
-        }
-        if client_id
-        else {"username": user_id, "password": _secret("Password", "DATASTORE_PASSWORD")}
-    )
+    service_principal = bool(client_id)
+    secret = _secret("Client secret", "AZURE_CLIENT_SECRET") if service_principal else None
+    password = None if service_principal else _secret("Password", "DATASTORE_PASSWORD")
     _created(
         Datastore.register_azure_sql_database(
             ws,
@@ -484,7 +503,11 @@ def create_sql_database(
             port=port,
             overwrite=overwrite,
             skip_validation=skip_validation,
-            **secrets,
+            username=user_id,
+            password=password,
+            tenant_id=tenant_id,
+            client_id=client_id,
+            client_secret=secret,
         )
     )
 
@@ -620,7 +643,12 @@ def datastore_update_auth(
     auth_type = auth.value.replace("-", "_") if auth else datastore.auth_type
     label, variable = SECRET_OF[auth_type]
     secret = _secret(label + " (blank keeps the stored one)", variable, required=auth_type != datastore.auth_type)
-    values = {SECRET_FIELD[auth_type]: secret, "tenant_id": tenant_id, "client_id": client_id, "user_id": user_id}
+    values: dict[str, Any] = {
+        SECRET_FIELD[auth_type]: secret,
+        "tenant_id": tenant_id,
+        "client_id": client_id,
+        "user_id": user_id,
+    }
     if skip_validation:
         values["skip_validation"] = True
     datastore.update_authentication(auth_type=auth_type, **values)
@@ -690,7 +718,7 @@ def ls(
     output: OutputOption = Output.table,
 ) -> None:
     """List a folder of a datastore."""
-    entries = [entry.as_dict() for entry in _datastore(workspace, datastore).ls(path, prefix=prefix)]  # type: ignore[attr-defined]
+    entries = [entry.as_dict() for entry in _file_datastore(workspace, datastore).ls(path, prefix=prefix)]
     if output is Output.json:
         _print_json(entries)
         return
@@ -724,11 +752,11 @@ def upload(
     output: OutputOption = Output.table,
 ) -> None:
     """Upload a folder (or one file). Existing files are skipped unless --overwrite (exit 1 if a file failed)."""
-    chosen = _datastore(workspace, datastore)
+    chosen = _file_datastore(workspace, datastore)
     if src_dir.is_file():
-        result = chosen.upload_files([src_dir], target_path=target_path, overwrite=overwrite, show_progress=progress)  # type: ignore[attr-defined]
+        result = chosen.upload_files([src_dir], target_path=target_path, overwrite=overwrite, show_progress=progress)
     else:
-        result = chosen.upload(src_dir, target_path=target_path, overwrite=overwrite, show_progress=progress)  # type: ignore[attr-defined]
+        result = chosen.upload(src_dir, target_path=target_path, overwrite=overwrite, show_progress=progress)
     _finish(result, "Uploaded", output)
 
 
@@ -745,9 +773,9 @@ def download(
     output: OutputOption = Output.table,
 ) -> None:
     """Download a datastore's files (below --prefix). Existing local files are skipped unless --overwrite."""
-    result = _datastore(workspace, datastore).download(
+    result = _file_datastore(workspace, datastore).download(
         target_dir, prefix=prefix, overwrite=overwrite, show_progress=progress
-    )  # type: ignore[attr-defined]
+    )
     _finish(result, "Downloaded", output)
 
 
@@ -758,7 +786,7 @@ def rm(
     workspace: WorkspaceOption = None,
 ) -> None:
     """Delete a file from a datastore."""
-    _datastore(workspace, datastore).delete(path)  # type: ignore[attr-defined]
+    _file_datastore(workspace, datastore).delete(path)
     err.print(f"Deleted {path}.")
 
 
@@ -770,7 +798,7 @@ def sql_tables(
     datastore: DatastoreArgument, workspace: WorkspaceOption = None, output: OutputOption = Output.table
 ) -> None:
     """The schemas, tables and views of a SQL datastore."""
-    tables = _datastore(workspace, datastore).tables()  # type: ignore[attr-defined]
+    tables = _sql_datastore(workspace, datastore).tables()
     if output is Output.json:
         _print_json(tables)
     else:
@@ -786,13 +814,13 @@ def sql_query(
     output: Annotated[QueryOutput, typer.Option("--output", "-o", help="table, csv or json.")] = QueryOutput.table,
 ) -> None:
     """Run one read-only statement (the database itself refuses writes)."""
-    chosen = _datastore(workspace, datastore)
+    chosen = _sql_datastore(workspace, datastore)
     if output is QueryOutput.csv:
-        for chunk in chosen.query_csv(statement):  # type: ignore[attr-defined]
+        for chunk in chosen.query_csv(statement):
             sys.stdout.buffer.write(chunk)
         sys.stdout.flush()
         return
-    result = chosen.query(statement, row_limit=row_limit)  # type: ignore[attr-defined]
+    result = chosen.query(statement, row_limit=row_limit)
     if output is QueryOutput.json:
         _print_json(result)
         return

@@ -724,7 +724,8 @@ class _SqlDatastore(Datastore):
     def query(self, statement: str, *, row_limit: int = 1000) -> dict[str, Any]:
         """Run one read-only statement; returns ``{"columns", "rows", "truncated", ...}``."""
         body = {"statement": statement, "row_limit": row_limit, "format": "json"}
-        return self.workspace._api.json("POST", self._path + "/query", json=body)
+        result: dict[str, Any] = self.workspace._api.json("POST", self._path + "/query", json=body)
+        return result
 
     def query_csv(self, statement: str) -> Iterator[bytes]:
         """Run one read-only statement and stream the whole result as CSV bytes."""

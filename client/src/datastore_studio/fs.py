@@ -210,7 +210,8 @@ class AzureMLFileSystem(AbstractFileSystem):
     def cat_file(self, path: str, start: int | None = None, end: int | None = None, **kwargs: Any) -> bytes:
         """A file's bytes (or a range of them)."""
         resolved, inner, _prefix = self._target(path, write=False)
-        return resolved.fs.cat_file(inner, start=start, end=end, **kwargs)
+        data: bytes = resolved.fs.cat_file(inner, start=start, end=end, **kwargs)
+        return data
 
     def pipe_file(self, path: str, value: bytes, **kwargs: Any) -> None:
         """Write a whole file from bytes."""
