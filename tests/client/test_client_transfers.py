@@ -150,12 +150,13 @@ def test_a_folder_tree_goes_straight_to_azure_files(installed, studio, owner, fi
     assert not [request for request in studio.seen if "/files/" in request.path]
 
 
-@pytest.mark.parametrize("lake_name", ["gen2", "dbfs"])
+@pytest.mark.parametrize("lake_name", ["gen2", "gen1", "dbfs"])
 def test_a_folder_tree_goes_to_a_data_lake_and_back(installed, studio, owner, lake_name, request, tmp_path):
-    """ADLS Gen2 and Databricks have no emulator: the stand-ins (tests/standins/adls_gen2.py, which
-    checks each SAS's signature against the user delegation key it issued, and dbfs.py) hold the
-    files. Gen2's bytes go straight from the client to the DFS endpoint with a scoped SAS; DBFS's
-    stream through the studio's file routes, the types without script credentials."""
+    """ADLS Gen2, Gen1 and Databricks have no emulator: the stand-ins (tests/standins/adls_gen2.py,
+    which checks each SAS's signature against the user delegation key it issued, adls_gen1.py,
+    which checks the Entra ID stand-in's bearer token, and dbfs.py) hold the files. Gen2's bytes go
+    straight from the client to the DFS endpoint with a scoped SAS; Gen1's and DBFS's stream through
+    the studio's file routes, the types without script credentials."""
     from datastores.services import datastore_register
     from tests.standins.tls import ca_bundle_path
 
@@ -188,3 +189,51 @@ def test_a_folder_tree_goes_to_a_data_lake_and_back(installed, studio, owner, la
         assert sum(request.received for request in through_studio if request.method == "PUT") == sum(
             len(data) for data in TREE.values()
         )
+
+
+@pytest.mark.parametrize("cuts", [1, None], ids=["cut-once", "cut-every-time"])
+def test_a_download_cut_midway_is_resumed_or_stops_leaving_no_partial_file(
+    installed, studio, owner, blob_service, azurite_endpoint, tmp_path, cuts
+):
+    """The network drops between the client and storage (tests/breaking_proxy.py, a TCP proxy in
+    front of Azurite, cuts the response after 3 MiB): once, the Azure SDK's retry resumes and the
+    file arrives whole; every time, the SDK stops with the storage error's message and leaves no
+    file, whole or partial, in the target folder."""
+    from datastores.services import datastore_register
+
+    from ..breaking_proxy import BreakingProxy
+    from ..support import AZURITE_ACCOUNT, AZURITE_KEY
+
+    container = f"cut-{uuid.uuid4().hex[:8]}"
+    blob_service.create_container(container)
+    data = os.urandom(20 * 1024 * 1024)
+    blob_service.get_blob_client(container, "cut/model.bin").upload_blob(data)
+    proxy = BreakingProxy(int(azurite_endpoint.rsplit(":", 1)[1]), cut_after=3 * 1024 * 1024, cuts=cuts)
+    try:
+        workspace = workspace_create(actor=Actor(user=owner), name=f"cut-{uuid.uuid4().hex[:6]}")
+        datastore_register(
+            workspace=workspace,
+            name="flaky",
+            storage_type="AzureBlob",
+            auth_type="account_key",
+            values={
+                "account_name": AZURITE_ACCOUNT,
+                "container_name": container,
+                "account_key": AZURITE_KEY,
+                "protocol": "http",
+                "endpoint": proxy.endpoint,
+            },
+        )
+        target = tmp_path / "down"
+        plan = {"workspace": workspace.name, "datastore": "flaky", "prefix": "cut", "target": str(target)}
+        seen = installed.run("cut_download", plan, token=token_for(owner))
+    finally:
+        proxy.close()
+
+    assert proxy.cut_count >= 1
+    if cuts == 1:
+        assert seen["count"] == 1 and seen["transferred"] == ["cut/model.bin"], seen
+        assert (target / "cut" / "model.bin").read_bytes() == data
+    else:
+        assert "stopped" in seen and "cut/model.bin" in seen["stopped"], seen
+        assert [path for path in target.rglob("*") if path.is_file()] == [], "no partial file is left"
