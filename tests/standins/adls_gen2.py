@@ -19,7 +19,8 @@ XML errors with blob error codes (ContainerNotFound, BlobNotFound).
 
 Served: file systems (create, get properties, delete), list paths with real
 continuation paging, create file/directory, append, flush, read (ranges),
-HEAD, delete (recursive), rename (x-ms-rename-source), and Get User Delegation
+HEAD, delete (recursive), rename (x-ms-rename-source), the Blob API's List Blobs,
+Put Blob, Put Block and Put Block List (adlfs speaks Blob to a Gen2 account), and Get User Delegation
 Key (the blob service's POST ?restype=service&comp=userdelegationkey), whose
 keys are kept in `delegation_keys`. A request may carry a user delegation SAS
 instead of a token: it is accepted when signed with a key handed out here (the
@@ -87,8 +88,11 @@ class AdlsGen2Handler(StandinHandler):
         gen2: AdlsGen2Standin = self.server.standin
         url = urlsplit(self.path)
         self.query = {k: v[0] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
-        self.is_blob_call = "restype" in self.query or (
-            self.command in ("GET", "HEAD") and "resource" not in self.query and "action" not in self.query
+        self.is_blob_call = (
+            "restype" in self.query
+            or "comp" in self.query
+            or "x-ms-blob-type" in self.headers
+            or (self.command in ("GET", "HEAD") and "resource" not in self.query and "action" not in self.query)
         )
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
@@ -166,6 +170,7 @@ class AdlsGen2Standin(StandinServer):
         self.grants: dict[str, set[str]] = {}
         self.requests: list[str] = []
         self.delegation_keys: list[dict[str, str]] = []  # every user delegation key handed out
+        self.staged_blocks: dict[tuple[str, str, str], bytes] = {}  # Put Block, until Put Block List
         self.delegation_secret = secrets.token_bytes(32)  # the account key that user delegation keys derive from
         self.lock = threading.RLock()
 
@@ -252,7 +257,7 @@ class AdlsGen2Standin(StandinServer):
             raise refused
         if query["se"] < time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()):
             raise StorageError(403, "AuthenticationFailed", "Signed expiry time has to be after signed start time.")
-        if method == "GET" and query.get("resource") == "filesystem":
+        if method == "GET" and (query.get("resource") == "filesystem" or query.get("comp") == "list"):
             needed = "l"
         elif method in ("GET", "HEAD"):
             needed = "r"
@@ -275,7 +280,12 @@ class AdlsGen2Standin(StandinServer):
                 return self.list_filesystems(query)
             if not fs_name and method == "POST" and query.get("comp") == "userdelegationkey":
                 return self.user_delegation_key(headers, body)
-            if not path and ("restype" in query or (query.get("resource") == "filesystem" and method != "GET")):
+            listing = query.get("comp") == "list"
+            if (
+                not path
+                and not listing
+                and ("restype" in query or (query.get("resource") == "filesystem" and method != "GET"))
+            ):
                 return self.filesystem_op(method, fs_name, blob="restype" in query)
             fs = self.filesystems.get(fs_name)
             if fs is None:
@@ -283,6 +293,14 @@ class AdlsGen2Standin(StandinServer):
                 raise StorageError(404, code, "The specified filesystem does not exist.")
             if method == "GET" and query.get("resource") == "filesystem":
                 return self.list_paths(fs, query)
+            if method == "GET" and query.get("restype") == "container" and query.get("comp") == "list":
+                return self.list_blobs(fs, fs_name, query)
+            if method == "PUT" and query.get("comp") == "block":
+                return self.put_block(fs_name, path, query["blockid"], body)
+            if method == "PUT" and query.get("comp") == "blocklist":
+                return self.put_block_list(fs, fs_name, path, headers, body)
+            if method == "PUT" and headers.get("x-ms-blob-type") == "BlockBlob":
+                return self.put_blob(fs, path, headers, body)
             if method == "PUT" and "x-ms-rename-source" in headers:
                 return self.rename(fs, path, headers)
             if method == "PUT":
@@ -433,6 +451,63 @@ class AdlsGen2Standin(StandinServer):
         self.make_parents(fs, path)
         node = existing if existing is not None and existing.is_dir else Node(is_dir=resource == "directory")
         node.touch()
+        fs[path] = node
+        return 201, self.stamp(node), b""
+
+    # --- the Blob API a Gen2 account also serves (adlfs speaks it) ---------
+
+    def list_blobs(self, fs, fs_name, query):
+        """List Blobs, flat or with a delimiter (folders as BlobPrefix), one page (no marker needed here)."""
+        prefix, delimiter = query.get("prefix", ""), query.get("delimiter", "")
+        blobs, prefixes = [], set()
+        for name in sorted(fs):
+            if not name.startswith(prefix) or fs[name].is_dir:
+                continue
+            rest = name[len(prefix) :]
+            if delimiter and delimiter in rest:
+                prefixes.add(prefix + rest.split(delimiter, 1)[0] + delimiter)
+            else:
+                blobs.append(name)
+        for name in sorted(fs):  # empty folders show as prefixes too, as hdi_isfolder blobs would
+            rest = name[len(prefix) :]
+            if fs[name].is_dir and name.startswith(prefix) and delimiter and delimiter not in rest and rest:
+                prefixes.add(name + delimiter)
+        items = [
+            f"<Blob><Name>{escape(name)}</Name><Properties>"
+            f"<Last-Modified>{http_date(fs[name].modified)}</Last-Modified><Etag>{fs[name].etag}</Etag>"
+            f"<Content-Length>{len(fs[name].data)}</Content-Length>"
+            "<Content-Type>application/octet-stream</Content-Type><BlobType>BlockBlob</BlobType>"
+            "</Properties></Blob>"
+            for name in blobs
+        ] + [f"<BlobPrefix><Name>{escape(name)}</Name></BlobPrefix>" for name in sorted(prefixes)]
+        body = (
+            '<?xml version="1.0" encoding="utf-8"?>'
+            f'<EnumerationResults ServiceEndpoint="{escape(self.account_url)}/" ContainerName="{escape(fs_name)}">'
+            f"<Prefix>{escape(prefix)}</Prefix><Delimiter>{escape(delimiter)}</Delimiter>"
+            f"<Blobs>{''.join(items)}</Blobs><NextMarker /></EnumerationResults>"
+        )
+        return 200, {"Content-Type": "application/xml"}, body.encode()
+
+    def put_block(self, fs_name, path, block_id, body):
+        self.staged_blocks[(fs_name, path, block_id)] = body
+        return 201, {}, b""
+
+    def put_block_list(self, fs, fs_name, path, headers, body):
+        ids = re.findall(r"<(?:Latest|Uncommitted|Committed)>([^<]*)</", body.decode())
+        missing = [block for block in ids if (fs_name, path, block) not in self.staged_blocks]
+        if missing:
+            raise StorageError(400, "InvalidBlockList", "The specified block list is invalid.")
+        data = b"".join(self.staged_blocks.pop((fs_name, path, block)) for block in ids)
+        return self.put_blob(fs, path, headers, data)
+
+    def put_blob(self, fs, path, headers, data):
+        existing = fs.get(path)
+        if existing is not None:
+            if existing.is_dir:
+                raise StorageError(409, "PathConflict", "The specified path is a directory.")
+            check_conditions(existing, headers)
+        self.make_parents(fs, path)
+        node = Node(is_dir=False, data=data)
         fs[path] = node
         return 201, self.stamp(node), b""
 
