@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from .crypto import SecretsUnreadable, decrypt_secrets
 from .storage import (
+    AuthType,
     Connection,
     CredentialFacts,
     StorageBackend,
@@ -114,6 +115,15 @@ class Datastore(models.Model):
             when = "today" if days == 0 else "tomorrow" if days == 1 else f"in {days} days"
             return f"{facts.label} expires {when} ({facts.expires_at:%Y-%m-%d %H:%M} UTC)"
         return ""
+
+    @property
+    def storage_label(self) -> str:
+        """The storage type's name on pages ("Azure Blob Storage"), from the registry (no query)."""
+        return self.backend.label
+
+    @property
+    def auth_label(self) -> str:
+        return AuthType(self.auth_type).label if self.auth_type in AuthType.values else self.auth_type
 
     @property
     def location(self) -> str:
