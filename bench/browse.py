@@ -70,7 +70,9 @@ def container_client(azurite_url: str):
 
 
 def folder_count(azurite_url: str) -> int:
-    return sum(1 for _ in container_client(azurite_url).list_blobs(name_starts_with=f"{FOLDER}/", results_per_page=5000))
+    return sum(
+        1 for _ in container_client(azurite_url).list_blobs(name_starts_with=f"{FOLDER}/", results_per_page=5000)
+    )
 
 
 def seed(azurite: Azurite, location: Path, blobs: int) -> None:
@@ -255,8 +257,10 @@ def main() -> int:
 
         cases = [("first page", first_url, None), ("next page (Load more)", second_url, second_token)]
         cases.append((f"half-way (blob {args.blobs // 2:,})", half_url, half_token))
-        print(f"\nload average {load_average()}; {args.blobs:,} blobs in {FOLDER}/, pages of {PAGE_SIZE}, "
-              f"medians of {args.repeat} rounds")
+        print(
+            f"\nload average {load_average()}; {args.blobs:,} blobs in {FOLDER}/, pages of {PAGE_SIZE}, "
+            f"medians of {args.repeat} rounds"
+        )
         print(f"\n{'page':<28}{'studio':>11}{'SDK list_blobs':>17}{'ratio':>8}{'SDK walk_blobs':>17}")
         worst = 0.0
         for label, url, token in cases:
