@@ -74,7 +74,9 @@ class Datastore(models.Model):
         # The list's filters (name contains, storage type, health) count and page through this
         # narrow index, not the rows with their settings and secrets (bench/run-datastore-list).
         indexes = [
-            models.Index(fields=["workspace", "name", "storage_type", "last_check_ok"], name="datastore_list_filters"),
+            models.Index(
+                fields=["workspace", "name", "storage_type", "last_check_ok", "id"], name="datastore_list_filters"
+            ),
         ]
         constraints = [
             models.UniqueConstraint(fields=["workspace", "name"], name="datastore_name_unique_in_workspace"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 
+from django.core.paginator import Page, Paginator
 from django.db import models
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
@@ -67,6 +68,16 @@ def datastore_list(
     if health:
         datastores = datastores.filter(_HEALTH_QUERIES[Health(health)])
     return datastores.order_by("name")
+
+
+def datastore_page(datastores: QuerySet[Datastore], number: str | None, size: int) -> Page:
+    """One page of `datastores`: counted and offset through the list's narrow index (the ids
+    alone), then only that page's rows read, so a page far down costs about what the first does."""
+    page = Paginator(datastores.values_list("pk", flat=True), size).get_page(number)
+    ids = list(page.object_list)
+    rows = {datastore.pk: datastore for datastore in Datastore.objects.filter(pk__in=ids)}
+    page.object_list = [rows[pk] for pk in ids if pk in rows]
+    return page
 
 
 # --- files ---------------------------------------------------------------------------------

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -95,7 +94,7 @@ def datastore_list(request: HtmxHttpRequest, workspace_name: str) -> HttpRespons
     page = None
     if not form.errors:
         datastores = selectors.datastore_list(workspace, **form.chosen())
-        page = Paginator(datastores, DATASTORE_PAGE_SIZE).get_page(request.GET.get("page"))
+        page = selectors.datastore_page(datastores, request.GET.get("page"), DATASTORE_PAGE_SIZE)
     query = request.GET.copy()
     query.pop("page", None)
     context = {"workspace": workspace, "form": form, "page": page, "filter_query": query.urlencode()}

@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name="datastore",
             index=models.Index(
-                fields=["workspace", "name", "storage_type", "last_check_ok"], name="datastore_list_filters"
+                fields=["workspace", "name", "storage_type", "last_check_ok", "id"], name="datastore_list_filters"
             ),
         ),
     ]
