@@ -35,28 +35,24 @@ from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import activity  # noqa: E402
 
 HTMX = {"HX-Request": "true", "HX-Target": "datastore-table"}
 RATIO_TARGET = 2.0
 
 
 def setup_django(database_url: str) -> None:
-    from cryptography.fernet import Fernet
+    """bench/activity.py's settings, with a workspace storage account key that parses (the
+    datastores here are registered on it, without a check)."""
+    activity.setup_django(database_url)
+    from django.conf import settings
 
-    os.environ.update(
-        DJANGO_SETTINGS_MODULE="studio.settings",
-        DEBUG="false",
-        SECRET_KEY=secrets.token_urlsafe(64),
-        DATASTORE_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
-        DATABASE_URL=database_url,
-        ALLOWED_HOSTS="testserver",
-        SECURE_SSL_REDIRECT="false",
-        WORKSPACE_STORAGE_CONNECTION_STRING="DefaultEndpointsProtocol=https;AccountName=bench;"
-        f"AccountKey={base64.b64encode(secrets.token_bytes(64)).decode()};EndpointSuffix=core.windows.net",
+    key = base64.b64encode(secrets.token_bytes(64)).decode()
+    settings.WORKSPACE_STORAGE_CONNECTION_STRING = (
+        f"DefaultEndpointsProtocol=https;AccountName=bench;AccountKey={key};EndpointSuffix=core.windows.net"
     )
-    import django
-
-    django.setup()
 
 
 def models_for(workspace) -> list:

@@ -76,8 +76,7 @@ def datastore_page(datastores: QuerySet[Datastore], number: str | None, size: in
     page = Paginator(datastores.values_list("pk", flat=True), size).get_page(number)
     ids = list(page.object_list)
     rows = {datastore.pk: datastore for datastore in Datastore.objects.filter(pk__in=ids)}
-    page.object_list = [rows[pk] for pk in ids if pk in rows]
-    return page
+    return Page([rows[pk] for pk in ids if pk in rows], page.number, page.paginator)
 
 
 # --- files ---------------------------------------------------------------------------------
