@@ -10,6 +10,7 @@ from django.core.exceptions import NON_FIELD_ERRORS
 from django.forms import BoundField
 
 from .models import Datastore, Workspace, validate_datastore_name, validate_workspace_name
+from .selectors import Health
 from .storage import BACKENDS, backend_for, storage_type_choices
 from .storage.fields import SecretField
 
@@ -158,3 +159,37 @@ class WorkspaceForm(forms.ModelForm):
         fields = ["name", "description"]
         labels = {"description": "Description"}
         widgets = {"description": forms.Textarea(attrs={"rows": 3})}
+
+
+def _any(label: str, choices: Any) -> Any:
+    """A filter's choices: "any" first, then the given ones (a callable stays lazy)."""
+    return lambda: [("", label), *(choices() if callable(choices) else choices)]
+
+
+class DatastoreFilterForm(forms.Form):
+    """The datastore list's filters, read from the query string (an empty one filters nothing)."""
+
+    name = forms.CharField(label="Name contains", required=False, max_length=255)
+    storage_type = forms.ChoiceField(
+        label="Storage type",
+        required=False,
+        choices=_any("Any storage type", storage_type_choices),
+        error_messages={"invalid_choice": "Choose one of the storage types listed."},
+    )
+    health = forms.ChoiceField(
+        label="Health",
+        required=False,
+        choices=_any("Any health", Health.choices),
+        error_messages={"invalid_choice": "Choose Passed, Failed or Not checked yet."},
+    )
+
+    def chosen(self) -> dict[str, str]:
+        """The filters for `selectors.datastore_list`; none when a value is invalid (the form says which)."""
+        if not self.is_bound or not self.is_valid():
+            return {}
+        data = self.cleaned_data
+        return {"search": data["name"].strip(), "storage_type": data["storage_type"], "health": data["health"]}
+
+    @property
+    def filtering(self) -> bool:
+        return self.is_bound and any(self.data.get(name) for name in self.fields)

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from .crypto import SecretsUnreadable, decrypt_secrets
 from .storage import (
+    AuthType,
     Connection,
     CredentialFacts,
     StorageBackend,
@@ -70,6 +71,13 @@ class Datastore(models.Model):
 
     class Meta:
         ordering = ["name"]
+        # The list's filters (name contains, storage type, health) count and page through this
+        # narrow index, not the rows with their settings and secrets (bench/run-datastore-list).
+        indexes = [
+            models.Index(
+                fields=["workspace", "name", "storage_type", "last_check_ok", "id"], name="datastore_list_filters"
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["workspace", "name"], name="datastore_name_unique_in_workspace"),
             models.UniqueConstraint(
@@ -114,6 +122,15 @@ class Datastore(models.Model):
             when = "today" if days == 0 else "tomorrow" if days == 1 else f"in {days} days"
             return f"{facts.label} expires {when} ({facts.expires_at:%Y-%m-%d %H:%M} UTC)"
         return ""
+
+    @property
+    def storage_label(self) -> str:
+        """The storage type's name on pages ("Azure Blob Storage"), from the registry (no query)."""
+        return self.backend.label
+
+    @property
+    def auth_label(self) -> str:
+        return AuthType(self.auth_type).label if self.auth_type in AuthType.values else self.auth_type
 
     @property
     def location(self) -> str:

@@ -9,7 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 
-from django.db.models import QuerySet
+from django.core.paginator import Page, Paginator
+from django.db import models
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 
 from .access import Actor, visible_workspaces
@@ -38,11 +40,43 @@ def workspace_current(request: HttpRequest, actor: Actor) -> Workspace | None:
     return workspace or visible.first()
 
 
-def datastore_list(workspace: Workspace, *, search: str = "") -> QuerySet[Datastore]:
+class Health(models.TextChoices):
+    """The outcome of a datastore's last check, as the list filters it."""
+
+    PASSED = "passed", "Passed"
+    FAILED = "failed", "Failed"
+    UNCHECKED = "unchecked", "Not checked yet"
+
+
+_HEALTH_QUERIES = {
+    Health.PASSED: Q(last_check_ok=True),
+    Health.FAILED: Q(last_check_ok=False),
+    Health.UNCHECKED: Q(last_check_ok__isnull=True),
+}
+
+
+def datastore_list(
+    workspace: Workspace, *, search: str = "", storage_type: str = "", health: str = ""
+) -> QuerySet[Datastore]:
+    """The workspace's datastores by name, filtered in the database (a name that contains
+    `search`, one storage type, one health), so a page of them costs the same at any size."""
     datastores = workspace.datastores.all()
     if search:
         datastores = datastores.filter(name__icontains=search)
-    return datastores
+    if storage_type:
+        datastores = datastores.filter(storage_type=storage_type)
+    if health:
+        datastores = datastores.filter(_HEALTH_QUERIES[Health(health)])
+    return datastores.order_by("name")
+
+
+def datastore_page(datastores: QuerySet[Datastore], number: str | None, size: int) -> Page:
+    """One page of `datastores`: counted and offset through the list's narrow index (the ids
+    alone), then only that page's rows read, so a page far down costs about what the first does."""
+    page = Paginator(datastores.values_list("pk", flat=True), size).get_page(number)
+    ids = list(page.object_list)
+    rows = {datastore.pk: datastore for datastore in Datastore.objects.filter(pk__in=ids)}
+    return Page([rows[pk] for pk in ids if pk in rows], page.number, page.paginator)
 
 
 # --- files ---------------------------------------------------------------------------------

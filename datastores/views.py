@@ -15,10 +15,12 @@ from django_htmx.middleware import HtmxDetails
 from . import access, selectors, services, snippets
 from .access import Actor, Need, Permissions
 from .errors import fix_urls
-from .forms import DatastoreForm, WorkspaceForm, kept_on_swap
+from .forms import DatastoreFilterForm, DatastoreForm, WorkspaceForm, kept_on_swap
 from .limits import limit_storage_checks
 from .models import Datastore, Workspace
 from .storage import StorageError
+
+DATASTORE_PAGE_SIZE = 25  # rows a page of the datastore list
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -85,13 +87,17 @@ def workspace_list(request: HtmxHttpRequest) -> HttpResponse:
 
 @require_GET
 def datastore_list(request: HtmxHttpRequest, workspace_name: str) -> HttpResponse:
+    """One page of the workspace's datastores, filtered and counted in the database. Filter
+    changes and page links swap the table alone (htmx); without JavaScript they are plain GETs."""
     workspace = _workspace(request, workspace_name)
-    search = request.GET.get("q", "").strip()
-    context = {
-        "workspace": workspace,
-        "datastores": selectors.datastore_list(workspace, search=search),
-        "search": search,
-    }
+    form = DatastoreFilterForm(request.GET or None)
+    page = None
+    if not form.errors:
+        datastores = selectors.datastore_list(workspace, **form.chosen())
+        page = selectors.datastore_page(datastores, request.GET.get("page"), DATASTORE_PAGE_SIZE)
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {"workspace": workspace, "form": form, "page": page, "filter_query": query.urlencode()}
     template = "datastores/datastore_list.html"
     if request.htmx and request.htmx.target == "datastore-table":
         template += "#table"

@@ -231,7 +231,7 @@ def test_the_detail_page_shows_the_key_only_as_stored_and_a_script_that_names_th
 def test_the_list_filter_narrows_by_name_through_htmx(client, workspace):
     response = client.get(
         reverse("datastore_list", args=[workspace.name]),
-        {"q": "file"},
+        {"name": "file"},
         headers={"HX-Request": "true", "HX-Target": "datastore-table"},
     )
     page = response.content.decode()
