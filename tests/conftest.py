@@ -102,14 +102,16 @@ def trust_standin_ca(monkeypatch):
 
 
 @pytest.fixture(autouse=True)
-def fresh_rate_limits():
+def fresh_rate_limits(django_db_setup, django_db_blocker):
     """Each test starts with no request counted against the rate limits (django-ratelimit's
-    counts live in the cache; every test client comes from 127.0.0.1)."""
+    counts live in the cache, a table of the test database; every test client comes from 127.0.0.1)."""
     from django.core.cache import cache
 
-    cache.clear()
+    with django_db_blocker.unblock():
+        cache.clear()
     yield
-    cache.clear()
+    with django_db_blocker.unblock():
+        cache.clear()
 
 
 @pytest.fixture
