@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import os
 import re
+import sqlite3
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -25,7 +27,7 @@ from django.db import connection
 from datastores.access import Actor
 from datastores.services import WORKSPACE_BLOB_STORE, workspace_create
 
-from .support import free_port
+from .support import free_port, sqlite_pass_only
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "scale-out-" + uuid.uuid4().hex
@@ -172,3 +174,50 @@ def test_a_session_and_a_csrf_token_from_one_studio_process_work_on_another(stud
     assert out.ok
     after = on_first.get(first.url(datastores), allow_redirects=False, timeout=30)
     assert after.status_code == 302 and after.headers["Location"].startswith("/accounts/login/")
+
+
+def test_increments_made_at_once_from_many_connections_are_all_counted():
+    """django-ratelimit counts with cache.incr. Django's own DatabaseCache reads then writes, so two
+    requests at once can count as one; the studio's holds the row meanwhile (studio/cache.py)."""
+    from django.core.cache import cache
+    from django.db import connections
+
+    key = f"count-{uuid.uuid4().hex}"
+    cache.add(key, 0, 600)
+    threads, each = 6, 15
+    start = threading.Barrier(threads)
+
+    def count() -> None:
+        try:
+            start.wait()
+            for _ in range(each):
+                cache.incr(key)
+        finally:
+            connections.close_all()  # this thread's own connection
+
+    workers = [threading.Thread(target=count) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(120)
+    assert cache.get(key) == threads * each
+
+
+@sqlite_pass_only("migrating a fresh SQLite file")
+def test_migrate_makes_the_cache_table(tmp_path):
+    """A new deployment runs migrate and nothing else: the rate limits' table is then there."""
+    database = tmp_path / "fresh.sqlite3"
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}"}
+    env.pop("CACHE_URL", None)
+    done = subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    with sqlite3.connect(database) as fresh:
+        tables = {name for (name,) in fresh.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert "studio_cache" in tables
