@@ -30,7 +30,8 @@ class DatabaseCache(db.DatabaseCache):
         alias = router.db_for_write(self.cache_model_class)
         connection = connections[alias]
         quote = connection.ops.quote_name
-        table, key_column, value_column = quote(self._table), quote("cache_key"), quote("value")
+        table = quote(self._table)  # type: ignore[attr-defined]  # BaseDatabaseCache's; django-stubs leave it out
+        key_column, value_column = quote("cache_key"), quote("value")
         with transaction.atomic(using=alias), connection.cursor() as cursor:
             if connection.features.has_select_for_update:
                 cursor.execute(f"SELECT 1 FROM {table} WHERE {key_column} = %s FOR UPDATE", [stored_key])
