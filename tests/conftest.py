@@ -101,23 +101,31 @@ def trust_standin_ca(monkeypatch):
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", ca_bundle_path())
 
 
+# pytest-django's fixtures that give a test the database (besides the django_db mark).
+DATABASE_FIXTURES = {
+    "db",
+    "transactional_db",
+    "live_server",
+    "django_db_reset_sequences",
+    "django_db_serialized_rollback",
+}
+
+
 @pytest.fixture(autouse=True)
-def fresh_rate_limits(django_db_setup, django_db_blocker):
+def fresh_rate_limits(request):
     """Each test starts with no request counted against the rate limits (django-ratelimit's
-    counts live in the cache, a table of the test database; every test client comes from 127.0.0.1)."""
+    counts live in the cache, a table of the test database; every test client comes from 127.0.0.1).
+    Only a test that uses the database reaches the cache, so only there is it cleared."""
     from django.core.cache import cache
     from django.test.testcases import DatabaseOperationForbidden
 
-    def clear() -> None:
+    if request.node.get_closest_marker("django_db") or DATABASE_FIXTURES & set(request.fixturenames):
+        request.getfixturevalue("db")  # the test's own database access (transactional or not), first
         try:
-            with django_db_blocker.unblock():
-                cache.clear()
-        except DatabaseOperationForbidden:  # a test that asked for no database at all has no cache either
+            cache.clear()
+        except DatabaseOperationForbidden:  # django_db(databases=[]): no database, so no cache either
             pass
-
-    clear()
     yield
-    clear()
 
 
 @pytest.fixture
