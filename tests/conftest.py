@@ -117,7 +117,7 @@ def fresh_rate_limits(request):
     counts live in the cache, a table of the test database; every test client comes from 127.0.0.1).
     Only a test that uses the database reaches the cache, so only there is it cleared."""
     from django.core.cache import cache
-    from django.test.testcases import DatabaseOperationForbidden
+    from django.test.testcases import DatabaseOperationForbidden  # type: ignore[attr-defined]  # not in django-stubs
 
     if request.node.get_closest_marker("django_db") or DATABASE_FIXTURES & set(request.fixturenames):
         request.getfixturevalue("db")  # the test's own database access (transactional or not), first

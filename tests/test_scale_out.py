@@ -3,8 +3,9 @@ a session signed in on one works on the other, a CSRF token one handed out is go
 signing out on one ends the session on both, and a rate limit counts requests wherever they land
 (the cache is a table of the shared database; a per-process cache would count each process alone).
 
-Each process is gunicorn with the production gunicorn.conf.py, on its own loopback port, on this
-test run's own database (SQLite or PostgreSQL, whichever the pass uses), so the test runs in both.
+Each process is the image's start command (tests/production.py: migrate, then gunicorn with the
+production gunicorn.conf.py), on its own port, on this test run's own database (SQLite or
+PostgreSQL, whichever the pass uses), so the test runs in both.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import sqlite3
 import subprocess
 import sys
 import threading
-import time
 import uuid
 from pathlib import Path
 from urllib.parse import quote
@@ -27,6 +27,7 @@ from django.db import connection
 from datastores.access import Actor
 from datastores.services import WORKSPACE_BLOB_STORE, workspace_create
 
+from .production import StudioProcess
 from .support import free_port, sqlite_pass_only
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,70 +50,38 @@ def database_url() -> str:
     return f"postgres://{login}@{settings['HOST']}:{settings['PORT']}/{settings['NAME']}"
 
 
-class Studio:
-    """One gunicorn (one worker, a few threads), started on its own."""
-
-    def __init__(self, env: dict[str, str], log: Path) -> None:
-        self.port = free_port()
-        self.log = log
-        with open(log, "wb") as output:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "--bind", f"127.0.0.1:{self.port}"],
-                cwd=ROOT,
-                env=env,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-            )
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
-
-    def wait_ready(self, deadline: float) -> None:
-        while True:
-            assert self.process.poll() is None, self.log.read_text()
-            try:
-                if requests.get(self.url("/healthz"), timeout=10).status_code == 200:
-                    return
-            except (requests.ConnectionError, requests.Timeout):  # not listening yet, or loading the app
-                pass
-            assert time.monotonic() < deadline, self.log.read_text()
-            time.sleep(0.2)
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-
-
 @pytest.fixture
 def studios(tmp_path):
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url(),
-        "DEBUG": "false",
-        "SECURE_SSL_REDIRECT": "false",
-        "SECURE_COOKIES": "false",  # plain http on loopback
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "GUNICORN_WORKERS": "1",
-        "GUNICORN_THREADS": "4",
-        "STORAGE_CHECK_RATE_PER_USER": CHECK_RATE,
-        "PYTHONUNBUFFERED": "1",
-    }
-    env.pop("CACHE_URL", None)  # the default cache, whatever the shell has
-    started = [Studio(env, tmp_path / f"studio-{number}.log") for number in (1, 2)]
+    """Two studios, each the image's start command (migrate, then gunicorn), on its own port."""
+    started = []
+    for number in (1, 2):
+        env = {
+            **os.environ,
+            "DATABASE_URL": database_url(),
+            "PORT": str(free_port()),
+            "DEBUG": "false",
+            "SECURE_SSL_REDIRECT": "false",
+            "SECURE_COOKIES": "false",  # plain http on loopback
+            "ALLOWED_HOSTS": "127.0.0.1",
+            "GUNICORN_WORKERS": "1",
+            "GUNICORN_THREADS": "4",
+            "STORAGE_CHECK_RATE_PER_USER": CHECK_RATE,
+            "PYTHONUNBUFFERED": "1",
+        }
+        env.pop("CACHE_URL", None)  # the default cache, whatever the shell has
+        started.append(StudioProcess(env, tmp_path / f"studio-{number}.log"))
     try:
-        deadline = time.monotonic() + 60
         for studio in started:
-            studio.wait_ready(deadline)
+            studio.start()
+        for studio in started:
+            studio.wait_healthy(60)
         yield started
+        for studio in started:
+            studio.terminate()
+            assert "Traceback" not in studio.log(), studio.log()
     finally:
         for studio in started:
-            studio.stop()
-    for studio in started:
-        assert "Traceback" not in studio.log.read_text(), studio.log.read_text()
+            studio.kill()
 
 
 @pytest.fixture
