@@ -203,7 +203,10 @@ DATABASES = {
 # same secret file PostgreSQL's image reads as POSTGRES_PASSWORD_FILE).
 if database_password := _secret("DATABASE_PASSWORD"):
     DATABASES["default"]["PASSWORD"] = database_password
+# Each worker thread keeps its connection for a minute, and checks it before reusing it: a
+# connection the database (or a failover, or a restart) closed meanwhile is replaced, not an error.
 DATABASES["default"].setdefault("CONN_MAX_AGE", 60)
+DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # A database that does not answer fails a request (and the health check) in seconds, not minutes.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
@@ -224,12 +227,21 @@ AXES_LOCKOUT_CALLABLE = "datastores.limits.sign_in_locked_out"
 AXES_CLIENT_IP_CALLABLE = "datastores.access.client_address"
 AXES_VERBOSE = False
 
-# django-ratelimit counts in this cache. The default keeps counts per process; CACHE_URL
-# (memcached or redis) shares them between gunicorn workers.
-CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
-if CACHES["default"]["BACKEND"].endswith("LocMemCache"):
+# django-ratelimit counts in this cache. The default is a table in the studio's database, which
+# every worker and every machine shares (studio/cache.py, created by migrate); CACHE_URL may name
+# memcached or redis instead. A local-memory cache (locmemcache://) would count in each process alone.
+CACHES = {"default": env.cache("CACHE_URL", default="dbcache://studio_cache")}
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.db.DatabaseCache":
+    CACHES["default"]["BACKEND"] = "studio.cache.DatabaseCache"  # the same table, with an atomic incr
+if CACHES["default"]["BACKEND"] in ("studio.cache.DatabaseCache", "django.core.cache.backends.locmem.LocMemCache"):
+    # E003 says Django's own DatabaseCache does not increment atomically (studio/cache.py's does)
+    # and that locmem is not shared (a choice, then); W001 names only memcached and redis.
     SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001"]
 RATELIMIT_USE_CACHE = "default"
+
+# Sessions live in the database (Django's default, spelled out): any process, on any machine, that
+# shares the database and SECRET_KEY knows a session signed in on another.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -101,15 +101,31 @@ def trust_standin_ca(monkeypatch):
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", ca_bundle_path())
 
 
-@pytest.fixture(autouse=True)
-def fresh_rate_limits():
-    """Each test starts with no request counted against the rate limits (django-ratelimit's
-    counts live in the cache; every test client comes from 127.0.0.1)."""
-    from django.core.cache import cache
+# pytest-django's fixtures that give a test the database (besides the django_db mark).
+DATABASE_FIXTURES = {
+    "db",
+    "transactional_db",
+    "live_server",
+    "django_db_reset_sequences",
+    "django_db_serialized_rollback",
+}
 
-    cache.clear()
+
+@pytest.fixture(autouse=True)
+def fresh_rate_limits(request):
+    """Each test starts with no request counted against the rate limits (django-ratelimit's
+    counts live in the cache, a table of the test database; every test client comes from 127.0.0.1).
+    Only a test that uses the database reaches the cache, so only there is it cleared."""
+    from django.core.cache import cache
+    from django.test.testcases import DatabaseOperationForbidden  # type: ignore[attr-defined]  # not in django-stubs
+
+    if request.node.get_closest_marker("django_db") or DATABASE_FIXTURES & set(request.fixturenames):
+        request.getfixturevalue("db")  # the test's own database access (transactional or not), first
+        try:
+            cache.clear()
+        except DatabaseOperationForbidden:  # django_db(databases=[]): no database, so no cache either
+            pass
     yield
-    cache.clear()
 
 
 @pytest.fixture
