@@ -116,7 +116,8 @@ DIRECT_TRANSFERS = env.bool("DIRECT_TRANSFERS", default=True)
 DIRECT_TRANSFER_SAS_MINUTES = env.int("DIRECT_TRANSFER_SAS_MINUTES", default=10)
 if not 1 <= DIRECT_TRANSFER_SAS_MINUTES <= 60:
     raise ImproperlyConfigured(
-        f"DIRECT_TRANSFER_SAS_MINUTES is {DIRECT_TRANSFER_SAS_MINUTES}: a SAS handed to a browser lives 1 to 60 minutes."
+        f"DIRECT_TRANSFER_SAS_MINUTES is {DIRECT_TRANSFER_SAS_MINUTES}: "
+        "a SAS handed to a browser lives 1 to 60 minutes."
     )
 
 # The largest file one upload request may carry, in bytes; unset or 0 means no limit.

@@ -488,6 +488,10 @@ class StorageBackend:
         """Whether the account's CORS rules let `origin` make the requests of a direct transfer."""
         raise NotImplementedError
 
+    def cors_editable(self, connection: Connection) -> bool:
+        """Whether `cors_allow` can work with this credential."""
+        return False
+
     def cors_allow(self, connection: Connection, origin: str) -> bool:
         """Add one CORS rule for `origin`, leaving the others as they are. False when one was already there."""
         raise NotImplementedError

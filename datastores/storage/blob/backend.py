@@ -439,7 +439,7 @@ class BlobBackend(StorageBackend):
             raise Conflict(self.direct_unavailable(connection))
         blob = self.container_client(connection).get_blob_client(path)
         start, expiry = sas_expiry(lifetime)
-        disposition = {} if write else {"content_disposition": attachment_disposition(download_name)}
+        disposition: dict[str, Any] = {} if write else {"content_disposition": attachment_disposition(download_name)}
         sas = generate_blob_sas(
             connection["account_name"],
             blob.container_name,
@@ -472,10 +472,13 @@ class BlobBackend(StorageBackend):
             raise self._explain(error, connection, "cors") from None
         return CorsState.ALLOWED if any(cors_rule_admits(rule, origin) for rule in rules) else CorsState.MISSING
 
+    def cors_editable(self, connection: Connection) -> bool:
+        return connection.auth_type == AuthType.ACCOUNT_KEY
+
     def cors_allow(self, connection: Connection, origin: str) -> bool:
         """Append one rule for `origin` to the rules the account has (set_service_properties replaces
         the whole list, so it is read first and written back with the new rule last)."""
-        if connection.auth_type != AuthType.ACCOUNT_KEY:
+        if not self.cors_editable(connection):
             raise Conflict("Only a datastore with the account key can change the account's CORS rules.")
         rules = list(self._service_properties(connection).get("cors") or [])
         if any(cors_rule_admits(rule, origin) for rule in rules):
@@ -609,7 +612,7 @@ def cors_rule_admits(rule: Any, origin: str) -> bool:
 
 def attachment_disposition(name: str) -> str:
     """Content-Disposition for a download SAS (rscd): attachment, the name RFC 5987-encoded."""
-    fallback = "".join(char if char.isascii() and char.isalnum() or char in "._-" else "_" for char in name)
+    fallback = "".join(char if (char.isascii() and char.isalnum()) or char in "._-" else "_" for char in name)
     return f"attachment; filename=\"{fallback or 'download'}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
