@@ -21,7 +21,16 @@ from .audit import AuditAction, Note, recorded
 from .deadline import within_deadline
 from .models import Datastore, Workspace
 from .previews import Preview, preview
-from .storage import CorsState, Download, Entry, FileProperties, FolderPage, InvalidInput, NotFound
+from .storage import (
+    CorsState,
+    Download,
+    Entry,
+    FileProperties,
+    FolderPage,
+    InvalidInput,
+    NotFound,
+    StorageError,
+)
 from .storage.paths import clean_path
 from .storage.tables import ColumnInfo, CsvStream, QueryResult, RowsPage, TableListing
 
@@ -234,10 +243,14 @@ def direct_transfer_mode(datastore: Datastore, origin: str, *, may_manage: bool)
     cached = cache.get(key)
     if cached is None:
         connection = datastore.connection()
-        state = within_deadline(
-            lambda: datastore.backend.cors_allows(connection, origin), "reading the account's CORS rules"
-        )
-        cache.set(key, state.value, CORS_STATE_SECONDS)
+        try:
+            state = within_deadline(
+                lambda: datastore.backend.cors_allows(connection, origin), "reading the account's CORS rules"
+            )
+        except StorageError:  # the listing beside it says what fails; here the browser finds out
+            state = CorsState.UNKNOWN
+        else:
+            cache.set(key, state.value, CORS_STATE_SECONDS)
     else:
         state = CorsState(cached)
     if state == CorsState.MISSING:

@@ -52,21 +52,38 @@ def azurite_command(port: int) -> list[str]:
     return found.stdout.split("\n")[:-1]
 
 
+def wait_until_listening(process: subprocess.Popen, port: int, what: str, seconds: float = 30) -> None:
+    """Until `process` accepts connections on `port`; its stderr says why when it stops first."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError as refused:
+            if process.poll() is not None or time.monotonic() > deadline:
+                said = (
+                    process.stderr.read().decode(errors="replace")
+                    if process.stderr and process.poll() is not None
+                    else ""
+                )
+                raise RuntimeError(f"{what} did not start on port {port}: {said}") from refused
+            time.sleep(0.1)
+
+
 @contextmanager
-def own_azurite() -> Iterator[Azurite]:
-    port = free_port()
-    process = subprocess.Popen(azurite_command(port), cwd=ROOT, stdout=subprocess.DEVNULL)
+def listening(command: list[str], port: int, what: str, **popen: object) -> Iterator[None]:
+    """Run `command` until the block ends, once it accepts connections on `port`."""
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, **popen)  # type: ignore[call-overload]
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError(f"Azurite did not start on port {port}") from None
-                time.sleep(0.1)
-        yield Azurite(port)
+        wait_until_listening(process, port, what)
+        yield
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+@contextmanager
+def own_azurite() -> Iterator[Azurite]:
+    port = free_port()
+    with listening(azurite_command(port), port, "Azurite", cwd=ROOT):
+        yield Azurite(port)

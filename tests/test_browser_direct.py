@@ -15,11 +15,10 @@ from django.core.signals import request_started
 from playwright.sync_api import Page, expect
 
 from datastores.models import AuditAction, AuditEntry
-from datastores.services import datastore_register
-from datastores.storage import AuthType, backend_for
+from datastores.storage import AuthType
 
 from .browser import wait_for_listing_refresh
-from .support import AZURITE_ACCOUNT, AZURITE_KEY, sqlite_pass_only
+from .support import AZURITE_KEY, register_blob, sqlite_pass_only
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -54,20 +53,14 @@ class RequestLog:
 
 
 def register_on(azurite, workspace):
-    backend = backend_for("AzureBlob")
-    values = backend.clean_values(
-        AuthType.ACCOUNT_KEY,
-        {
-            "account_name": AZURITE_ACCOUNT,
-            "container_name": CONTAINER,
-            "endpoint": azurite.endpoint,
-            "protocol": "http",
-            "account_key": AZURITE_KEY,
-            "create_if_not_exists": True,
-        },
-    )
-    return datastore_register(
-        workspace=workspace, name="direct", storage_type="AzureBlob", auth_type=AuthType.ACCOUNT_KEY, values=values
+    return register_blob(
+        workspace,
+        CONTAINER,
+        azurite.endpoint,
+        name="direct",
+        auth_type=AuthType.ACCOUNT_KEY,
+        account_key=AZURITE_KEY,
+        create_if_not_exists=True,
     )
 
 
