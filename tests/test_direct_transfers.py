@@ -333,7 +333,8 @@ def test_a_sas_lifetime_outside_one_to_sixty_minutes_stops_start_up():
     assert "DIRECT_TRANSFER_SAS_MINUTES is 61" in started.stderr
 
 
-def test_cors_rules_that_cannot_be_read_leave_it_to_the_browser_without_an_error(client, workspace):
+def test_cors_rules_that_cannot_be_read_leave_it_to_the_browser_without_an_error(client, workspace, settings):
+    settings.STORAGE_TIMEOUT_SECONDS = 2
     store = register_blob(
         workspace,
         "nowhere",
