@@ -201,6 +201,13 @@ def test_a_download_redirects_to_a_read_sas_for_that_blob_named_as_an_attachment
     assert requests.put(location, data=b"x", headers={"x-ms-blob-type": "BlockBlob"}, timeout=10).status_code == 403
 
 
+def test_a_direct_download_of_a_missing_file_answers_with_the_studios_page(client, blob_store):
+    answer = client.get(url(blob_store, "datastore_file", "gone.txt") + "?direct=1")
+    assert answer.status_code == 404
+    assert "There is no file &#x27;gone.txt&#x27; in this datastore." in answer.content.decode()
+    assert AuditEntry.objects.get(action=AuditAction.DIRECT_DOWNLOAD_GRANTED).outcome == "failed"
+
+
 def test_the_file_list_links_downloads_to_the_direct_route(client, blob_store, blob_service, container_name):
     blob_service.get_container_client(container_name).upload_blob("a.txt", b"a")
     page = client.get(url(blob_store, "datastore_browse") + "?listing=1").content.decode()

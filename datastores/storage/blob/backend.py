@@ -438,6 +438,13 @@ class BlobBackend(StorageBackend):
         if self.direct_unavailable(connection):
             raise Conflict(self.direct_unavailable(connection))
         blob = self.container_client(connection).get_blob_client(path)
+        if not write:  # a missing file is said here, not by the service's XML to the browser
+            try:
+                blob.get_blob_properties()
+            except ResourceNotFoundError:
+                raise NotFound(f"There is no file {path!r} in this datastore.") from None
+            except AzureError as error:
+                raise self._explain(error, connection, "read") from None
         start, expiry = sas_expiry(lifetime)
         disposition: dict[str, Any] = {} if write else {"content_disposition": attachment_disposition(download_name)}
         sas = generate_blob_sas(
