@@ -194,3 +194,25 @@ def test_when_storage_turns_the_browser_away_the_file_goes_through_the_studio_an
     expect(page.get_by_role("note").filter(has_text="could not reach the storage service directly")).to_have_count(1)
     assert log.puts() == [f"/workspaces/{signed_in.name}/datastores/direct/files/a.txt"]
     assert stored(azurite_of_its_own, "a.txt") == b"fell back"
+
+
+def test_an_upload_that_outlives_its_sas_asks_for_a_fresh_one(
+    page: Page, live_server, signed_in, azurite_of_its_own, tmp_path, settings
+):
+    """With one-minute SASs, every block is within the minute direct.js renews before expiry, so it
+    asks again before each; the upload completes, and each SAS is audited."""
+    settings.DIRECT_TRANSFER_SAS_MINUTES = 1
+    azurite_of_its_own.service().set_service_properties(cors=[studio_rule(live_server.url)])
+    register_on(azurite_of_its_own, signed_in)
+    data = os.urandom(BIG)
+    (tmp_path / "renewed.bin").write_bytes(data)
+    with RequestLog() as log:
+        browse(page, live_server, signed_in)
+        expect(page.get_by_text("Files go straight from your browser")).to_be_visible()
+        page.set_input_files("#upload-files", str(tmp_path / "renewed.bin"))
+        expect(page.get_by_text("1 uploaded, 0 skipped, 0 failed.")).to_be_visible()
+    grants = [path for method, path, *_ in log.seen if method == "POST" and path.endswith("/direct/renewed.bin")]
+    assert len(grants) >= 3  # the first, then before the blocks and the commit
+    assert log.puts() == []
+    assert stored(azurite_of_its_own, "renewed.bin") == data
+    assert AuditEntry.objects.filter(action=AuditAction.DIRECT_UPLOAD_GRANTED).count() == len(grants)
