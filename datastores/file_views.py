@@ -127,7 +127,7 @@ def datastore_direct_upload(request: HtmxHttpRequest, workspace_name: str, name:
     """A SAS for the browser to upload this one file itself (Put Block, then Put Block List)."""
     _workspace, datastore = _files_datastore(request, workspace_name, name, Need.CHANGE)
     possible = selectors.direct_transfer_possible(datastore)
-    if not possible.downloads:
+    if not possible.available:
         return JsonResponse({"outcome": "fallback", "path": file_path, "message": possible.notice}, status=409)
     limit = settings.MAX_UPLOAD_BYTES
     try:
@@ -178,7 +178,7 @@ def datastore_file(request: HtmxHttpRequest, workspace_name: str, name: str, fil
     _workspace, datastore = _files_datastore(request, workspace_name, name, need)
     if request.method == "PUT":
         return _upload(request, datastore, file_path)
-    if request.GET.get("direct") == "1" and selectors.direct_transfer_possible(datastore).downloads:
+    if request.GET.get("direct") == "1" and selectors.direct_transfer_possible(datastore).available:
         grant = services.direct_transfer_grant(datastore=datastore, path=file_path, write=False, actor=request.actor)
         redirected = HttpResponseRedirect(grant.url)
         redirected["Cache-Control"] = "no-store"

@@ -215,6 +215,11 @@ class DirectMode:
     notice: str = ""
     can_allow_cors: bool = False  # an owner of an account-key datastore may add the studio's rule
 
+    @property
+    def available(self) -> bool:
+        """The studio can sign a SAS for one file of this datastore for a browser."""
+        return bool(self.origin)
+
 
 def direct_transfer_possible(datastore: Datastore) -> DirectMode:
     """What the settings and the stored credential allow, without a call to storage."""
@@ -229,15 +234,15 @@ def direct_transfer_possible(datastore: Datastore) -> DirectMode:
 
 
 def _cors_key(origin: str, storage_origin: str, datastore: Datastore) -> str:
-    account = datastore.connection_settings.get("account_name", "")
-    return "direct-cors:" + hashlib.sha256(f"{origin} {storage_origin} {account}".encode()).hexdigest()
+    where = datastore.backend.location(datastore.connection_settings)  # path-style hosts serve several accounts
+    return "direct-cors:" + hashlib.sha256(f"{origin} {storage_origin} {where}".encode()).hexdigest()
 
 
 def direct_transfer_mode(datastore: Datastore, origin: str, *, may_manage: bool) -> DirectMode:
     """`direct_transfer_possible`, and whether uploads may go direct: the account's CORS rules
     must let the studio's `origin` in (read with the stored credential, remembered a minute)."""
     possible = direct_transfer_possible(datastore)
-    if not possible.downloads:
+    if not possible.available:
         return possible
     key = _cors_key(origin, possible.origin, datastore)
     cached = cache.get(key)
