@@ -354,3 +354,24 @@ def test_cors_rules_that_cannot_be_read_leave_it_to_the_browser_without_an_error
     status = client.get(url(store, "datastore_direct_status"))
     assert status.status_code == 200
     assert 'data-mode="direct"' in status.content.decode()  # direct.js falls back if storage turns it away
+
+
+def test_a_reader_downloads_directly_but_the_page_lets_no_script_reach_storage(
+    blob_store, blob_service, container_name, django_user_model
+):
+    blob_service.get_container_client(container_name).upload_blob("a.txt", b"read me")
+    reader = member(django_user_model, blob_store.workspace, Role.READER)
+    page = reader.get(url(blob_store, "datastore_browse") + "?listing=1")
+    assert "connect-src 'self';" in page["Content-Security-Policy"]
+    text = page.content.decode()
+    assert "direct.js" not in text and "direct-status" not in text
+    assert url(blob_store, "datastore_file", "a.txt") + "?direct=1" in text
+    location = reader.get(url(blob_store, "datastore_file", "a.txt") + "?direct=1")["Location"]
+    assert requests.get(location, timeout=10).content == b"read me"
+
+
+def test_a_direct_download_of_a_hostile_path_is_refused_with_a_clear_message(client, blob_store):
+    answer = client.get(url(blob_store, "datastore_file", "x").removesuffix("x") + "a/../b.txt?direct=1")
+    assert answer.status_code == 400
+    assert "cannot contain empty, &#x27;.&#x27; or &#x27;..&#x27; folders" in answer.content.decode()
+    assert "Location" not in answer

@@ -224,6 +224,7 @@ def test_a_browsers_direct_upload_and_download_get_user_delegation_sass_for_one_
     assert answer.json()["url"].split("?")[0].endswith(f"/{oauth_container}/in/a.txt")
     assert signed["sr"] == ["b"] and signed["sp"] == ["cw"] and signed["spr"] == ["https"]
     assert signed["skoid"] == [studio_identity.object_id]
+    assert put(client, datastore, "in/a.txt", b"abc").json()["outcome"] == "uploaded"  # through the studio
     download = client.get(url(datastore, "datastore_file", "in/a.txt") + "?direct=1")
     assert download.status_code == 302
     read = parse_qs(download["Location"].split("?", 1)[1])
