@@ -375,3 +375,20 @@ def test_a_direct_download_of_a_hostile_path_is_refused_with_a_clear_message(cli
     assert answer.status_code == 400
     assert "cannot contain empty, &#x27;.&#x27; or &#x27;..&#x27; folders" in answer.content.decode()
     assert "Location" not in answer
+
+
+def test_an_empty_file_is_one_commit_of_no_blocks(client, blob_store, blob_service, container_name):
+    grant = ask_upload(client, blob_store, "empty.txt", size=0).json()
+    body = '<?xml version="1.0" encoding="utf-8"?><BlockList></BlockList>'
+    committed = requests.put(f"{grant['url']}&comp=blocklist", data=body, headers={"If-None-Match": "*"}, timeout=10)
+    assert committed.status_code == 201
+    assert blob_service.get_container_client(container_name).download_blob("empty.txt").readall() == b""
+
+
+def test_an_owner_of_a_sas_token_datastore_cannot_change_cors_rules(client, workspace, azurite_of_its_own):
+    token = sas_for("anything", read=True, list=True)
+    shared = register_sas(workspace, "anything", azurite_of_its_own.endpoint, token)
+    answer = client.post(url(shared, "datastore_cors_allow"))
+    assert answer.status_code == 409
+    assert "cannot change the storage account&#x27;s CORS rules" in answer.content.decode()
+    assert azurite_of_its_own.service().get_service_properties()["cors"] == []
