@@ -23,6 +23,7 @@ MB/s are decimal (10**6 bytes per second). Targets: both ratios >= 0.9, RSS grow
 from __future__ import annotations
 
 import argparse
+import base64
 import io
 import os
 import secrets
@@ -36,11 +37,12 @@ import tempfile
 import threading
 import time
 import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from statistics import median
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import requests
 from azure.storage.blob import BlobServiceClient
@@ -57,6 +59,8 @@ RATIO_TARGET = 0.9
 RSS_TARGET_MIB = 64
 USERNAME = "bench"
 GUNICORN_THREADS = 4
+DIRECT_UPLOAD = "direct upload (SAS, Put Block x4)"  # the browser's way with direct transfers
+DIRECT_DOWNLOAD = "direct download (302 to a SAS)"
 PY_SPY = os.environ.get("PY_SPY") or shutil.which("py-spy") or "py-spy"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -333,6 +337,60 @@ class Studio:
         if response.status_code != 200 or answer.get("outcome") != "uploaded":
             raise SystemExit(f"studio upload failed: {response.status_code} {response.text[:500]}")
 
+    def direct_upload(self, source: Path, path: str) -> None:
+        """What static/direct.js does: a SAS for the blob from the studio, then Put Block (four at
+        once, 8 MiB each) and Put Block List straight to Azurite; the worker only signs."""
+        grant_url = self.file_url(path).replace("/files/", "/direct/")
+        answer = self.session.post(
+            grant_url,
+            data={"size": str(source.stat().st_size)},
+            headers={"X-CSRFToken": self.session.cookies["csrftoken"], "Accept": "application/json"},
+            timeout=60,
+        )
+        if answer.status_code != 200:
+            raise SystemExit(f"direct upload grant failed: {answer.status_code} {answer.text[:500]}")
+        grant = answer.json()
+        block, in_flight = grant["block_size"], grant["blocks_in_flight"]
+        storage = requests.Session()
+        storage.mount("http://", HTTPAdapter(pool_maxsize=in_flight))
+        ids: list[str] = []
+
+        def put_block(number: int, data: bytes) -> None:
+            block_id = base64.b64encode(f"bench-{number:06d}".encode()).decode()
+            sent = storage.put(f"{grant['url']}&comp=block&blockid={quote(block_id, safe='')}", data=data, timeout=600)
+            if sent.status_code != 201:
+                raise SystemExit(f"Put Block failed: {sent.status_code} {sent.text[:300]}")
+
+        with open(source, "rb") as file, ThreadPoolExecutor(in_flight) as pool:
+            pending: list[Future[None]] = []
+            while data := file.read(block):
+                ids.append(base64.b64encode(f"bench-{len(ids):06d}".encode()).decode())
+                pending.append(pool.submit(put_block, len(ids) - 1, data))
+                if len(pending) >= in_flight:  # a browser holds no more than this in memory either
+                    pending.pop(0).result()
+            for future in pending:
+                future.result()
+        listed = "".join(f"<Latest>{block_id}</Latest>" for block_id in ids)
+        committed = storage.put(
+            f"{grant['url']}&comp=blocklist",
+            data=f'<?xml version="1.0" encoding="utf-8"?><BlockList>{listed}</BlockList>',
+            timeout=600,
+        )
+        if committed.status_code != 201:
+            raise SystemExit(f"Put Block List failed: {committed.status_code} {committed.text[:300]}")
+
+    def direct_download(self, path: str) -> int:
+        """The file list's link with ?direct=1: a redirect to the blob's read SAS, then one GET of it."""
+        redirect = self.session.get(self.file_url(path), params={"direct": "1"}, allow_redirects=False, timeout=60)
+        if redirect.status_code != 302:
+            raise SystemExit(f"direct download did not redirect: {redirect.status_code} {redirect.text[:300]}")
+        received = 0
+        with requests.get(redirect.headers["Location"], stream=True, timeout=600) as response:
+            response.raise_for_status()
+            for chunk in response.iter_content(READ_SIZE):
+                received += len(chunk)
+        return received
+
     def download(self, path: str) -> int:
         received = 0
         with self.session.get(self.file_url(path), stream=True, timeout=600) as response:
@@ -545,10 +603,21 @@ def run(
             if (received := studio.download(name)) != size:
                 raise SystemExit(f"studio download returned {received} of {size} bytes")
 
+        def direct_download() -> None:
+            if (received := studio.direct_download(name)) != size:
+                raise SystemExit(f"direct download returned {received} of {size} bytes")
+
         for round_number in range(1, repeat + 1):
             measure(
                 "studio upload (PUT)",
                 lambda: studio.upload(source, name),
+                download=False,
+                studio_side=True,
+                round_number=round_number,
+            )
+            measure(
+                DIRECT_UPLOAD,
+                lambda: studio.direct_upload(source, name),
                 download=False,
                 studio_side=True,
                 round_number=round_number,
@@ -564,6 +633,7 @@ def run(
             measure(
                 "studio download (GET)", studio_download, download=True, studio_side=True, round_number=round_number
             )
+            measure(DIRECT_DOWNLOAD, direct_download, download=True, studio_side=True, round_number=round_number)
             for block_mib in block_sizes:
                 measure(
                     f"SDK download_blob.readinto, {block_mib} MiB chunks",
@@ -641,6 +711,8 @@ def report(results: list[Measurement], size_mib: int, load_before: str, cpu_use:
     for direction, studio_label, sdk_prefix in [
         ("upload", "studio upload (PUT)", "SDK upload"),
         ("download", "studio download (GET)", "SDK download"),
+        ("direct up", DIRECT_UPLOAD, "SDK upload"),
+        ("direct dn", DIRECT_DOWNLOAD, "SDK download"),
     ]:
         sdk_labels = list(dict.fromkeys(m.label for m in results if m.label.startswith(sdk_prefix)))
         sdk_label = max(sdk_labels, key=lambda label: median(speeds(results, label)))  # the SDK's best setting

@@ -12,10 +12,11 @@ from urllib.parse import quote, urlencode
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse, HttpResponseRedirect, JsonResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.csp import CSP
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -24,11 +25,12 @@ from .access import Need
 from .models import Datastore, Workspace
 from .previews import IMAGE_LIMIT, IMAGE_TYPES, extension
 from .storage import Conflict, Entry, InvalidInput
-from .storage.paths import clean_path, join, name_of, parent
+from .storage.paths import clean_path, guess_content_type, join, name_of, parent
 from .streams import request_chunks, safe_filename, zip_response
 from .views import HtmxHttpRequest, _datastore
 
 PAGE_SIZE = 100
+DIRECT_BLOCKS_IN_FLIGHT = 4  # blocks a browser sends at once in a direct upload
 
 
 def _files_datastore(
@@ -65,6 +67,7 @@ def datastore_browse(request: HtmxHttpRequest, workspace_name: str, name: str) -
         "crumbs": breadcrumbs(folder),
         "parent_folder": parent(folder),
         "listing_query": urlencode({"path": folder, "prefix": name_prefix}, safe="/", quote_via=quote),
+        "direct": selectors.direct_transfer_possible(datastore),
     }
     template = "datastores/datastore_browse.html"
     wants_listing = request.htmx or request.GET.get("listing") == "1"
@@ -87,7 +90,85 @@ def datastore_browse(request: HtmxHttpRequest, workspace_name: str, name: str) -
         template += "#more-rows"
     elif request.htmx and request.htmx.target == "listing":
         template += "#listing"
-    return render(request, template, context)
+    response = render(request, template, context)
+    if context["direct"].origin and request.can.change:
+        allow_storage_origin(response, context["direct"].origin)
+    return response
+
+
+def studio_origin(request: HtmxHttpRequest) -> str:
+    return f"{request.scheme}://{request.get_host()}"
+
+
+def allow_storage_origin(response: HttpResponse, origin: str) -> None:
+    """This page's scripts may also reach the datastore's storage service, and only that one."""
+    policy: dict[str, Any] = dict(settings.SECURE_CSP)
+    policy["connect-src"] = [*policy.get("connect-src", [CSP.SELF]), origin]
+    response._csp_config = policy  # type: ignore[attr-defined]  # read by Django's CSP middleware
+
+
+@require_GET
+def datastore_direct_status(request: HtmxHttpRequest, workspace_name: str, name: str) -> HttpResponse:
+    """Whether this browser's uploads go straight to storage; if not, why (said once on the page),
+    with the button that allows the studio in the account's CORS rules for an owner."""
+    workspace, datastore = _files_datastore(request, workspace_name, name, Need.CHANGE)
+    mode = selectors.direct_transfer_mode(datastore, studio_origin(request), may_manage=request.can.manage)
+    context = {
+        "workspace": workspace,
+        "datastore": datastore,
+        "direct_mode": mode,
+        "folder": request.GET.get("path", ""),
+    }
+    return render(request, "datastores/datastore_browse.html#direct-status", context)
+
+
+@require_POST
+def datastore_direct_upload(request: HtmxHttpRequest, workspace_name: str, name: str, file_path: str) -> JsonResponse:
+    """A SAS for the browser to upload this one file itself (Put Block, then Put Block List)."""
+    _workspace, datastore = _files_datastore(request, workspace_name, name, Need.CHANGE)
+    possible = selectors.direct_transfer_possible(datastore)
+    if not possible.available:
+        return JsonResponse({"outcome": "fallback", "path": file_path, "message": possible.notice}, status=409)
+    limit = settings.MAX_UPLOAD_BYTES
+    try:
+        size = int(request.POST.get("size", ""))
+    except ValueError:
+        return JsonResponse({"outcome": "failed", "path": file_path, "message": "Say the file's size."}, status=400)
+    if limit and size > limit:
+        message = f"The file is larger than this studio accepts ({limit} bytes at most)."
+        return JsonResponse({"outcome": "failed", "path": file_path, "message": message}, status=413)
+    grant = services.direct_transfer_grant(datastore=datastore, path=file_path, write=True, actor=request.actor)
+    response = JsonResponse(
+        {
+            "url": grant.url,
+            "expires_on": grant.expires_on.isoformat(),
+            "block_size": datastore.backend.upload_block_size,
+            "blocks_in_flight": DIRECT_BLOCKS_IN_FLIGHT,
+            "content_type": guess_content_type(file_path),
+            "path": clean_path(file_path),
+        }
+    )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_POST
+def datastore_cors_allow(request: HtmxHttpRequest, workspace_name: str, name: str) -> HttpResponse:
+    """Add one rule for this studio's origin to the storage account's CORS rules (owners)."""
+    workspace, datastore = _files_datastore(request, workspace_name, name, Need.MANAGE)
+    if not (
+        datastore.backend.capabilities.browser_direct_transfers
+        and datastore.backend.cors_editable(datastore.connection())
+    ):
+        raise Conflict("This datastore's credential cannot change the storage account's CORS rules.")
+    origin = studio_origin(request)
+    if services.datastore_cors_allow(datastore=datastore, origin=origin, actor=request.actor):
+        messages.success(
+            request, f"The storage account's CORS rules now allow {origin}: uploads go straight to storage."
+        )
+    else:
+        messages.success(request, f"The storage account's CORS rules already allowed {origin}.")
+    return redirect(_browse_url(workspace, datastore, clean_path(request.POST.get("path", ""))))
 
 
 @require_http_methods(["GET", "PUT"])
@@ -97,6 +178,12 @@ def datastore_file(request: HtmxHttpRequest, workspace_name: str, name: str, fil
     _workspace, datastore = _files_datastore(request, workspace_name, name, need)
     if request.method == "PUT":
         return _upload(request, datastore, file_path)
+    if request.GET.get("direct") == "1" and selectors.direct_transfer_possible(datastore).available:
+        grant = services.direct_transfer_grant(datastore=datastore, path=file_path, write=False, actor=request.actor)
+        redirected = HttpResponseRedirect(grant.url)
+        redirected["Cache-Control"] = "no-store"
+        redirected["Referrer-Policy"] = "no-referrer"
+        return redirected
     download = selectors.file_download(datastore, file_path, actor=request.actor)
     response = StreamingHttpResponse(download.chunks, content_type=download.content_type)
     response["Content-Disposition"] = content_disposition_header(True, safe_filename(download.name))

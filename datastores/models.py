@@ -201,6 +201,9 @@ class AuditAction(models.TextChoices):
     TOKEN_USED = "token.used", "Access token used"
     ACCESS_TOKEN_ISSUED = "token.access_token_issued", "Short-lived access token issued"
     CREDENTIAL_ISSUED = "datastore.credential_issued", "Credential for a script issued"
+    DIRECT_UPLOAD_GRANTED = "files.direct_upload_granted", "SAS for a browser's upload issued"
+    DIRECT_DOWNLOAD_GRANTED = "files.direct_download_granted", "SAS for a browser's download issued"
+    CORS_ALLOWED = "datastore.cors_allowed", "Studio allowed in the account's CORS rules"
 
 
 class Outcome(models.TextChoices):

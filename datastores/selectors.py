@@ -6,9 +6,13 @@ queried what). Who may read is decided before, in access.py.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 
+from django.conf import settings
+from django.core.cache import cache
 from django.core.paginator import Page, Paginator
 from django.db import models
 from django.db.models import Q, QuerySet
@@ -19,7 +23,16 @@ from .audit import AuditAction, Note, recorded
 from .deadline import within_deadline
 from .models import Datastore, Workspace
 from .previews import Preview, preview
-from .storage import Download, Entry, FileProperties, FolderPage, InvalidInput, NotFound
+from .storage import (
+    CorsState,
+    Download,
+    Entry,
+    FileProperties,
+    FolderPage,
+    InvalidInput,
+    NotFound,
+    StorageError,
+)
 from .storage.paths import clean_path
 from .storage.tables import ColumnInfo, CsvStream, QueryResult, RowsPage, TableListing
 
@@ -217,6 +230,83 @@ def folder_zip_started(datastore: Datastore, folder: str, *, actor: Actor) -> st
     folder = clean_path(folder)
     with _audited(actor, AuditAction.FOLDER_ZIPPED, datastore, folder or "/"):
         return folder
+
+
+# --- browser transfers straight to storage ---------------------------------------------------
+
+CORS_STATE_SECONDS = 60  # how long what the account's CORS rules say is remembered
+
+
+@dataclass(frozen=True)
+class DirectMode:
+    """How a browser moves a datastore's files: straight to storage (`origin`), or through the
+    studio, and why (`notice`, said once on the page)."""
+
+    downloads: bool = False  # download links redirect to a SAS URL for the one file
+    uploads: bool = False  # the browser asks for a SAS per file and sends its blocks itself
+    origin: str = ""  # the storage service's origin, for the page's connect-src
+    cors: CorsState | None = None
+    notice: str = ""
+    can_allow_cors: bool = False  # an owner of an account-key datastore may add the studio's rule
+
+    @property
+    def available(self) -> bool:
+        """The studio can sign a SAS for one file of this datastore for a browser."""
+        return bool(self.origin)
+
+
+def direct_transfer_possible(datastore: Datastore) -> DirectMode:
+    """What the settings and the stored credential allow, without a call to storage."""
+    backend = datastore.backend
+    if not (settings.DIRECT_TRANSFERS and backend.capabilities.browser_direct_transfers):
+        return DirectMode()
+    connection = datastore.connection()
+    reason = backend.direct_unavailable(connection)
+    if reason:
+        return DirectMode(notice=reason)
+    return DirectMode(downloads=True, origin=backend.direct_origin(connection))
+
+
+def _cors_key(origin: str, storage_origin: str, datastore: Datastore) -> str:
+    where = datastore.backend.location(datastore.connection_settings)  # path-style hosts serve several accounts
+    return "direct-cors:" + hashlib.sha256(f"{origin} {storage_origin} {where}".encode()).hexdigest()
+
+
+def direct_transfer_mode(datastore: Datastore, origin: str, *, may_manage: bool) -> DirectMode:
+    """`direct_transfer_possible`, and whether uploads may go direct: the account's CORS rules
+    must let the studio's `origin` in (read with the stored credential, remembered a minute)."""
+    possible = direct_transfer_possible(datastore)
+    if not possible.available:
+        return possible
+    key = _cors_key(origin, possible.origin, datastore)
+    cached = cache.get(key)
+    if cached is None:
+        connection = datastore.connection()
+        try:
+            state = within_deadline(
+                lambda: datastore.backend.cors_allows(connection, origin), "reading the account's CORS rules"
+            )
+        except StorageError:  # the listing beside it says what fails; here the browser finds out
+            state = CorsState.UNKNOWN
+        else:
+            cache.set(key, state.value, CORS_STATE_SECONDS)
+    else:
+        state = CorsState(cached)
+    if state == CorsState.MISSING:
+        return DirectMode(
+            downloads=True,
+            origin=possible.origin,
+            cors=state,
+            notice="Uploads go through the studio: the storage account's CORS rules do not allow this studio's "
+            "address, so a browser may not send files to it directly.",
+            can_allow_cors=may_manage and datastore.backend.cors_editable(datastore.connection()),
+        )
+    return DirectMode(downloads=True, uploads=True, origin=possible.origin, cors=state)
+
+
+def direct_transfer_forget(datastore: Datastore, origin: str) -> None:
+    possible = direct_transfer_possible(datastore)
+    cache.delete(_cors_key(origin, possible.origin, datastore))
 
 
 # --- tables --------------------------------------------------------------------------------

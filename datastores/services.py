@@ -21,10 +21,12 @@ from .audit import AuditAction, Outcome, record, recorded
 from .crypto import decrypt_secrets, encrypt_secrets, rotate_token
 from .deadline import within_deadline
 from .models import AccessToken, Datastore, Membership, Role, Workspace
+from .selectors import direct_transfer_forget
 from .storage import (
     AuthType,
     Conflict,
     Connection,
+    DirectGrant,
     InvalidInput,
     ScriptCredential,
     StorageBackend,
@@ -33,7 +35,7 @@ from .storage import (
     backend_for,
     workspace_stores,
 )
-from .storage.paths import clean_path, join
+from .storage.paths import clean_path, join, name_of
 
 # Azure ML's name for the default datastore every workspace gets; the default moves back to it.
 WORKSPACE_BLOB_STORE = "workspaceblobstore"
@@ -615,3 +617,42 @@ def datastore_credential_issue(
             f"expires {credential.expires_on:%Y-%m-%d %H:%M} UTC"
         )
     return credential
+
+
+# --- browser transfers straight to storage ---------------------------------------------------
+
+
+def direct_transfer_grant(*, datastore: Datastore, path: str, write: bool, actor: Actor) -> DirectGrant:
+    """A SAS for one file, handed to the actor's browser: create and write for an upload (the
+    caller asked for Need.CHANGE), read for a download. Audited with its path, letters and
+    expiry, never its signature."""
+    clean = clean_path(path)
+    if not clean:
+        raise InvalidInput("Name the file.")
+    backend = datastore.backend
+    lifetime = timedelta(minutes=settings.DIRECT_TRANSFER_SAS_MINUTES)
+    action = AuditAction.DIRECT_UPLOAD_GRANTED if write else AuditAction.DIRECT_DOWNLOAD_GRANTED
+    with recorded(actor, action, workspace=datastore.workspace, datastore=datastore.name, target=clean) as note:
+        connection = datastore.connection()
+        grant = within_deadline(
+            lambda: backend.direct_grant(
+                connection, clean, write=write, lifetime=lifetime, download_name=name_of(clean)
+            ),
+            "signing the transfer",
+        )
+        note.detail = f"sp={grant.permissions}, expires {grant.expires_on:%Y-%m-%d %H:%M:%S} UTC"
+    return grant
+
+
+def datastore_cors_allow(*, datastore: Datastore, origin: str, actor: Actor) -> bool:
+    """Add one CORS rule for the studio's origin to the datastore's storage account (the caller
+    asked for Need.MANAGE). False when a rule already let it in."""
+    connection = datastore.connection()
+    with recorded(
+        actor, AuditAction.CORS_ALLOWED, workspace=datastore.workspace, datastore=datastore.name, target=origin
+    ) as note:
+        added = within_deadline(lambda: datastore.backend.cors_allow(connection, origin), "changing the CORS rules")
+        if not added:
+            note.outcome, note.detail = Outcome.SKIPPED, "a rule already allowed it"
+    direct_transfer_forget(datastore, origin)
+    return added

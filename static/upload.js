@@ -1,5 +1,6 @@
 // Datastore Studio: upload files and folders into the folder being viewed.
-// One PUT per file with the raw bytes as the body (the server streams it to storage).
+// One PUT per file with the raw bytes as the body (the server streams it to storage), or, where
+// direct.js says the page may, straight to storage.
 // Each file and the whole upload show a bar, a percentage, the speed and the time left;
 // Cancel stops the files still going (the server keeps nothing of a file cut short) and
 // those not started; a summary ends it, skipped and failed files one per line.
@@ -83,8 +84,21 @@
     return found;
   }
 
-  function uploadOne(item, folder, overwrite, onProgress) {
+  // Straight to storage when the page allows it (direct.js), else, or when the browser is turned
+  // away there, through the studio.
+  async function uploadOne(item, folder, overwrite, onProgress) {
     const path = folder ? `${folder}/${item.relativePath}` : item.relativePath;
+    const direct = window.StudioDirect;
+    if (direct && direct.available()) {
+      const result = await direct.upload({ file: item.file, path, overwrite, running, csrfToken: csrfToken(), onProgress });
+      if (result.outcome === "uploaded" || result.outcome === "skipped") onProgress(item.file.size);
+      if (result.outcome !== "fallback") return { path, ...result };
+      onProgress(0);
+    }
+    return streamOne(item, path, overwrite, onProgress);
+  }
+
+  function streamOne(item, path, overwrite, onProgress) {
     const encoded = path.split("/").map(encodeURIComponent).join("/");
     const url = uploadUrl.replace(/PATH$/, encoded) + (overwrite ? "?overwrite=1" : "?overwrite=0");
     return new Promise((resolve) => {

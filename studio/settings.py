@@ -109,6 +109,17 @@ STORAGE_TIMEOUT_SECONDS = env.int("STORAGE_TIMEOUT_SECONDS", default=20)
 # Off: the New datastore form does not offer them, and existing ones are refused.
 IDENTITY_BASED_DATASTORES = env.bool("IDENTITY_BASED_DATASTORES", default=True)
 
+# Browsers upload and download Blob files straight to and from storage with a SAS for one file
+# (when the account's CORS rules let the studio's origin in); off: every byte goes through the studio.
+DIRECT_TRANSFERS = env.bool("DIRECT_TRANSFERS", default=True)
+# Minutes such a SAS lives: long enough to start a transfer (a block upload asks again per file).
+DIRECT_TRANSFER_SAS_MINUTES = env.int("DIRECT_TRANSFER_SAS_MINUTES", default=10)
+if not 1 <= DIRECT_TRANSFER_SAS_MINUTES <= 60:
+    raise ImproperlyConfigured(
+        f"DIRECT_TRANSFER_SAS_MINUTES is {DIRECT_TRANSFER_SAS_MINUTES}: "
+        "a SAS handed to a browser lives 1 to 60 minutes."
+    )
+
 # The largest file one upload request may carry, in bytes; unset or 0 means no limit.
 MAX_UPLOAD_BYTES = env.int("MAX_UPLOAD_BYTES", default=0) or None
 # A request that is not signed in may carry a body only to the sign-in form, and at most this much.

@@ -17,6 +17,7 @@ import pytest
 from azure.storage.blob import BlobServiceClient
 from django.test import Client
 
+from .azurite import Azurite, own_azurite
 from .lakes.stores import DbfsLake, Gen1Lake, Gen2Lake, Lake
 from .standins.tls import ca_bundle_path
 from .support import (
@@ -412,3 +413,11 @@ def team(django_user_model, azurite_url, blob_service, fileshare_standin, share_
         values=backend_for("DBFS").clean_values(AuthType.NONE, {}),
     )
     return Team(workspace, people, container, share_name, pg)
+
+
+@pytest.fixture
+def azurite_of_its_own() -> Iterator[Azurite]:
+    """An Azurite for this test alone (tests/azurite.py): its CORS rules start empty, and what the
+    test does to them is seen by no other test."""
+    with own_azurite() as azurite:
+        yield azurite

@@ -95,24 +95,25 @@ def sas(container: str, *, expiry: datetime, **permissions: bool) -> str:
     )
 
 
-def register_sas(workspace, container, azurite_endpoint, token, name="shared"):
+def register_blob(workspace, container, endpoint, *, name, auth_type, **credential):
+    """A Blob datastore on an Azurite (the account's key or SAS in `credential`), registered directly."""
     from datastores.services import datastore_register
-    from datastores.storage import AuthType, backend_for
+    from datastores.storage import backend_for
 
     backend = backend_for("AzureBlob")
     values = backend.clean_values(
-        AuthType.SAS_TOKEN,
-        {
-            "account_name": AZURITE_ACCOUNT,
-            "container_name": container,
-            "endpoint": azurite_endpoint,
-            "protocol": "http",
-            "sas_token": token,
-            "skip_validation": True,
-        },
+        auth_type,
+        {"account_name": AZURITE_ACCOUNT, "container_name": container, "endpoint": endpoint, "protocol": "http"}
+        | credential,
     )
     return datastore_register(
-        workspace=workspace, name=name, storage_type="AzureBlob", auth_type=AuthType.SAS_TOKEN, values=values
+        workspace=workspace, name=name, storage_type="AzureBlob", auth_type=auth_type, values=values
+    )
+
+
+def register_sas(workspace, container, azurite_endpoint, token, name="shared"):
+    return register_blob(
+        workspace, container, azurite_endpoint, name=name, auth_type="sas_token", sas_token=token, skip_validation=True
     )
 
 

@@ -41,7 +41,15 @@ def url(name: str, *args: str) -> str:
 
 
 def test_every_change_and_data_access_is_recorded_without_a_secret(
-    client, user, django_user_model, azurite_endpoint, blob_service, fileshare_standin, share_name, pg
+    client,
+    user,
+    django_user_model,
+    azurite_endpoint,
+    blob_service,
+    fileshare_standin,
+    share_name,
+    pg,
+    azurite_of_its_own,
 ):
     """One of each action through the pages, as the owner (and one refusal, as a reader)."""
     django_user_model.objects.create_user(username="rita")
@@ -73,6 +81,11 @@ def test_every_change_and_data_access_is_recorded_without_a_secret(
     }
     client.post(url("datastore_new", ws), blob_form)
     client.post(url("datastore_new", ws), {**blob_form, "overwrite": "on"})
+    # Direct transfers, on an Azurite of the test's own (the CORS rules change).
+    client.post(url("datastore_new", ws), {**blob_form, "name": "direct", "endpoint": azurite_of_its_own.endpoint})
+    client.post(url("datastore_direct_upload", ws, "direct", "up.txt"), {"size": "1"}, HTTP_ACCEPT="application/json")
+    client.get(url("datastore_file", ws, "direct", "up.txt") + "?direct=1")
+    client.post(url("datastore_cors_allow", ws, "direct"))
     client.post(
         url("datastore_edit_auth", ws, "files"),
         {

@@ -5,7 +5,7 @@ class Migration(migrations.Migration):
     """An index the datastore list's filters count and page through (name, storage type, health)."""
 
     dependencies = [
-        ("datastores", "0007_audit_actions_of_files_and_tokens"),
+        ("datastores", "0008_direct_transfers"),
     ]
 
     operations = [

@@ -47,6 +47,9 @@ class Capabilities:
     tables: bool = False  # list_tables, table_columns, preview_rows, stream_table_csv
     queries: bool = False  # run_readonly_query, stream_query_csv
     deferred_validation: bool = False  # checked on first use unless "Validate now" is ticked
+    # direct_unavailable, direct_origin, direct_grant, cors_allows, cors_allow: a browser
+    # uploads and downloads straight to and from the service with a SAS for one file
+    browser_direct_transfers: bool = False
     script_credentials: bool = False  # script_credential: a short-lived credential to reach storage directly
     blob_protocol_paths: bool = False  # that credential speaks the Blob protocol: azureml:// paths (adlfs) work
 
@@ -149,6 +152,24 @@ class ScriptCredential:
     # The datastore's own stored SAS, handed on as it is (neither scoped nor short-lived):
     # it is the only credential there is, and it may write, so only contributors get it.
     stored: bool = False
+
+
+@dataclass(frozen=True)
+class DirectGrant:
+    """What a browser needs to move one file straight to or from storage: the file's URL with a
+    SAS for it alone, its letters (sp) and when it expires."""
+
+    url: str
+    permissions: str
+    expires_on: datetime
+
+
+class CorsState(enum.Enum):
+    """What the storage account's CORS rules say of the studio's origin."""
+
+    ALLOWED = "allowed"
+    MISSING = "missing"  # read, and no rule lets the studio's origin in
+    UNKNOWN = "unknown"  # the credential cannot read the rules: the browser finds out
 
 
 @dataclass(frozen=True)
@@ -444,6 +465,36 @@ class StorageBackend:
             f"{self.label} has no short-lived, scoped credential the studio can issue: "
             "use the studio's own file and table routes instead, which need no storage credential."
         )
+
+    # --- browser transfers straight to storage (capability browser_direct_transfers) ---------
+
+    def direct_unavailable(self, connection: Connection) -> str:
+        """Why this datastore's transfers go through the studio, or "" when a browser can go direct.
+        Decided from the stored settings alone, without a call."""
+        return f"{self.label} transfers go through the studio."
+
+    def direct_origin(self, connection: Connection) -> str:
+        """scheme://host[:port] a browser talks to for direct transfers (the page's connect-src)."""
+        raise NotImplementedError
+
+    def direct_grant(
+        self, connection: Connection, path: str, *, write: bool, lifetime: timedelta, download_name: str = ""
+    ) -> DirectGrant:
+        """A SAS for the one file `path`: create and write when `write` (an upload), else read,
+        with `download_name` as its Content-Disposition attachment name."""
+        raise NotImplementedError
+
+    def cors_allows(self, connection: Connection, origin: str) -> CorsState:
+        """Whether the account's CORS rules let `origin` make the requests of a direct transfer."""
+        raise NotImplementedError
+
+    def cors_editable(self, connection: Connection) -> bool:
+        """Whether `cors_allow` can work with this credential."""
+        return False
+
+    def cors_allow(self, connection: Connection, origin: str) -> bool:
+        """Add one CORS rule for `origin`, leaving the others as they are. False when one was already there."""
+        raise NotImplementedError
 
     # --- tables (capabilities tables and queries) ----------------------------------
 

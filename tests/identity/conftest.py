@@ -5,10 +5,7 @@ IDENTITY_HEADER in the studio's environment, as App Service and Azure ML set the
 
 from __future__ import annotations
 
-import socket
-import subprocess
 import tempfile
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +13,7 @@ from pathlib import Path
 import pytest
 from azure.storage.blob import BlobServiceClient
 
+from tests.azurite import listening
 from tests.standins.aad import AadStandin, ManagedIdentity
 from tests.standins.tls import ca_bundle_path, server_pem_paths
 from tests.support import AZURITE_ACCOUNT, AZURITE_KEY, free_port
@@ -43,44 +41,26 @@ def oauth_azurite() -> Iterator[OAuthAzurite]:
     port = free_port()
     # Azurite writes its debug and access logs under the working folder: a temporary one.
     with tempfile.TemporaryDirectory(prefix="azurite-oauth-") as folder:
-        server = subprocess.Popen(
-            [
-                str(ROOT / "node_modules/.bin/azurite-blob"),
-                "--blobHost",
-                "127.0.0.1",
-                "--blobPort",
-                str(port),
-                "--inMemoryPersistence",
-                "--skipApiVersionCheck",
-                "--loose",
-                "--disableTelemetry",
-                "--silent",
-                "--oauth",
-                "basic",
-                "--cert",
-                cert,
-                "--key",
-                key,
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            cwd=folder,
-        )
-        try:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                    break
-                except OSError as refused:
-                    if server.poll() is not None or time.monotonic() > deadline:
-                        said = server.stderr.read().decode(errors="replace") if server.stderr else ""
-                        raise RuntimeError(f"Azurite (OAuth) did not start: {said}") from refused
-                    time.sleep(0.1)
+        command = [
+            str(ROOT / "node_modules/.bin/azurite-blob"),
+            "--blobHost",
+            "127.0.0.1",
+            "--blobPort",
+            str(port),
+            "--inMemoryPersistence",
+            "--skipApiVersionCheck",
+            "--loose",
+            "--disableTelemetry",
+            "--silent",
+            "--oauth",
+            "basic",
+            "--cert",
+            cert,
+            "--key",
+            key,
+        ]
+        with listening(command, port, "Azurite (OAuth)", cwd=folder):
             yield OAuthAzurite(port)
-        finally:
-            server.terminate()
-            server.wait(timeout=10)
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any, cast
+from urllib.parse import quote
 
 from azure.core import MatchConditions, PipelineClient
 from azure.core.exceptions import (
@@ -32,6 +33,7 @@ from azure.storage.blob import (
     ContainerClient,
     ContainerSasPermissions,
     ContentSettings,
+    CorsRule,
     ExponentialRetry,
     generate_blob_sas,
     generate_container_sas,
@@ -41,6 +43,7 @@ from .. import endpoints, fields, network, paths, studio_identity
 from ..auth import AuthType
 from ..azure_storage import (
     IDENTITY_ROLES,
+    account_address,
     account_url,
     check_by_listing,
     client_options,
@@ -60,7 +63,9 @@ from ..base import (
     AuthMethod,
     Capabilities,
     Connection,
+    CorsState,
     CredentialFacts,
+    DirectGrant,
     Download,
     Entry,
     FileProperties,
@@ -86,6 +91,12 @@ STREAM_READ_SIZE = 1024 * 1024  # download: the piece read from the response and
 MAX_RESUMES = 3  # download: a broken connection is resumed from the byte reached this many times
 READ_SAS_LIFETIME = timedelta(minutes=15)  # the SAS an account-key download signs for its GETs
 COPY_POLL_SECONDS = 0.2  # how often a move looks whether its server-side copy has finished
+# What a browser's direct transfer sends: Put Block and Put Block List (PUT), the download (GET),
+# and the preflight before them; and the headers it sets or reads. "*" for headers: the SDKs'
+# x-ms-* set grows with each service version.
+DIRECT_METHODS = ("GET", "HEAD", "PUT", "OPTIONS")
+MAX_CORS_RULES = 5  # what a Blob service accepts
+CORS_MAX_AGE_SECONDS = 3600
 
 
 class BlobBackend(StorageBackend):
@@ -101,6 +112,7 @@ class BlobBackend(StorageBackend):
         read_range=True,
         script_credentials=True,
         blob_protocol_paths=True,
+        browser_direct_transfers=True,
     )
     arm = ArmShape(
         datastore_type="AzureBlob",
@@ -372,14 +384,7 @@ class BlobBackend(StorageBackend):
         if connection.auth_type == AuthType.SAS_TOKEN:
             return stored_sas_credential(connection, container.url)
         start, expiry = sas_expiry(lifetime)
-        signing: dict[str, Any] = {"account_key": connection.get("account_key")}
-        if connection.auth_type == AuthType.IDENTITY:
-            try:
-                signing = {
-                    "user_delegation_key": self.service_client(connection).get_user_delegation_key(start, expiry)
-                }
-            except AzureError as error:
-                raise delegation_refused(error, connection) or self._explain(error, connection, "read") from None
+        signing = self._signing(connection, start, expiry)
         if path:
             blob = container.get_blob_client(path)
             sas = generate_blob_sas(
@@ -401,6 +406,109 @@ class BlobBackend(StorageBackend):
             **signing,
         )
         return signed_credential(sas, expiry, container.url)
+
+    def _signing(self, connection: Connection, start: datetime, expiry: datetime) -> dict[str, Any]:
+        """What signs a SAS: the account key, or for an identity-based datastore a user delegation key."""
+        if connection.auth_type != AuthType.IDENTITY:
+            return {"account_key": connection["account_key"]}
+        try:
+            return {"user_delegation_key": self.service_client(connection).get_user_delegation_key(start, expiry)}
+        except AzureError as error:
+            raise delegation_refused(error, connection) or self._explain(error, connection, "read") from None
+
+    # --- browser transfers straight to Blob Storage -----------------------------------------
+
+    def direct_unavailable(self, connection: Connection) -> str:
+        if connection.auth_type == AuthType.SAS_TOKEN:
+            return (
+                "This datastore's credential is a SAS token, which the studio cannot narrow to one file, "
+                "so uploads and downloads go through the studio."
+            )
+        return ""
+
+    def direct_origin(self, connection: Connection) -> str:
+        address, _path_style = account_address(connection, "blob")
+        return address.url()
+
+    def direct_grant(
+        self, connection: Connection, path: str, *, write: bool, lifetime: timedelta, download_name: str = ""
+    ) -> DirectGrant:
+        """A service SAS (or a user delegation SAS) for the blob `path` alone: create and write for
+        Put Block and Put Block List, or read with the attachment name set on the SAS (rscd)."""
+        if self.direct_unavailable(connection):
+            raise Conflict(self.direct_unavailable(connection))
+        blob = self.container_client(connection).get_blob_client(path)
+        if not write:  # a missing file is said here, not by the service's XML to the browser
+            try:
+                blob.get_blob_properties()
+            except ResourceNotFoundError:
+                raise NotFound(f"There is no file {path!r} in this datastore.") from None
+            except AzureError as error:
+                raise self._explain(error, connection, "read") from None
+        start, expiry = sas_expiry(lifetime)
+        disposition: dict[str, Any] = {} if write else {"content_disposition": attachment_disposition(download_name)}
+        sas = generate_blob_sas(
+            connection["account_name"],
+            blob.container_name,
+            path,
+            permission=BlobSasPermissions(create=True, write=True) if write else BlobSasPermissions(read=True),
+            start=start,
+            expiry=expiry,
+            protocol="https" if connection["protocol"] == "https" else None,
+            **disposition,
+            **self._signing(connection, start, expiry),
+        )
+        return DirectGrant(url=f"{blob.url}?{sas}", permissions="cw" if write else "r", expires_on=expiry)
+
+    def _service_properties(self, connection: Connection) -> dict[str, Any]:
+        try:
+            return self.service_client(connection).get_service_properties()
+        except AzureError as error:
+            raise self._explain(error, connection, "cors") from None
+
+    def cors_allows(self, connection: Connection, origin: str) -> CorsState:
+        """Read the account's CORS rules with the account key. An identity that may not read them
+        (it needs more than a data role) leaves it to the browser to find out."""
+        try:
+            rules = self.service_client(connection).get_service_properties().get("cors") or []
+        except HttpResponseError as error:
+            if connection.auth_type == AuthType.IDENTITY and error.status_code == 403:
+                return CorsState.UNKNOWN
+            raise self._explain(error, connection, "cors") from None
+        except AzureError as error:
+            raise self._explain(error, connection, "cors") from None
+        return CorsState.ALLOWED if any(cors_rule_admits(rule, origin) for rule in rules) else CorsState.MISSING
+
+    def cors_editable(self, connection: Connection) -> bool:
+        return connection.auth_type == AuthType.ACCOUNT_KEY
+
+    def cors_allow(self, connection: Connection, origin: str) -> bool:
+        """Append one rule for `origin` to the rules the account has (set_service_properties replaces
+        the whole list, so it is read first and written back with the new rule last)."""
+        if not self.cors_editable(connection):
+            raise Conflict("Only a datastore with the account key can change the account's CORS rules.")
+        rules = list(self._service_properties(connection).get("cors") or [])
+        if any(cors_rule_admits(rule, origin) for rule in rules):
+            return False
+        if len(rules) >= MAX_CORS_RULES:
+            raise Conflict(
+                f"The storage account has {len(rules)} CORS rules, the most Blob Storage allows: "
+                "remove one in the portal (Resource sharing (CORS)), then try again."
+            )
+        rules.append(
+            CorsRule(
+                [origin],
+                list(DIRECT_METHODS),
+                allowed_headers=["*"],
+                exposed_headers=["*"],
+                max_age_in_seconds=CORS_MAX_AGE_SECONDS,
+            )
+        )
+        try:
+            self.service_client(connection).set_service_properties(cors=rules)
+        except AzureError as error:
+            raise self._explain(error, connection, "cors") from None
+        return True
 
     def delete(self, connection: Connection, path: str) -> None:
         try:
@@ -490,6 +598,29 @@ class BlobBackend(StorageBackend):
             raise Conflict(
                 f"{source!r} changed while it was copied: both it and its copy {destination!r} are kept."
             ) from None
+
+
+def _listed(value: str | list[str] | None) -> list[str]:
+    items = value if isinstance(value, list) else (value or "").split(",")
+    return [item.strip() for item in items if item.strip()]
+
+
+def cors_rule_admits(rule: Any, origin: str) -> bool:
+    """Whether one CORS rule lets `origin` send a direct transfer's requests with any header."""
+    origins = {item.rstrip("/").lower() for item in _listed(rule.allowed_origins)}
+    methods = {item.upper() for item in _listed(rule.allowed_methods)}
+    headers = {item.lower() for item in _listed(rule.allowed_headers)}
+    return (
+        bool(origins & {"*", origin.lower()})
+        and {"GET", "PUT"} <= methods
+        and ("*" in headers or {"x-ms-*", "if-none-match"} <= headers)
+    )
+
+
+def attachment_disposition(name: str) -> str:
+    """Content-Disposition for a download SAS (rscd): attachment, the name RFC 5987-encoded."""
+    fallback = "".join(char if (char.isascii() and char.isalnum()) or char in "._-" else "_" for char in name)
+    return f"attachment; filename=\"{fallback or 'download'}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
 BACKEND = BlobBackend()
