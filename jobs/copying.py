@@ -1,0 +1,203 @@
+"""Copying a file or a folder from one file datastore to another, as a job.
+
+When the source can hand out a read URL and the target's service copies from URLs (Blob to
+Blob), the storage service copies each file itself and no byte passes through the worker.
+Otherwise each file streams through the worker, chunk by chunk (bounded memory), into the
+target's ordinary upload, which never leaves a partial file. Overwrite off: the service decides
+what is skipped (a conditional write), and skipped files are named.
+
+Resuming: the files are listed once into JobItems; a file is marked begun before its copy and
+done after it, so a job picked up again skips what is done and, for a file begun when its worker
+died, looks at the target: there with the source's size means it landed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import Count, Q, Sum
+
+from datastores import access, selectors
+from datastores.access import Need
+from datastores.audit import AuditAction, record
+from datastores.models import Datastore
+from datastores.storage import Entry, NotFound, UploadOutcome
+from datastores.storage.paths import join, parent
+
+from .models import ItemState, Job, JobItem
+from .runner import Run
+
+LIST_BATCH = 500  # items written at once while listing
+READ_URL_LIFETIME = timedelta(minutes=30)  # a server-side copy's source URL, per file
+NAMED_SKIPS = 5  # skipped files named in the closing message (the Jobs page lists them all)
+
+
+def target_of(job: Job, path: str) -> str:
+    """Where a source file lands: the folder (or file) copied keeps its name inside the target path."""
+    base = parent(job.source_path)
+    relative = path[len(base) + 1 :] if base else path
+    return join(job.target_path, relative)
+
+
+def ends(source: Datastore, target: Datastore, actor: access.Actor) -> None:
+    """The starter may still read the source and change the target (a role may have changed
+    since the job was queued)."""
+    access.datastore_for(actor, source.workspace.name, source.name, Need.VIEW)
+    access.datastore_for(actor, target.workspace.name, target.name, Need.CHANGE)
+
+
+def copy_work(run: Run) -> str:
+    job = run.job
+    source, target = job.source, job.target
+    if source is None or target is None:
+        raise NotFound("The source or the target datastore was unregistered meanwhile.")
+    ends(source, target, run.actor)
+    if job.items_total is None:
+        _list(run, source)
+    _recount(run)
+    server_side = source.backend.capabilities.read_urls and target.backend.capabilities.copy_from_url
+    copier = _Copier(run, source, target, server_side=server_side)
+    last = 0
+    while batch := list(
+        job.items.filter(pk__gt=last, state__in=[ItemState.PENDING, ItemState.WORKING]).order_by("pk")[:LIST_BATCH]
+    ):
+        for item in batch:
+            run.check()
+            copier.copy(item)
+        last = batch[-1].pk
+    return _summary(run, source, target)
+
+
+def _list(run: Run, source: Datastore) -> None:
+    job = run.job
+    entries: Iterator[Entry]
+    if job.source_is_folder:
+        entries = selectors.folder_files(source, job.source_path)
+    else:
+        entries = iter([selectors.file_stat(source, job.source_path, actor=run.actor)])
+    batch: list[JobItem] = []
+    for entry in entries:
+        batch.append(JobItem(job=job, path=entry.path, size=entry.size))
+        if len(batch) >= LIST_BATCH:
+            JobItem.objects.bulk_create(batch, ignore_conflicts=True)
+            batch = []
+            run.check()
+    JobItem.objects.bulk_create(batch, ignore_conflicts=True)
+    totals = job.items.aggregate(count=Count("pk"), size=Sum("size"))
+    run.save(items_total=totals["count"], bytes_total=totals["size"] or 0)
+
+
+def _recount(run: Run) -> None:
+    """The counters from the items (an attempt may have died between a file and its count)."""
+    done = Q(state=ItemState.DONE)
+    counts = run.job.items.aggregate(
+        done=Count("pk", filter=done),
+        skipped=Count("pk", filter=Q(state=ItemState.SKIPPED)),
+        size=Sum("size", filter=done),
+    )
+    run.save(items_done=counts["done"], items_skipped=counts["skipped"], bytes_done=counts["size"] or 0)
+
+
+class _Copier:
+    def __init__(self, run: Run, source: Datastore, target: Datastore, *, server_side: bool):
+        self.run, self.source, self.target, self.server_side = run, source, target, server_side
+        self.source_connection, self.target_connection = source.connection(), target.connection()
+
+    def copy(self, item: JobItem) -> None:
+        landing = target_of(self.run.job, item.path)
+        if item.state == ItemState.WORKING and self._landed(landing, item.size):
+            self._finish(item, UploadOutcome.UPLOADED, streamed=0)
+            return
+        JobItem.objects.filter(pk=item.pk).update(state=ItemState.WORKING)
+        if self.server_side:
+            url = self.source.backend.read_url(self.source_connection, item.path, lifetime=READ_URL_LIFETIME)
+            outcome = self.target.backend.copy_from_url(
+                self.target_connection,
+                landing,
+                url,
+                overwrite=self.run.job.overwrite,
+                waiting=self.run.check_now_and_then,
+            )
+            self._finish(item, outcome, streamed=0)
+            return
+        download = self.source.backend.download(self.source_connection, item.path)
+        streamed = [0]
+
+        def chunks() -> Iterator[bytes]:
+            try:
+                for chunk in download.chunks:
+                    streamed[0] += len(chunk)
+                    self.run.check_now_and_then()
+                    yield chunk
+            finally:
+                close = getattr(download.chunks, "close", None)
+                if close:
+                    close()
+
+        content_type = "" if download.content_type == "application/octet-stream" else download.content_type
+        outcome = self.target.backend.upload(
+            self.target_connection,
+            landing,
+            chunks(),
+            overwrite=self.run.job.overwrite,
+            content_type=content_type,
+            size=download.size,
+        )
+        self._finish(item, outcome, streamed=streamed[0])
+
+    def _landed(self, landing: str, size: int | None) -> bool:
+        """A file begun by an attempt that died: there, with the source's size, means it landed
+        (every write lands whole or not at all)."""
+        try:
+            found = selectors.file_stat(self.target, landing, actor=self.run.actor)
+        except NotFound:
+            return False
+        return not found.is_folder and (size is None or found.size == size)
+
+    def _finish(self, item: JobItem, outcome: UploadOutcome, *, streamed: int) -> None:
+        with transaction.atomic():
+            if outcome == UploadOutcome.UPLOADED:
+                JobItem.objects.filter(pk=item.pk).update(state=ItemState.DONE)
+                self.run.add(items_done=1, bytes_done=item.size or 0, bytes_streamed=streamed)
+            else:
+                JobItem.objects.filter(pk=item.pk).update(state=ItemState.SKIPPED)
+                self.run.add(items_skipped=1, bytes_streamed=streamed)
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def _summary(run: Run, source: Datastore, target: Datastore) -> str:
+    job = run.job
+    done = job.items.filter(state=ItemState.DONE).count()
+    skipped = list(job.items.filter(state=ItemState.SKIPPED).values_list("path", flat=True)[: NAMED_SKIPS + 1])
+    skipped_count = job.items.filter(state=ItemState.SKIPPED).count()
+    how = "by the storage service" if run.job.bytes_streamed == 0 and done else "through the worker"
+    text = f"Copied {_plural(done, 'file')} to {target.name}:{job.target_path or '/'} {how}."
+    if skipped_count:
+        named = ", ".join(target_of(job, path) for path in skipped[:NAMED_SKIPS])
+        more = f" and {skipped_count - NAMED_SKIPS} more" if skipped_count > NAMED_SKIPS else ""
+        text += f" Skipped {_plural(skipped_count, 'file')} already there (overwrite was off): {named}{more}."
+    if not done and not skipped_count:
+        text = f"Nothing to copy: {job.source_path or 'the root folder'} holds no file."
+    detail = f"job {job.pk}: {text}"
+    record(
+        run.actor,
+        AuditAction.FILE_DOWNLOADED,
+        workspace=source.workspace,
+        datastore=source.name,
+        target=job.source_path or "/",
+        detail=detail,
+    )
+    record(
+        run.actor,
+        AuditAction.FILE_UPLOADED,
+        workspace=target.workspace,
+        datastore=target.name,
+        target=job.target_path or "/",
+        detail=detail,
+    )
+    return text
