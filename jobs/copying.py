@@ -13,6 +13,7 @@ died, looks at the target: there with the source's size means it landed.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -108,7 +109,7 @@ class _Copier:
     def copy(self, item: JobItem) -> None:
         landing = target_of(self.run.job, item.path)
         if item.state == ItemState.WORKING and self._landed(landing, item.size):
-            self._finish(item, UploadOutcome.UPLOADED, streamed=0)
+            self._finish(item, UploadOutcome.UPLOADED)
             return
         JobItem.objects.filter(pk=item.pk).update(state=ItemState.WORKING)
         if self.server_side:
@@ -120,18 +121,23 @@ class _Copier:
                 overwrite=self.run.job.overwrite,
                 waiting=self.run.check_now_and_then,
             )
-            self._finish(item, outcome, streamed=0)
+            self._finish(item, outcome)
             return
         download = self.source.backend.download(self.source_connection, item.path)
-        streamed = [0]
 
         def chunks() -> Iterator[bytes]:
+            """The source's chunks, counted (now and then, so the page shows bytes passing)."""
+            pending, flushed = 0, time.monotonic()
             try:
                 for chunk in download.chunks:
-                    streamed[0] += len(chunk)
+                    pending += len(chunk)
+                    if time.monotonic() - flushed >= 1:
+                        self.run.add(bytes_streamed=pending)
+                        pending, flushed = 0, time.monotonic()
                     self.run.check_now_and_then()
                     yield chunk
             finally:
+                self.run.add(bytes_streamed=pending)
                 close = getattr(download.chunks, "close", None)
                 if close:
                     close()
@@ -145,7 +151,7 @@ class _Copier:
             content_type=content_type,
             size=download.size,
         )
-        self._finish(item, outcome, streamed=streamed[0])
+        self._finish(item, outcome)
 
     def _landed(self, landing: str, size: int | None) -> bool:
         """A file begun by an attempt that died: there, with the source's size, means it landed
@@ -156,14 +162,14 @@ class _Copier:
             return False
         return not found.is_folder and (size is None or found.size == size)
 
-    def _finish(self, item: JobItem, outcome: UploadOutcome, *, streamed: int) -> None:
+    def _finish(self, item: JobItem, outcome: UploadOutcome) -> None:
         with transaction.atomic():
             if outcome == UploadOutcome.UPLOADED:
                 JobItem.objects.filter(pk=item.pk).update(state=ItemState.DONE)
-                self.run.add(items_done=1, bytes_done=item.size or 0, bytes_streamed=streamed)
+                self.run.add(items_done=1, bytes_done=item.size or 0)
             else:
                 JobItem.objects.filter(pk=item.pk).update(state=ItemState.SKIPPED)
-                self.run.add(items_skipped=1, bytes_streamed=streamed)
+                self.run.add(items_skipped=1)
 
 
 def _plural(count: int, word: str) -> str:
@@ -175,7 +181,8 @@ def _summary(run: Run, source: Datastore, target: Datastore) -> str:
     done = job.items.filter(state=ItemState.DONE).count()
     skipped = list(job.items.filter(state=ItemState.SKIPPED).values_list("path", flat=True)[: NAMED_SKIPS + 1])
     skipped_count = job.items.filter(state=ItemState.SKIPPED).count()
-    how = "by the storage service" if run.job.bytes_streamed == 0 and done else "through the worker"
+    streamed = Job.objects.values_list("bytes_streamed", flat=True).get(pk=job.pk)
+    how = "by the storage service" if not streamed and done else "through the worker"
     text = f"Copied {_plural(done, 'file')} to {target.name}:{job.target_path or '/'} {how}."
     if skipped_count:
         named = ", ".join(target_of(job, path) for path in skipped[:NAMED_SKIPS])
