@@ -11,49 +11,15 @@ from django.urls import reverse
 
 from datastores.access import Actor
 from datastores.models import Role
-from datastores.services import datastore_register, member_add
-from datastores.storage import AuthType, backend_for
+from datastores.services import member_add
 
-from .support import AZURITE_ACCOUNT, AZURITE_KEY, FILESHARE_ACCOUNT, FILESHARE_KEY, url
+from .copies import blob_datastore, blobs_of, finished, latest_job, share_datastore, start_copy
+from .support import url
 from .workers import task_workers, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 FILES = {"data/a.txt": b"alpha\n", "data/sub/b.bin": bytes(range(256)) * 40, "data/sub/deeper/c.csv": b"x,y\n1,2\n"}
-
-
-def blob_datastore(workspace, name, container, azurite_endpoint):
-    backend = backend_for("AzureBlob")
-    values = backend.clean_values(
-        AuthType.ACCOUNT_KEY,
-        {
-            "account_name": AZURITE_ACCOUNT,
-            "container_name": container,
-            "endpoint": azurite_endpoint,
-            "protocol": "http",
-            "account_key": AZURITE_KEY,
-        },
-    )
-    return datastore_register(
-        workspace=workspace, name=name, storage_type="AzureBlob", auth_type=AuthType.ACCOUNT_KEY, values=values
-    )
-
-
-def share_datastore(workspace, name, standin, share):
-    backend = backend_for("AzureFile")
-    values = backend.clean_values(
-        AuthType.ACCOUNT_KEY,
-        {
-            "account_name": FILESHARE_ACCOUNT,
-            "file_share_name": share,
-            "protocol": "http",
-            "endpoint": standin.base_url.removeprefix("http://"),
-            "account_key": FILESHARE_KEY,
-        },
-    )
-    return datastore_register(
-        workspace=workspace, name=name, storage_type="AzureFile", auth_type=AuthType.ACCOUNT_KEY, values=values
-    )
 
 
 @pytest.fixture
@@ -71,33 +37,6 @@ def backup(workspace, blob_service, azurite_endpoint):
     container = f"backup-{uuid.uuid4().hex[:10]}"
     blob_service.create_container(container)
     return blob_datastore(workspace, "backup", container, azurite_endpoint)
-
-
-def start_copy(client, source, path, target, target_path="", *, folder=True, overwrite=False):
-    form = {"path": path, "target": f"{target.workspace.name}/{target.name}", "target_path": target_path}
-    if folder:
-        form["folder"] = "1"
-    if overwrite:
-        form["overwrite"] = "on"
-    return client.post(url(source, "datastore_copy"), form)
-
-
-def finished(job_id):
-    from jobs.models import Job
-
-    job = Job.objects.get(pk=job_id)
-    return job if not job.is_active else None
-
-
-def latest_job():
-    from jobs.models import Job
-
-    return Job.objects.order_by("-pk").first()
-
-
-def blobs_of(blob_service, datastore) -> dict[str, bytes]:
-    container = blob_service.get_container_client(datastore.connection_settings["container_name"])
-    return {blob.name: container.download_blob(blob.name).readall() for blob in container.list_blobs()}
 
 
 def test_a_folder_copies_blob_to_blob_by_the_storage_service_itself(client, source, backup, blob_service, tmp_path):
