@@ -191,20 +191,16 @@ def _summary(run: Run, source: Datastore, target: Datastore) -> str:
     if not done and not skipped_count:
         text = f"Nothing to copy: {job.source_path or 'the root folder'} holds no file."
     detail = f"job {job.pk}: {text}"
-    record(
-        run.actor,
-        AuditAction.FILE_DOWNLOADED,
-        workspace=source.workspace,
-        datastore=source.name,
-        target=job.source_path or "/",
-        detail=detail,
-    )
-    record(
-        run.actor,
-        AuditAction.FILE_UPLOADED,
-        workspace=target.workspace,
-        datastore=target.name,
-        target=job.target_path or "/",
-        detail=detail,
-    )
+    for datastore, action, path in (
+        (source, AuditAction.FILE_DOWNLOADED, job.source_path),
+        (target, AuditAction.FILE_UPLOADED, job.target_path),
+    ):
+        record(
+            run.actor,
+            action,
+            workspace=datastore.workspace,
+            datastore=datastore.name,
+            target=path or "/",
+            detail=detail,
+        )
     return text

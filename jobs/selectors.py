@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.db.models import Q, QuerySet
 
 from datastores import access
@@ -24,19 +26,37 @@ def jobs_of(workspace: Workspace) -> QuerySet[Job]:
     )
 
 
-def jobs_page(workspace: Workspace) -> list[Job]:
-    jobs = list(jobs_of(workspace)[:JOBS_SHOWN])
-    for job in jobs:  # the skipped files, named (few jobs skip any)
-        job.skipped_paths = (
-            list(job.items.filter(state=ItemState.SKIPPED).values_list("path", flat=True)[:SKIPS_SHOWN])
-            if job.items_skipped
-            else []
+@dataclass(frozen=True)
+class JobRow:
+    """A row of the Jobs tab: the job, the files it skipped (named), and whether the viewer may cancel it."""
+
+    job: Job
+    skipped_paths: list[str]
+    cancellable: bool
+
+
+def may_cancel(actor: Actor, job: Job, can: access.Permissions) -> bool:
+    """The starter, or an owner of the workspace, while the job has not ended."""
+    return job.is_active and (can.manage or (actor.user is not None and job.started_by_id == actor.user.pk))
+
+
+def jobs_page(workspace: Workspace, actor: Actor, can: access.Permissions) -> list[JobRow]:
+    return [
+        JobRow(
+            job=job,
+            skipped_paths=(  # few jobs skip any
+                list(job.items.filter(state=ItemState.SKIPPED).values_list("path", flat=True)[:SKIPS_SHOWN])
+                if job.items_skipped
+                else []
+            ),
+            cancellable=may_cancel(actor, job, can),
         )
-    return jobs
+        for job in jobs_of(workspace)[:JOBS_SHOWN]
+    ]
 
 
-def any_active(jobs: list[Job]) -> bool:
-    return any(job.state in ACTIVE_STATES for job in jobs)
+def any_active(rows: list[JobRow]) -> bool:
+    return any(row.job.state in ACTIVE_STATES for row in rows)
 
 
 def copy_targets(actor: Actor) -> list[tuple[str, list[Datastore]]]:

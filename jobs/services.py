@@ -21,6 +21,7 @@ from datastores.models import Datastore, Workspace
 from datastores.storage import InvalidInput
 from datastores.storage.paths import clean_path
 
+from . import selectors
 from .models import ACTIVE_STATES, Job, JobKind, JobState
 from .tasks import run_job
 
@@ -110,13 +111,9 @@ def health_start(*, workspace: Workspace, actor: Actor | None = None) -> Job:
     return job
 
 
-def may_cancel(actor: Actor, job: Job, can: access.Permissions) -> bool:
-    return job.is_active and (can.manage or (actor.user is not None and job.started_by_id == actor.user.pk))
-
-
 def job_cancel(*, actor: Actor, job: Job, can: access.Permissions) -> Job:
     """A queued job ends now; a running one stops before its next item."""
-    if not may_cancel(actor, job, can):
+    if not selectors.may_cancel(actor, job, can):
         if not job.is_active:
             raise JobRefused("This job has already ended.")
         raise access.RoleRequired(job.workspace, Need.MANAGE, can.role)

@@ -23,10 +23,8 @@ from .forms import CopyForm
 @require_GET
 def job_list(request: HtmxHttpRequest, workspace_name: str) -> HttpResponse:
     workspace = _workspace(request, workspace_name)
-    jobs = selectors.jobs_page(workspace)
-    for job in jobs:
-        job.cancellable = services.may_cancel(request.actor, job, request.can)
-    context = {"workspace": workspace, "jobs": jobs, "polling": selectors.any_active(jobs)}
+    rows = selectors.jobs_page(workspace, request.actor, request.can)
+    context = {"workspace": workspace, "rows": rows, "polling": selectors.any_active(rows)}
     template = "jobs/jobs.html"
     if request.htmx and request.htmx.target == "jobs":
         template += "#jobs"

@@ -345,7 +345,7 @@ class BlobBackend(StorageBackend):
                 block_ids.append(base64.b64encode(f"{number:08d}".encode()).decode())
                 yield partial(blob.stage_block, block_ids[-1], block)
 
-        try:
+        def stage_and_commit() -> None:
             for _staged in in_order(stage_blocks(), window=BLOCKS_IN_FLIGHT):
                 pass
             conditions: dict[str, Any] = {} if overwrite else {"if_none_match": "*"}
@@ -354,15 +354,25 @@ class BlobBackend(StorageBackend):
                 content_settings=ContentSettings(content_type=content_type or guess_content_type(path)),
                 **conditions,
             )
+
+        outcome, _ = self._conditional_write(connection, overwrite, stage_and_commit)
+        return outcome
+
+    def _conditional_write(
+        self, connection: Connection, overwrite: bool, write: Callable[[], Any]
+    ) -> tuple[UploadOutcome, Any]:
+        """Run a write that, with overwrite off, is conditional on the blob not being there:
+        SKIPPED (and None) when the service refused it for that, else UPLOADED and what it returned."""
+        try:
+            return UploadOutcome.UPLOADED, write()
         except (ResourceExistsError, ResourceModifiedError):
-            return UploadOutcome.SKIPPED
+            return UploadOutcome.SKIPPED, None
         except HttpResponseError as error:
             if error.status_code in (409, 412) and not overwrite:
-                return UploadOutcome.SKIPPED
+                return UploadOutcome.SKIPPED, None
             raise self._explain(error, connection, "write") from None
         except AzureError as error:
             raise self._explain(error, connection, "write") from None
-        return UploadOutcome.UPLOADED
 
     def script_credential(
         self, connection: Connection, *, write: bool, path: str, lifetime: timedelta
@@ -473,16 +483,11 @@ class BlobBackend(StorageBackend):
         is aborted and its blob deleted, so nothing partial stays."""
         target = self.container_client(connection).get_blob_client(path)
         conditions: dict[str, Any] = {} if overwrite else {"match_condition": MatchConditions.IfMissing}
-        try:
-            copy = target.start_copy_from_url(source_url, **conditions)
-        except (ResourceExistsError, ResourceModifiedError):
-            return UploadOutcome.SKIPPED
-        except HttpResponseError as error:
-            if error.status_code in (409, 412) and not overwrite:
-                return UploadOutcome.SKIPPED
-            raise self._explain(error, connection, "write") from None
-        except AzureError as error:
-            raise self._explain(error, connection, "write") from None
+        outcome, copy = self._conditional_write(
+            connection, overwrite, lambda: target.start_copy_from_url(source_url, **conditions)
+        )
+        if outcome == UploadOutcome.SKIPPED:
+            return outcome
         status = copy.get("copy_status")
         try:
             while status == "pending":
