@@ -24,13 +24,13 @@ from datastores import access, selectors
 from datastores.access import Need
 from datastores.audit import AuditAction, record
 from datastores.models import Datastore
-from datastores.storage import Entry, NotFound, UploadOutcome
+from datastores.storage import NotFound, UploadOutcome
 from datastores.storage.paths import join, parent
 
+from .items import list_files, unfinished
 from .models import ItemState, Job, JobItem
 from .runner import Run
 
-LIST_BATCH = 500  # items written at once while listing
 READ_URL_LIFETIME = timedelta(minutes=30)  # a server-side copy's source URL, per file
 NAMED_SKIPS = 5  # skipped files named in the closing message (the Jobs page lists them all)
 
@@ -55,39 +55,13 @@ def copy_work(run: Run) -> str:
     if source is None or target is None:
         raise NotFound("The source or the target datastore was unregistered meanwhile.")
     ends(source, target, run.actor)
-    if job.items_total is None:
-        _list(run, source)
+    list_files(run, source)
     _recount(run)
     server_side = source.backend.capabilities.read_urls and target.backend.capabilities.copy_from_url
     copier = _Copier(run, source, target, server_side=server_side)
-    last = 0
-    while batch := list(
-        job.items.filter(pk__gt=last, state__in=[ItemState.PENDING, ItemState.WORKING]).order_by("pk")[:LIST_BATCH]
-    ):
-        for item in batch:
-            run.check()
-            copier.copy(item)
-        last = batch[-1].pk
+    for item in unfinished(run):
+        copier.copy(item)
     return _summary(run, source, target)
-
-
-def _list(run: Run, source: Datastore) -> None:
-    job = run.job
-    entries: Iterator[Entry]
-    if job.source_is_folder:
-        entries = selectors.folder_files(source, job.source_path)
-    else:
-        entries = iter([selectors.file_stat(source, job.source_path, actor=run.actor)])
-    batch: list[JobItem] = []
-    for entry in entries:
-        batch.append(JobItem(job=job, path=entry.path, size=entry.size))
-        if len(batch) >= LIST_BATCH:
-            JobItem.objects.bulk_create(batch, ignore_conflicts=True)
-            batch = []
-            run.check()
-    JobItem.objects.bulk_create(batch, ignore_conflicts=True)
-    totals = job.items.aggregate(count=Count("pk"), size=Sum("size"))
-    run.save(items_total=totals["count"], bytes_total=totals["size"] or 0)
 
 
 def _recount(run: Run) -> None:

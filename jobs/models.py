@@ -17,6 +17,7 @@ from datastores.models import Datastore, Workspace
 class JobKind(models.TextChoices):
     COPY = "copy", "Copy between datastores"
     HEALTH = "health", "Test every datastore"
+    DELETE = "delete", "Delete a folder"
 
 
 class JobState(models.TextChoices):

@@ -100,6 +100,24 @@ def copy_start(
     return job
 
 
+def folder_delete_start(*, actor: Actor, datastore: Datastore, path: str) -> Job:
+    """Queue the deletion of a folder with everything in it (the view checked the role: contributor)."""
+    folder = clean_path(path)
+    if not folder:
+        raise InvalidInput("The datastore's root folder cannot be deleted.")
+    with transaction.atomic():
+        job = Job.objects.create(
+            workspace=datastore.workspace,
+            kind=JobKind.DELETE,
+            started_by=actor.user,
+            source=datastore,
+            source_path=folder,
+            source_is_folder=True,
+        )
+        _enqueue(job)
+    return job
+
+
 def health_start(*, workspace: Workspace, actor: Actor | None = None) -> Job:
     """Queue a re-test of every datastore of the workspace; refused while one is queued or running."""
     with transaction.atomic():

@@ -13,9 +13,10 @@ from .runner import Run, run_attempt
 
 def _work(kind: str) -> Callable[[Run], str]:
     from .copying import copy_work
+    from .deleting import delete_work
     from .health import health_work
 
-    return {JobKind.COPY: copy_work, JobKind.HEALTH: health_work}[JobKind(kind)]
+    return {JobKind.COPY: copy_work, JobKind.HEALTH: health_work, JobKind.DELETE: delete_work}[JobKind(kind)]
 
 
 @task()

@@ -7,4 +7,9 @@ urlpatterns = [
     path("workspaces/<str:workspace_name>/jobs/<int:job_id>/cancel/", views.job_cancel, name="job_cancel"),
     path("workspaces/<str:workspace_name>/test-all/", views.datastores_test_all, name="datastores_test_all"),
     path("workspaces/<str:workspace_name>/datastores/<str:name>/copy/", views.datastore_copy, name="datastore_copy"),
+    path(
+        "workspaces/<str:workspace_name>/datastores/<str:name>/delete-folder-job/",
+        views.datastore_delete_folder_job,
+        name="datastore_delete_folder_job",
+    ),
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -55,6 +55,18 @@ def datastores_test_all(request: HtmxHttpRequest, workspace_name: str) -> HttpRe
     messages.success(
         request, f"Testing every datastore in the background ({job}); the health column fills in as it goes."
     )
+    return redirect("job_list", workspace_name=workspace.name)
+
+
+@require_POST
+def datastore_delete_folder_job(request: HtmxHttpRequest, workspace_name: str, name: str) -> HttpResponse:
+    """Delete a big folder in the background (the Delete folder page offers it above
+    JOB_FOLDER_DELETE_THRESHOLD files)."""
+    workspace, datastore = _files_datastore(request, workspace_name, name, Need.CHANGE)
+    if not datastore.backend.capabilities.delete_folders:
+        raise Http404("This storage type cannot delete folders.")
+    job = services.folder_delete_start(actor=request.actor, datastore=datastore, path=request.POST.get("path", ""))
+    messages.success(request, f"Deleting the folder {job.source_path} in the background ({job}).")
     return redirect("job_list", workspace_name=workspace.name)
 
 

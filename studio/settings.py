@@ -165,6 +165,8 @@ JOB_HEARTBEAT_SECONDS = env.int("JOB_HEARTBEAT_SECONDS", default=5)
 JOB_STALE_SECONDS = env.int("JOB_STALE_SECONDS", default=30)
 # Every workspace's datastores are re-tested by a job this often (minutes); 0: only on "Test all".
 HEALTH_CHECK_INTERVAL_MINUTES = env.int("HEALTH_CHECK_INTERVAL_MINUTES", default=0)
+# Delete folder offers a background job for a folder with more files than this.
+JOB_FOLDER_DELETE_THRESHOLD = env.int("JOB_FOLDER_DELETE_THRESHOLD", default=1000)
 if JOB_HEARTBEAT_SECONDS < 1 or JOB_STALE_SECONDS < 2 * JOB_HEARTBEAT_SECONDS or HEALTH_CHECK_INTERVAL_MINUTES < 0:
     raise ImproperlyConfigured(
         "JOB_HEARTBEAT_SECONDS must be at least 1, JOB_STALE_SECONDS at least twice it, "
