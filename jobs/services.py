@@ -27,6 +27,8 @@ from .tasks import run_job
 
 logger = logging.getLogger(__name__)
 
+MAX_ATTEMPTS = 5  # pick-ups of one job after its worker died, before it is failed
+
 
 class JobRefused(Exception):
     def __init__(self, message: str):
@@ -157,6 +159,14 @@ def reap_stale() -> list[int]:
         task_status = DBTaskResult.objects.filter(id=job.task_result_id).values_list("status", flat=True).first()
         if job.state == JobState.QUEUED and task_status == TaskResultStatus.READY:
             continue  # still waiting for a free worker
+        if job.attempt >= MAX_ATTEMPTS:  # something kills its worker each time: stop trying
+            Job.objects.filter(pk=job.pk, attempt=job.attempt, state=job.state).update(
+                state=JobState.FAILED,
+                finished_at=timezone.now(),
+                message=f"Its worker stopped answering {job.attempt} times, so it was not picked up again. "
+                "The workers' logs say why; start it again once that is fixed.",
+            )
+            continue
         with transaction.atomic():
             taken = Job.objects.filter(pk=job.pk, attempt=job.attempt, state=job.state).update(
                 state=JobState.QUEUED, attempt=F("attempt") + 1, heartbeat_at=timezone.now()
