@@ -278,6 +278,8 @@ def datastore_delete_folder(request: HtmxHttpRequest, workspace_name: str, name:
         "count": count,
         "more": more,
         "parent_folder": parent(folder),
+        # Above the threshold the page deletes it as a background job (jobs/), which resumes if cut off.
+        "in_background": more or count > settings.JOB_FOLDER_DELETE_THRESHOLD,
     }
     return render(request, "datastores/folder_delete.html", context)
 

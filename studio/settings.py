@@ -161,7 +161,28 @@ INSTALLED_APPS = [
     "accounts",
     "ninja",  # its docs page then loads Swagger UI from the studio's own static files
     "datastores",
+    # Before django_tasks_db: its `db_worker` command is jobs' own (the same worker, plus the
+    # reaper that picks up jobs whose worker died, and the health-check schedule).
+    "jobs",
+    "django_tasks_db",
 ]
+
+# Background jobs (jobs/): Django's tasks framework, kept in the app database by django-tasks-db
+# and run by `manage.py db_worker` processes, as many as wanted, on any machine that reaches it.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+# A running job writes its heartbeat this often; one silent for JOB_STALE_SECONDS lost its worker
+# (killed, or its machine gone) and is queued again, to resume where it stopped.
+JOB_HEARTBEAT_SECONDS = env.int("JOB_HEARTBEAT_SECONDS", default=5)
+JOB_STALE_SECONDS = env.int("JOB_STALE_SECONDS", default=30)
+# Every workspace's datastores are re-tested by a job this often (minutes); 0: only on "Test all".
+HEALTH_CHECK_INTERVAL_MINUTES = env.int("HEALTH_CHECK_INTERVAL_MINUTES", default=0)
+# Delete folder offers a background job for a folder with more files than this.
+JOB_FOLDER_DELETE_THRESHOLD = env.int("JOB_FOLDER_DELETE_THRESHOLD", default=1000)
+if JOB_HEARTBEAT_SECONDS < 1 or JOB_STALE_SECONDS < 2 * JOB_HEARTBEAT_SECONDS or HEALTH_CHECK_INTERVAL_MINUTES < 0:
+    raise ImproperlyConfigured(
+        "JOB_HEARTBEAT_SECONDS must be at least 1, JOB_STALE_SECONDS at least twice it, "
+        "and HEALTH_CHECK_INTERVAL_MINUTES 0 (off) or more."
+    )
 
 MIDDLEWARE = [
     # First: the container's probe is answered whatever the Host and the scheme (see studio/health.py).

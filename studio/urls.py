@@ -17,5 +17,6 @@ urlpatterns = [
     path(ARM_WORKSPACE + "/<str:name>/listSecrets", arm.datastore_list_secrets, name="arm_datastore_secrets"),
     path("", include("accounts.urls")),  # sign-in and sign-out, before the admin's login
     path("admin/", admin.site.urls),
+    path("", include("jobs.urls")),
     path("", include("datastores.urls")),
 ]

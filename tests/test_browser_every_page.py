@@ -93,6 +93,7 @@ def studio(browser: Browser, live_server, django_user_model, azurite_url, blob_s
         workspace, gone, azurite_endpoint, sas(gone, expiry=datetime.now(UTC) + timedelta(days=30)), name="vanished"
     )
     blob_service.delete_container(gone)
+    add_jobs(workspace, user, blobstore)
 
     context = browser.new_context(bypass_csp=True)  # axe is injected as a script of its own
     page = context.new_page()
@@ -103,6 +104,59 @@ def studio(browser: Browser, live_server, django_user_model, azurite_url, blob_s
     expect(page.get_by_role("heading", name="Datastores")).to_be_visible()
     yield page, workspace
     context.close()
+
+
+def add_jobs(workspace, user, blobstore) -> None:
+    """A finished copy with skipped files, a failed one, a running one and a health check, for the
+    Jobs tab (written as the workers would; no worker runs here)."""
+    from jobs.models import ItemState, Job, JobItem, JobKind, JobState
+
+    copy = {"workspace": workspace, "kind": JobKind.COPY, "started_by": user, "source": blobstore, "target": blobstore}
+    done = Job.objects.create(
+        **copy,
+        state=JobState.DONE,
+        source_path="reports",
+        source_is_folder=True,
+        target_path="backup/2024",
+        items_total=6,
+        items_done=5,
+        items_skipped=1,
+        bytes_total=9000,
+        bytes_done=8000,
+        message="Copied 5 files to workspaceblobstore:backup/2024 by the storage service. Skipped 1 file "
+        "already there (overwrite was off): backup/2024/reports/q1.csv.",
+    )
+    JobItem.objects.create(job=done, path="reports/q1.csv", state=ItemState.SKIPPED)
+    Job.objects.create(
+        **copy,
+        state=JobState.FAILED,
+        source_path="raw",
+        source_is_folder=True,
+        target_path="",
+        items_total=1,
+        message="The SAS token is valid but lacks a permission this needs: generate one with write (w) and create (c).",
+    )
+    Job.objects.create(
+        **copy,
+        state=JobState.RUNNING,
+        source_path="reports",
+        source_is_folder=True,
+        target_path="copy",
+        items_total=6,
+        items_done=2,
+        bytes_total=9000,
+        bytes_done=3000,
+        attempt=2,
+    )
+    Job.objects.create(
+        workspace=workspace,
+        kind=JobKind.HEALTH,
+        started_by=None,
+        state=JobState.DONE,
+        items_total=4,
+        items_done=4,
+        message="Tested 4 datastores: 3 passed, 1 failed (vanished).",
+    )
 
 
 def every_page(workspace) -> dict[str, str]:
@@ -116,6 +170,8 @@ def every_page(workspace) -> dict[str, str]:
         "new-datastore-postgres": f"{ws}/new-datastore/?storage_type=AzurePostgreSql",
         "members": f"{ws}/members/",
         "activity": f"{ws}/activity/",
+        "jobs": f"{ws}/jobs/",
+        "copy": f"{blob}/copy/?path=reports&folder=1",
         "scripts": f"{ws}/scripts/",
         "tokens": "/tokens/",
         "detail-blob": f"{blob}/",

@@ -52,6 +52,8 @@ class Capabilities:
     browser_direct_transfers: bool = False
     script_credentials: bool = False  # script_credential: a short-lived credential to reach storage directly
     blob_protocol_paths: bool = False  # that credential speaks the Blob protocol: azureml:// paths (adlfs) work
+    read_urls: bool = False  # read_url: a short-lived URL from which another storage service reads a file
+    copy_from_url: bool = False  # copy_from_url: the service copies a file from such a URL itself (no bytes through us)
 
     @property
     def moves_files(self) -> bool:
@@ -404,6 +406,27 @@ class StorageBackend:
         raise NotImplementedError
 
     def properties(self, connection: Connection, path: str) -> FileProperties:
+        raise NotImplementedError
+
+    # --- server-side copies between datastores (capabilities read_urls, copy_from_url) ---------
+
+    def read_url(self, connection: Connection, path: str, *, lifetime: timedelta) -> str:
+        """A URL that reads this one file for `lifetime` (a read-only SAS), for a storage service
+        to copy from. It carries a credential: it goes to a storage service only, never to a page or log."""
+        raise NotImplementedError
+
+    def copy_from_url(
+        self,
+        connection: Connection,
+        path: str,
+        source_url: str,
+        *,
+        overwrite: bool,
+        waiting: Callable[[], None] = lambda: None,
+    ) -> UploadOutcome:
+        """Have the service copy `source_url` onto `path` itself. SKIPPED when `path` exists and
+        overwrite is off (the service decides). `waiting` is called while a copy is pending and
+        may raise to stop it; a copy that fails or is stopped leaves nothing at `path`."""
         raise NotImplementedError
 
     def read_range(self, connection: Connection, path: str, offset: int, length: int) -> bytes:

@@ -113,6 +113,8 @@ class BlobBackend(StorageBackend):
         script_credentials=True,
         blob_protocol_paths=True,
         browser_direct_transfers=True,
+        read_urls=True,
+        copy_from_url=True,
     )
     arm = ArmShape(
         datastore_type="AzureBlob",
@@ -355,7 +357,7 @@ class BlobBackend(StorageBackend):
                 block_ids.append(base64.b64encode(f"{number:08d}".encode()).decode())
                 yield partial(blob.stage_block, block_ids[-1], block)
 
-        try:
+        def stage_and_commit() -> None:
             for _staged in in_order(stage_blocks(), window=BLOCKS_IN_FLIGHT):
                 pass
             conditions: dict[str, Any] = {} if overwrite else {"if_none_match": "*"}
@@ -364,15 +366,25 @@ class BlobBackend(StorageBackend):
                 content_settings=ContentSettings(content_type=content_type or guess_content_type(path)),
                 **conditions,
             )
+
+        outcome, _ = self._conditional_write(connection, overwrite, stage_and_commit)
+        return outcome
+
+    def _conditional_write(
+        self, connection: Connection, overwrite: bool, write: Callable[[], Any]
+    ) -> tuple[UploadOutcome, Any]:
+        """Run a write that, with overwrite off, is conditional on the blob not being there:
+        SKIPPED (and None) when the service refused it for that, else UPLOADED and what it returned."""
+        try:
+            return UploadOutcome.UPLOADED, write()
         except (ResourceExistsError, ResourceModifiedError):
-            return UploadOutcome.SKIPPED
+            return UploadOutcome.SKIPPED, None
         except HttpResponseError as error:
             if error.status_code in (409, 412) and not overwrite:
-                return UploadOutcome.SKIPPED
+                return UploadOutcome.SKIPPED, None
             raise self._explain(error, connection, "write") from None
         except AzureError as error:
             raise self._explain(error, connection, "write") from None
-        return UploadOutcome.UPLOADED
 
     def script_credential(
         self, connection: Connection, *, write: bool, path: str, lifetime: timedelta
@@ -555,6 +567,59 @@ class BlobBackend(StorageBackend):
             raise self._explain(error, connection, "read") from None
         except AzureError as error:
             raise self._explain(error, connection, "read") from None
+
+    def read_url(self, connection: Connection, path: str, *, lifetime: timedelta) -> str:
+        """The blob's URL with a read-only SAS for it alone: signed with the account key, or a
+        user delegation SAS for the studio's identity; a SAS datastore's URL carries its own SAS."""
+        if connection.auth_type == AuthType.SAS_TOKEN:
+            return self.container_client(connection).get_blob_client(path).url
+        credential = self.script_credential(connection, write=False, path=path, lifetime=lifetime)
+        return f"{credential.resource_url}?{credential.sas_token}"
+
+    def copy_from_url(
+        self,
+        connection: Connection,
+        path: str,
+        source_url: str,
+        *,
+        overwrite: bool,
+        waiting: Callable[[], None] = lambda: None,
+    ) -> UploadOutcome:
+        """Copy Blob from the URL: the service reads the source itself. With overwrite off the
+        copy is conditional (If-None-Match: *). Within an account the copy is done when the call
+        returns; across accounts it may stay pending, and then a copy that fails or is stopped
+        is aborted and its blob deleted, so nothing partial stays."""
+        target = self.container_client(connection).get_blob_client(path)
+        conditions: dict[str, Any] = {} if overwrite else {"match_condition": MatchConditions.IfMissing}
+        outcome, copy = self._conditional_write(
+            connection, overwrite, lambda: target.start_copy_from_url(source_url, **conditions)
+        )
+        if outcome == UploadOutcome.SKIPPED:
+            return outcome
+        status = copy.get("copy_status")
+        try:
+            while status == "pending":
+                waiting()
+                time.sleep(COPY_POLL_SECONDS)
+                status = target.get_blob_properties().copy.status
+            if status != "success":
+                raise StorageError(f"The storage service could not copy {paths.name_of(path)!r} ({status}).")
+        except BaseException:
+            self._abandon_copy(target, str(copy.get("copy_id") or ""))
+            raise
+        return UploadOutcome.UPLOADED
+
+    @staticmethod
+    def _abandon_copy(target: BlobClient, copy_id: str | None) -> None:
+        try:
+            if copy_id:
+                target.abort_copy(copy_id)
+        except AzureError:
+            pass  # it ended meanwhile
+        try:
+            target.delete_blob()
+        except AzureError:
+            pass  # nothing was left
 
     def move(self, connection: Connection, source: str, destination: str, *, is_folder: bool) -> None:
         """A server-side copy of each blob, then the source blob is deleted (only once its
