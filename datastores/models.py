@@ -125,7 +125,7 @@ class Datastore(models.Model):
 
     @property
     def storage_label(self) -> str:
-        """The storage type's name on pages ("Azure Blob Storage"), from the registry (no query)."""
+        """The storage type's name on pages, as its backend in the registry gives it (no query)."""
         return self.backend.label
 
     @property

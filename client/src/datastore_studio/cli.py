@@ -12,7 +12,7 @@ import os
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -116,23 +116,18 @@ def _datastore(workspace: str | None, name: str | None) -> Datastore:
     return Datastore.get(ws, name) if name else ws.get_default_datastore()
 
 
-def _file_datastore(workspace: str | None, name: str | None) -> _FileDatastore:
-    chosen = _datastore(workspace, name)
-    if not isinstance(chosen, _FileDatastore):
-        raise ValidationFailed(
-            f"Datastore {chosen.name} is {chosen.storage_type_label}, which holds no files: "
-            "use `datastore-studio sql` for its tables."
-        )
-    return chosen
+Kind = TypeVar("Kind", bound=Datastore)
+_HOLDS_NOT: dict[type[Datastore], str] = {
+    _FileDatastore: "holds no files: use `datastore-studio sql` for its tables",
+    _SqlDatastore: "has no tables: use `datastore-studio ls` for its files",
+}
 
 
-def _sql_datastore(workspace: str | None, name: str | None) -> _SqlDatastore:
+def _datastore_of(kind: type[Kind], workspace: str | None, name: str | None) -> Kind:
+    """The datastore, when it is of this kind (file or SQL); else a message saying what it holds."""
     chosen = _datastore(workspace, name)
-    if not isinstance(chosen, _SqlDatastore):
-        raise ValidationFailed(
-            f"Datastore {chosen.name} is {chosen.storage_type_label}, which has no tables: "
-            "use `datastore-studio ls` for its files."
-        )
+    if not isinstance(chosen, kind):
+        raise ValidationFailed(f"Datastore {chosen.name} is {chosen.storage_type_label}, which {_HOLDS_NOT[kind]}.")
     return chosen
 
 
@@ -718,7 +713,7 @@ def ls(
     output: OutputOption = Output.table,
 ) -> None:
     """List a folder of a datastore."""
-    entries = [entry.as_dict() for entry in _file_datastore(workspace, datastore).ls(path, prefix=prefix)]
+    entries = [entry.as_dict() for entry in _datastore_of(_FileDatastore, workspace, datastore).ls(path, prefix=prefix)]
     if output is Output.json:
         _print_json(entries)
         return
@@ -752,7 +747,7 @@ def upload(
     output: OutputOption = Output.table,
 ) -> None:
     """Upload a folder (or one file). Existing files are skipped unless --overwrite (exit 1 if a file failed)."""
-    chosen = _file_datastore(workspace, datastore)
+    chosen = _datastore_of(_FileDatastore, workspace, datastore)
     if src_dir.is_file():
         result = chosen.upload_files([src_dir], target_path=target_path, overwrite=overwrite, show_progress=progress)
     else:
@@ -773,7 +768,7 @@ def download(
     output: OutputOption = Output.table,
 ) -> None:
     """Download a datastore's files (below --prefix). Existing local files are skipped unless --overwrite."""
-    result = _file_datastore(workspace, datastore).download(
+    result = _datastore_of(_FileDatastore, workspace, datastore).download(
         target_dir, prefix=prefix, overwrite=overwrite, show_progress=progress
     )
     _finish(result, "Downloaded", output)
@@ -786,7 +781,7 @@ def rm(
     workspace: WorkspaceOption = None,
 ) -> None:
     """Delete a file from a datastore."""
-    _file_datastore(workspace, datastore).delete(path)
+    _datastore_of(_FileDatastore, workspace, datastore).delete(path)
     err.print(f"Deleted {path}.")
 
 
@@ -798,7 +793,7 @@ def sql_tables(
     datastore: DatastoreArgument, workspace: WorkspaceOption = None, output: OutputOption = Output.table
 ) -> None:
     """The schemas, tables and views of a SQL datastore."""
-    tables = _sql_datastore(workspace, datastore).tables()
+    tables = _datastore_of(_SqlDatastore, workspace, datastore).tables()
     if output is Output.json:
         _print_json(tables)
     else:
@@ -814,7 +809,7 @@ def sql_query(
     output: Annotated[QueryOutput, typer.Option("--output", "-o", help="table, csv or json.")] = QueryOutput.table,
 ) -> None:
     """Run one read-only statement (the database itself refuses writes)."""
-    chosen = _sql_datastore(workspace, datastore)
+    chosen = _datastore_of(_SqlDatastore, workspace, datastore)
     if output is QueryOutput.csv:
         for chunk in chosen.query_csv(statement):
             sys.stdout.buffer.write(chunk)
