@@ -54,9 +54,8 @@ if TYPE_CHECKING:
 __all__ = ["FailedFile", "TransferResult", "direct_storage_types"]
 
 MIB = 1024 * 1024
-BLOCK_SIZE = 8 * MIB  # ranges read, and the largest file sent in one request
-UPLOAD_BLOCK_SIZE = 16 * MIB  # blocks staged for a large file: what measured best against Azurite here (bench/)
-SMALL_FILE = BLOCK_SIZE  # up to this, one request per file and many files at once
+BLOCK_SIZE = 16 * MIB  # blocks staged and ranges read for a large file: what measured best here (bench/client.py)
+SMALL_FILE = 8 * MIB  # up to this, one request per file and many files at once
 FILES_AT_ONCE = 32  # small files in flight together
 PER_FILE_CONCURRENCY = 4  # parallel blocks of one large file
 LOOK_BEFORE_SENDING = 4 * MIB  # without overwrite, a file this big is looked up before it is sent
