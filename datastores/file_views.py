@@ -153,6 +153,21 @@ def datastore_direct_upload(request: HtmxHttpRequest, workspace_name: str, name:
 
 
 @require_POST
+def datastore_direct_outcome(request: HtmxHttpRequest, workspace_name: str, name: str, file_path: str) -> JsonResponse:
+    """How the browser's direct upload of this file ended, for the audit log: the studio checks it
+    against what storage holds before writing it down."""
+    _workspace, datastore = _files_datastore(request, workspace_name, name, Need.CHANGE)
+    try:
+        size = int(request.POST.get("size", ""))
+    except ValueError:
+        return JsonResponse({"outcome": "failed", "path": file_path, "message": "Say the file's size."}, status=400)
+    recorded = services.direct_upload_ended(
+        datastore=datastore, path=file_path, claimed=request.POST.get("outcome", ""), size=size, actor=request.actor
+    )
+    return JsonResponse({"recorded": recorded, "path": clean_path(file_path)})
+
+
+@require_POST
 def datastore_cors_allow(request: HtmxHttpRequest, workspace_name: str, name: str) -> HttpResponse:
     """Add one rule for this studio's origin to the storage account's CORS rules (owners)."""
     workspace, datastore = _files_datastore(request, workspace_name, name, Need.MANAGE)

@@ -277,22 +277,25 @@ def test_the_stand_in_answers_a_preflight_only_from_its_rules(gen2):
     assert other.status_code == 403
 
 
+@pytest.mark.django_db(transaction=True)
 def test_two_owners_allowing_the_studio_at_once_lose_no_rule(gen2, workspace):
-    """Each presses "Allow this studio" for another origin at the same moment: both rules are kept
-    (the read-then-write is serialised on the datastore's row)."""
+    """Each presses "Allow this studio" for another origin at the same moment, and each read of the
+    rules takes half a second: both rules are kept (the read-then-write is serialised)."""
+    from django.contrib.auth import get_user_model
+
     from datastores.access import Actor
-    from datastores.models import User
     from datastores.services import datastore_cors_allow
 
     gen2.server.service_admins.add(READER_ID)
+    gen2.server.properties_delay = 0.5
     store = register_lake(workspace, gen2)
-    owner = Actor(user=User.objects.get(memberships__workspace=workspace))
+    owner = Actor(user=get_user_model().objects.get(memberships__workspace=workspace))
     errors: list[BaseException] = []
 
     def press(origin: str) -> None:
         try:
             datastore_cors_allow(datastore=Datastore.objects.get(pk=store.pk), origin=origin, actor=owner)
-        except BaseException as error:  # noqa: BLE001  # reported by the assertion below
+        except BaseException as error:  # reported by the assertion below
             errors.append(error)
 
     threads = [threading.Thread(target=press, args=(f"https://studio{n}.example",)) for n in range(2)]

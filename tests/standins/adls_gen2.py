@@ -120,6 +120,8 @@ class AdlsGen2Handler(StandinHandler):
                 principal = gen2.authorize(self.headers.get("Authorization", ""), filesystem)
                 if self.query.get("comp") == "properties" and self.query.get("restype") == "service":
                     gen2.authorize_service_properties(principal)
+                    if self.command == "GET":
+                        time.sleep(gen2.properties_delay)  # outside the lock: a slow read, for races
             status, headers, payload = gen2.handle(
                 self.command, filesystem, path.strip("/"), self.query, self.headers, body
             )
@@ -227,6 +229,7 @@ class AdlsGen2Standin(StandinServer):
         self.delegation_secret = secrets.token_bytes(32)  # the account key that user delegation keys derive from
         self.cors_rules: list[dict[str, str]] = []  # the blob service's, as Set Blob Service Properties left them
         self.service_admins: set[str] = set()  # principals that may read and set the service properties
+        self.properties_delay = 0.0  # seconds each Get Blob Service Properties takes
         self.lock = threading.RLock()
 
     @property
