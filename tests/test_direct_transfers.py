@@ -392,3 +392,94 @@ def test_an_owner_of_a_sas_token_datastore_cannot_change_cors_rules(client, work
     assert answer.status_code == 409
     assert "cannot change the storage account&#x27;s CORS rules" in answer.content.decode()
     assert azurite_of_its_own.service().get_service_properties()["cors"] == []
+
+
+# --- how a direct upload ended: reported by the browser, checked in storage, audited once --------
+
+
+def report(client, datastore, path: str, outcome: str, size: int):
+    return client.post(
+        url(datastore, "datastore_direct_outcome", path),
+        {"outcome": outcome, "size": str(size)},
+        HTTP_ACCEPT="application/json",
+    )
+
+
+def ended(path: str) -> AuditEntry:
+    return AuditEntry.objects.get(action=AuditAction.DIRECT_UPLOAD_ENDED, target=path)
+
+
+def test_a_committed_upload_is_audited_once_storage_shows_it(client, blob_store, user):
+    grant = ask_upload(client, blob_store, "up/a.csv", size=8).json()
+    assert put_blocks(grant["url"], b"a,b\n1,2\n", overwrite=False).status_code == 201
+    answer = report(client, blob_store, "up/a.csv", "uploaded", 8)
+    assert answer.status_code == 200 and answer.json()["recorded"] == "ok"
+    entry = ended("up/a.csv")
+    assert (entry.actor, entry.outcome, entry.detail) == (user, "ok", "committed, 8 bytes (checked in storage)")
+
+
+def test_an_upload_skipped_because_the_file_was_there_is_audited_as_skipped(
+    client, blob_store, blob_service, container_name
+):
+    blob_service.get_container_client(container_name).upload_blob("kept.txt", b"the original")
+    grant = ask_upload(client, blob_store, "kept.txt").json()
+    assert put_blocks(grant["url"], b"other", overwrite=False).status_code in (409, 412)
+    assert report(client, blob_store, "kept.txt", "skipped", 5).json()["recorded"] == "skipped"
+    entry = ended("kept.txt")
+    assert entry.outcome == "skipped" and "storage holds 12 bytes" in entry.detail
+
+
+@pytest.mark.parametrize(
+    ("stored_bytes", "said"),
+    [(None, "but nothing is there"), (b"abc", "but storage holds 3 bytes")],
+)
+def test_a_browser_that_claims_a_commit_storage_does_not_show_is_audited_as_failed(
+    client, blob_store, blob_service, container_name, stored_bytes, said
+):
+    ask_upload(client, blob_store, "claimed.bin", size=5)
+    if stored_bytes is not None:
+        blob_service.get_container_client(container_name).upload_blob("claimed.bin", stored_bytes)
+    assert report(client, blob_store, "claimed.bin", "uploaded", 5).json()["recorded"] == "failed"
+    entry = ended("claimed.bin")
+    assert entry.outcome == "failed" and entry.detail == f"the browser said it committed 5 bytes, {said}"
+
+
+def test_a_cancelled_upload_is_audited_with_what_storage_holds(client, blob_store):
+    ask_upload(client, blob_store, "gone.bin", size=5)
+    assert report(client, blob_store, "gone.bin", "cancelled", 5).json()["recorded"] == "failed"
+    assert ended("gone.bin").detail == "cancelled in the browser; nothing is there"
+
+
+def test_no_outcome_is_recorded_for_an_upload_that_was_never_granted(client, blob_store):
+    answer = report(client, blob_store, "never.txt", "uploaded", 1)
+    assert answer.status_code == 409 and "nothing to report" in answer.json()["message"]
+    assert not AuditEntry.objects.filter(action=AuditAction.DIRECT_UPLOAD_ENDED).exists()
+
+
+def test_another_persons_grant_does_not_let_one_report(client, blob_store, django_user_model):
+    ask_upload(client, blob_store, "theirs.txt")
+    other = member(django_user_model, blob_store.workspace, Role.CONTRIBUTOR)
+    assert report(other, blob_store, "theirs.txt", "uploaded", 5).status_code == 409
+    assert not AuditEntry.objects.filter(action=AuditAction.DIRECT_UPLOAD_ENDED).exists()
+
+
+@pytest.mark.parametrize(("outcome", "size", "field"), [("committed!", "5", "outcome"), ("uploaded", "x", "size")])
+def test_a_report_that_makes_no_sense_is_refused_with_a_clear_message(client, blob_store, outcome, size, field):
+    ask_upload(client, blob_store, "a.txt")
+    answer = client.post(
+        url(blob_store, "datastore_direct_outcome", "a.txt"),
+        {"outcome": outcome, "size": size},
+        HTTP_ACCEPT="application/json",
+    )
+    assert answer.status_code == 400
+    assert ("one of uploaded, skipped" if field == "outcome" else "Say the file's size") in answer.json()["message"]
+    assert not AuditEntry.objects.filter(action=AuditAction.DIRECT_UPLOAD_ENDED).exists()
+
+
+def test_a_reader_cannot_report_and_a_report_needs_the_csrf_token(blob_store, django_user_model, user):
+    reader = member(django_user_model, blob_store.workspace, Role.READER)
+    assert report(reader, blob_store, "a.txt", "uploaded", 1).status_code == 403
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(user)
+    assert report(strict, blob_store, "a.txt", "uploaded", 1).status_code == 403
+    assert not AuditEntry.objects.filter(action=AuditAction.DIRECT_UPLOAD_ENDED).exists()
