@@ -197,9 +197,7 @@ def test_a_direct_download_of_a_missing_file_or_a_folder_answers_with_the_studio
     assert folder.status_code == 400 and "is a folder" in folder.content.decode()
 
 
-def test_the_file_list_links_downloads_to_the_direct_route_and_the_page_may_reach_the_blob_endpoint(
-    client, gen2, lake
-):
+def test_the_file_list_links_downloads_to_the_direct_route_and_the_page_may_reach_the_blob_endpoint(client, gen2, lake):
     gen2.put("a.txt", b"a")
     page = client.get(url(lake, "datastore_browse") + "?listing=1")
     assert url(lake, "datastore_file", "a.txt") + '?direct=1"' in page.content.decode()
@@ -255,9 +253,7 @@ def test_missing_cors_rules_are_said_once_and_an_owner_adds_one_rule_keeping_the
     assert len(gen2.server.cors_rules) == 2
 
 
-def test_a_principal_that_may_not_change_the_cors_rules_gets_a_clear_message_and_nothing_changes(
-    client, gen2, lake
-):
+def test_a_principal_that_may_not_change_the_cors_rules_gets_a_clear_message_and_nothing_changes(client, gen2, lake):
     answer = client.post(url(lake, "datastore_cors_allow"))
     assert answer.status_code == 502  # the storage service refused the studio's credential
     assert "takes more than a data role" in answer.content.decode()

@@ -483,3 +483,112 @@ def test_a_reader_cannot_report_and_a_report_needs_the_csrf_token(blob_store, dj
     strict.force_login(user)
     assert report(strict, blob_store, "a.txt", "uploaded", 1).status_code == 403
     assert not AuditEntry.objects.filter(action=AuditAction.DIRECT_UPLOAD_ENDED).exists()
+
+
+# --- Azure Files: downloads go direct (a file SAS, read only), uploads through the studio ---------
+
+
+@pytest.fixture
+def share_store(workspace, fileshare_standin, share_name):
+    from .copies import share_datastore
+
+    return share_datastore(workspace, "share", fileshare_standin, share_name)
+
+
+def put_share_file(standin, share: str, path: str, data: bytes) -> None:
+    from azure.storage.fileshare import ShareServiceClient
+
+    share_client = ShareServiceClient(standin.account_url, credential=standin.credential).get_share_client(share)
+    folder = share_client.get_directory_client(path.rpartition("/")[0])
+    if "/" in path and not folder.exists():
+        folder.create_directory()
+    share_client.get_file_client(path).upload_file(data)
+
+
+def test_a_file_share_download_redirects_to_a_read_sas_for_that_one_file(
+    client, share_store, fileshare_standin, share_name
+):
+    put_share_file(fileshare_standin, share_name, "docs/résumé.txt", b"from azure files")
+    put_share_file(fileshare_standin, share_name, "docs/other.txt", b"not this one")
+    answer = client.get(url(share_store, "datastore_file", "docs/résumé.txt") + "?direct=1")
+    assert answer.status_code == 302
+    location = answer["Location"]
+    assert location.startswith(f"{fileshare_standin.account_url}/{share_name}/docs/r%C3%A9sum%C3%A9.txt?")
+    fields = sas_fields(location)
+    assert (fields["sp"], fields["sr"]) == ("r", "f")
+    assert "filename*=UTF-8''r%C3%A9sum%C3%A9.txt" in fields["rscd"]
+    fetched = requests.get(location, timeout=10)
+    assert fetched.content == b"from azure files" and fetched.headers["Content-Disposition"] == fields["rscd"]
+    # Read only, this one file: another file, writing or deleting with it are refused.
+    query = urlsplit(location).query
+    assert (
+        requests.get(f"{fileshare_standin.account_url}/{share_name}/docs/other.txt?{query}", timeout=10).status_code
+        == 403
+    )
+    headers = {"x-ms-type": "file", "x-ms-content-length": "1", "x-ms-version": "2025-05-05"}
+    assert requests.put(location, headers=headers, timeout=10).status_code == 403
+    assert requests.delete(location, timeout=10).status_code == 403
+    assert fileshare_standin.file_bytes(share_name, "docs/résumé.txt") == b"from azure files"
+    entry = AuditEntry.objects.get(action=AuditAction.DIRECT_DOWNLOAD_GRANTED)
+    assert entry.target == "docs/résumé.txt" and entry.detail.startswith("sp=r, expires ")
+
+
+def test_file_share_uploads_go_through_the_studio_and_the_page_says_why(
+    client, share_store, fileshare_standin, share_name
+):
+    page = client.get(url(share_store, "datastore_browse"))
+    text = page.content.decode()
+    assert "uploads go through the studio (Azure File Share has no block commit" in text
+    assert "direct.js" not in text and 'id="direct-status"' not in text
+    assert "connect-src 'self';" in page["Content-Security-Policy"]
+    answer = ask_upload(client, share_store, "a.txt")
+    assert answer.status_code == 409 and answer.json()["outcome"] == "fallback" and "url" not in answer.json()
+    assert not AuditEntry.objects.filter(action=AuditAction.DIRECT_UPLOAD_GRANTED).exists()
+    uploaded = client.put(url(share_store, "datastore_file", "a.txt"), b"through", content_type="text/plain")
+    assert uploaded.json()["outcome"] == "uploaded"
+    assert fileshare_standin.file_bytes(share_name, "a.txt") == b"through"
+
+
+def test_a_direct_download_of_a_missing_share_file_answers_with_the_studios_page(client, share_store):
+    answer = client.get(url(share_store, "datastore_file", "gone.txt") + "?direct=1")
+    assert answer.status_code == 404 and "Location" not in answer
+
+
+def test_a_sas_token_file_share_streams_downloads_and_says_why(client, workspace, fileshare_standin, share_name):
+    from datetime import UTC, datetime
+
+    from azure.storage.fileshare import ShareSasPermissions, generate_share_sas
+
+    from datastores.services import datastore_register
+    from datastores.storage import backend_for
+
+    from .support import FILESHARE_ACCOUNT, FILESHARE_KEY
+
+    token = generate_share_sas(
+        FILESHARE_ACCOUNT,
+        share_name,
+        FILESHARE_KEY,
+        permission=ShareSasPermissions(read=True, list=True),
+        expiry=datetime.now(UTC) + timedelta(hours=1),
+    )
+    backend = backend_for("AzureFile")
+    values = backend.clean_values(
+        AuthType.SAS_TOKEN,
+        {
+            "account_name": FILESHARE_ACCOUNT,
+            "file_share_name": share_name,
+            "protocol": "http",
+            "endpoint": fileshare_standin.base_url.removeprefix("http://"),
+            "sas_token": token,
+        },
+    )
+    shared = datastore_register(
+        workspace=workspace, name="shared", storage_type="AzureFile", auth_type=AuthType.SAS_TOKEN, values=values
+    )
+    put_share_file(fileshare_standin, share_name, "a.txt", b"streamed")
+    page = client.get(url(shared, "datastore_browse")).content.decode()
+    assert "cannot narrow to one file, so downloads go through the studio" in page
+    assert client.get(url(shared, "datastore_browse") + "?listing=1").content.decode().count("?direct=1") == 0
+    download = client.get(url(shared, "datastore_file", "a.txt") + "?direct=1")
+    assert download.status_code == 200 and b"".join(download.streaming_content) == b"streamed"
+    assert not AuditEntry.objects.filter(action=AuditAction.DIRECT_DOWNLOAD_GRANTED).exists()
