@@ -8,33 +8,23 @@ from __future__ import annotations
 
 import base64
 import threading
-import uuid
 from datetime import timedelta
-from urllib.parse import parse_qs, quote, urlsplit
+from urllib.parse import quote, urlsplit
 
 import pytest
 import requests
-from django.test import Client
 
-from datastores.models import AuditAction, AuditEntry, Datastore, Membership, Role
+from datastores.models import AuditAction, AuditEntry, Datastore, Role
 from datastores.services import datastore_register
 from tests.lakes.stores import READER_ID
+from tests.standins.adls_gen2 import cors_rule
 
+from .direct import ask_upload, direct_download, member, put_blocks, sas_fields
 from .support import url
 
 pytestmark = pytest.mark.django_db
 
 STUDIO_ORIGIN = "http://testserver"  # what Django's test client is, as an origin
-
-
-def studio_rule(origin: str) -> dict[str, str]:
-    return {
-        "AllowedOrigins": origin,
-        "AllowedMethods": "GET,HEAD,PUT,OPTIONS",
-        "AllowedHeaders": "*",
-        "ExposedHeaders": "*",
-        "MaxAgeInSeconds": "60",
-    }
 
 
 def register_lake(workspace, gen2, name: str = "lake") -> Datastore:
@@ -47,35 +37,6 @@ def register_lake(workspace, gen2, name: str = "lake") -> Datastore:
 @pytest.fixture
 def lake(workspace, gen2) -> Datastore:
     return register_lake(workspace, gen2)
-
-
-def ask_upload(client, datastore, path: str, size: int = 5):
-    return client.post(
-        url(datastore, "datastore_direct_upload", path), {"size": str(size)}, HTTP_ACCEPT="application/json"
-    )
-
-
-def sas_fields(sas_url: str) -> dict[str, str]:
-    return {key: values[0] for key, values in parse_qs(urlsplit(sas_url).query).items()}
-
-
-def put_blocks(sas_url: str, data: bytes, *, overwrite: bool = False) -> requests.Response:
-    """What static/direct.js sends: Put Block, then Put Block List (conditional unless overwrite)."""
-    block = base64.b64encode(b"test0000-000000").decode()
-    staged = requests.put(f"{sas_url}&comp=block&blockid={quote(block, safe='')}", data=data, timeout=10)
-    if staged.status_code != 201:
-        return staged
-    headers = {} if overwrite else {"If-None-Match": "*"}
-    body = f'<?xml version="1.0" encoding="utf-8"?><BlockList><Latest>{block}</Latest></BlockList>'
-    return requests.put(f"{sas_url}&comp=blocklist", data=body, headers=headers, timeout=10)
-
-
-def member(django_user_model, workspace, role: Role) -> Client:
-    person = django_user_model.objects.create_user(username=f"{role}-{uuid.uuid4().hex[:6]}")
-    Membership.objects.create(workspace=workspace, user=person, role=role)
-    signed_in = Client()
-    signed_in.force_login(person)
-    return signed_in
 
 
 # --- uploads: the grant, and the attacks on it --------------------------------------------------
@@ -169,11 +130,8 @@ def test_a_hostile_path_gets_no_sas(client, lake):
 
 def test_a_download_redirects_to_a_read_sas_for_that_file_named_as_an_attachment(client, gen2, lake):
     gen2.put("data/résumé 1.txt", b"hello")
-    answer = client.get(url(lake, "datastore_file", "data/résumé 1.txt") + "?direct=1")
-    assert answer.status_code == 302
-    location = answer["Location"]
+    location, fields = direct_download(client, lake, "data/résumé 1.txt")
     assert location.startswith(f"{gen2.server.account_url}/raw/data/r%C3%A9sum%C3%A9%201.txt?")
-    fields = sas_fields(location)
     assert (fields["sp"], fields["sr"]) == ("r", "b")
     assert fields["rscd"].startswith("attachment;") and "filename*=UTF-8''r%C3%A9sum%C3%A9%201.txt" in fields["rscd"]
     fetched = requests.get(location, timeout=10)
@@ -266,7 +224,7 @@ def test_the_stand_in_answers_a_preflight_only_from_its_rules(gen2):
     target = f"{gen2.server.account_url}/raw/a.txt"
     ask = {"Origin": "https://studio.example", "Access-Control-Request-Method": "PUT"}
     assert requests.options(target, headers=ask, timeout=10).status_code == 403
-    gen2.server.cors_rules = [studio_rule("https://studio.example")]
+    gen2.server.cors_rules = [cors_rule("https://studio.example")]
     allowed = requests.options(target, headers=ask, timeout=10)
     assert allowed.status_code == 200 and allowed.headers["Access-Control-Allow-Origin"] == "https://studio.example"
     other = requests.options(target, headers={**ask, "Origin": "https://evil.example"}, timeout=10)

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import base64
 import re
-import uuid
 from datetime import UTC, datetime, timedelta
-from urllib.parse import parse_qs, quote, unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 import pytest
 import requests
@@ -19,9 +18,10 @@ from azure.storage.blob import BlobClient, CorsRule
 from cryptography.fernet import Fernet
 from django.test import Client
 
-from datastores.models import AuditAction, AuditEntry, Membership, Role
+from datastores.models import AuditAction, AuditEntry, Role
 from datastores.storage import AuthType
 
+from .direct import ask_upload, direct_download, member, put_blocks, sas_fields
 from .support import AZURITE_KEY, STRONG_SECRET_KEY, free_port, register_blob, register_sas, sas_for, start_django, url
 
 pytestmark = pytest.mark.django_db
@@ -44,34 +44,6 @@ def register_blob_with_key(workspace, endpoint: str, container: str):
 @pytest.fixture
 def blob_store(workspace, azurite_endpoint, container_name):
     return register_blob_with_key(workspace, azurite_endpoint, container_name)
-
-
-def member(django_user_model, workspace, role: Role) -> Client:
-    person = django_user_model.objects.create_user(username=f"{role}-{uuid.uuid4().hex[:6]}")
-    Membership.objects.create(workspace=workspace, user=person, role=role)
-    signed_in = Client()
-    signed_in.force_login(person)
-    return signed_in
-
-
-def ask_upload(client, datastore, path: str, size: int = 5):
-    return client.post(
-        url(datastore, "datastore_direct_upload", path), {"size": str(size)}, HTTP_ACCEPT="application/json"
-    )
-
-
-def sas_fields(sas_url: str) -> dict[str, str]:
-    return {key: values[0] for key, values in parse_qs(urlsplit(sas_url).query).items()}
-
-
-def put_blocks(sas_url: str, data: bytes, *, overwrite: bool) -> requests.Response:
-    """What static/direct.js sends: Put Block, then Put Block List (conditional unless overwrite)."""
-    block = base64.b64encode(b"test0000-000000").decode()
-    staged = requests.put(f"{sas_url}&comp=block&blockid={quote(block, safe='')}", data=data, timeout=10)
-    assert staged.status_code == 201, staged.text
-    headers = {} if overwrite else {"If-None-Match": "*"}
-    body = f'<?xml version="1.0" encoding="utf-8"?><BlockList><Latest>{block}</Latest></BlockList>'
-    return requests.put(f"{sas_url}&comp=blocklist", data=body, headers=headers, timeout=10)
 
 
 # --- uploads ---------------------------------------------------------------------------------
@@ -510,11 +482,8 @@ def test_a_file_share_download_redirects_to_a_read_sas_for_that_one_file(
 ):
     put_share_file(fileshare_standin, share_name, "docs/résumé.txt", b"from azure files")
     put_share_file(fileshare_standin, share_name, "docs/other.txt", b"not this one")
-    answer = client.get(url(share_store, "datastore_file", "docs/résumé.txt") + "?direct=1")
-    assert answer.status_code == 302
-    location = answer["Location"]
+    location, fields = direct_download(client, share_store, "docs/résumé.txt")
     assert location.startswith(f"{fileshare_standin.account_url}/{share_name}/docs/r%C3%A9sum%C3%A9.txt?")
-    fields = sas_fields(location)
     assert (fields["sp"], fields["sr"]) == ("r", "f")
     assert "filename*=UTF-8''r%C3%A9sum%C3%A9.txt" in fields["rscd"]
     fetched = requests.get(location, timeout=10)
@@ -559,9 +528,7 @@ def test_a_sas_token_file_share_streams_downloads_and_says_why(client, workspace
 
     from azure.storage.fileshare import ShareSasPermissions, generate_share_sas
 
-    from datastores.services import datastore_register
-    from datastores.storage import backend_for
-
+    from .copies import share_datastore
     from .support import FILESHARE_ACCOUNT, FILESHARE_KEY
 
     token = generate_share_sas(
@@ -571,20 +538,7 @@ def test_a_sas_token_file_share_streams_downloads_and_says_why(client, workspace
         permission=ShareSasPermissions(read=True, list=True),
         expiry=datetime.now(UTC) + timedelta(hours=1),
     )
-    backend = backend_for("AzureFile")
-    values = backend.clean_values(
-        AuthType.SAS_TOKEN,
-        {
-            "account_name": FILESHARE_ACCOUNT,
-            "file_share_name": share_name,
-            "protocol": "http",
-            "endpoint": fileshare_standin.base_url.removeprefix("http://"),
-            "sas_token": token,
-        },
-    )
-    shared = datastore_register(
-        workspace=workspace, name="shared", storage_type="AzureFile", auth_type=AuthType.SAS_TOKEN, values=values
-    )
+    shared = share_datastore(workspace, "shared", fileshare_standin, share_name, sas_token=token)
     put_share_file(fileshare_standin, share_name, "a.txt", b"streamed")
     page = client.get(url(shared, "datastore_browse")).content.decode()
     assert "cannot narrow to one file, so downloads go through the studio" in page

@@ -484,7 +484,7 @@ class AdlsGen2Standin(StandinServer):
             return 202, {}, b""
         if method != "GET":
             raise StorageError(400, "UnsupportedHttpVerb", f"The stand-in does not serve {method} here.")
-        rules = "".join(
+        listed = "".join(
             "<CorsRule>" + "".join(f"<{name}>{escape(value)}</{name}>" for name, value in rule.items()) + "</CorsRule>"
             for rule in self.cors_rules
         )
@@ -492,7 +492,7 @@ class AdlsGen2Standin(StandinServer):
             '<?xml version="1.0" encoding="utf-8"?><StorageServiceProperties>'
             "<Logging><Version>1.0</Version><Read>false</Read><Write>false</Write><Delete>false</Delete>"
             "<RetentionPolicy><Enabled>false</Enabled></RetentionPolicy></Logging>"
-            f"<Cors>{rules}</Cors></StorageServiceProperties>"
+            f"<Cors>{listed}</Cors></StorageServiceProperties>"
         )
         return 200, {"Content-Type": "application/xml"}, body.encode()
 
@@ -733,6 +733,17 @@ class AdlsGen2Standin(StandinServer):
         if node.is_dir:
             headers["x-ms-meta-hdi_isfolder"] = "true"
         return headers
+
+
+def cors_rule(origin: str) -> dict[str, str]:
+    """A rule as the studio's "Allow this studio" writes it, for tests to set in `cors_rules`."""
+    return {
+        "AllowedOrigins": origin,
+        "AllowedMethods": "GET,HEAD,PUT,OPTIONS",
+        "AllowedHeaders": "*",
+        "ExposedHeaders": "*",
+        "MaxAgeInSeconds": "60",
+    }
 
 
 def header_allowed(name: str, allowed: list[str]) -> bool:

@@ -52,7 +52,6 @@ from .. import endpoints, fields, paths, studio_identity
 from ..auth import AuthType
 from ..azure_storage import (
     IDENTITY_ROLES,
-    account_address,
     account_url,
     client_options,
     delegation_refused,
@@ -60,6 +59,7 @@ from ..azure_storage import (
     public_url,
     sas_expiry,
     sas_permissions,
+    service_origin,
     signed_credential,
 )
 from ..base import (
@@ -432,8 +432,7 @@ class DataLakeGen2Backend(StorageBackend):
         return ""
 
     def direct_origin(self, connection: Connection) -> str:
-        address, _path_style = account_address(connection, "blob")
-        return address.url()
+        return service_origin(connection, "blob")
 
     def direct_grant(
         self, connection: Connection, path: str, *, write: bool, lifetime: timedelta, download_name: str = ""

@@ -41,7 +41,6 @@ from .. import endpoints, fields, network, paths, studio_identity
 from ..auth import AuthType
 from ..azure_storage import (
     IDENTITY_ROLES,
-    account_address,
     account_url,
     check_by_listing,
     client_options,
@@ -51,9 +50,11 @@ from ..azure_storage import (
     sas_expiry,
     sas_facts,
     sas_permissions,
+    service_origin,
     signed_credential,
     storage_credential,
     stored_sas_credential,
+    stored_sas_keeps_transfers,
     workspace_storage_values,
 )
 from ..base import (
@@ -424,16 +425,10 @@ class BlobBackend(StorageBackend):
     # --- browser transfers straight to Blob Storage -----------------------------------------
 
     def direct_unavailable(self, connection: Connection) -> str:
-        if connection.auth_type == AuthType.SAS_TOKEN:
-            return (
-                "This datastore's credential is a SAS token, which the studio cannot narrow to one file, "
-                "so uploads and downloads go through the studio."
-            )
-        return ""
+        return stored_sas_keeps_transfers(connection, "uploads and downloads")
 
     def direct_origin(self, connection: Connection) -> str:
-        address, _path_style = account_address(connection, "blob")
-        return address.url()
+        return service_origin(connection, "blob")
 
     def direct_grant(
         self, connection: Connection, path: str, *, write: bool, lifetime: timedelta, download_name: str = ""

@@ -25,7 +25,6 @@ from azure.storage.fileshare import FileProperties as ShareFileProperties
 from .. import endpoints, fields, paths
 from ..auth import AuthType
 from ..azure_storage import (
-    account_address,
     account_url,
     check_by_listing,
     client_options,
@@ -34,9 +33,11 @@ from ..azure_storage import (
     sas_expiry,
     sas_facts,
     sas_permissions,
+    service_origin,
     signed_credential,
     storage_credential,
     stored_sas_credential,
+    stored_sas_keeps_transfers,
     workspace_storage_values,
 )
 from ..base import (
@@ -202,16 +203,10 @@ class FileShareBackend(StorageBackend):
     # --- downloads straight from Azure Files (uploads go through the studio: direct_downloads_only) ---
 
     def direct_unavailable(self, connection: Connection) -> str:
-        if connection.auth_type == AuthType.SAS_TOKEN:
-            return (
-                "This datastore's credential is a SAS token, which the studio cannot narrow to one file, "
-                "so downloads go through the studio."
-            )
-        return ""
+        return stored_sas_keeps_transfers(connection, "downloads")
 
     def direct_origin(self, connection: Connection) -> str:
-        address, _path_style = account_address(connection, "file")
-        return address.url()
+        return service_origin(connection, "file")
 
     def direct_grant(
         self, connection: Connection, path: str, *, write: bool, lifetime: timedelta, download_name: str = ""
