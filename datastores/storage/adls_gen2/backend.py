@@ -458,10 +458,6 @@ class DataLakeGen2Backend(StorageBackend):
         blob = self.blob_service(connection).get_blob_client(connection["filesystem"], path)
         return DirectGrant(url=f"{blob.url}?{sas}", permissions="cw" if write else "r", expires_on=expiry)
 
-    def _cors_rules(self, connection: Connection) -> list[Any]:
-        with self.explained(connection):
-            return list(self.blob_service(connection).get_service_properties().get("cors") or [])
-
     def cors_allows(self, connection: Connection, origin: str) -> CorsState:
         """Read the blob service's CORS rules with the principal's token. A principal with only a
         data role may not read them (that takes e.g. Storage Account Contributor): then the browser
@@ -482,13 +478,12 @@ class DataLakeGen2Backend(StorageBackend):
     def cors_allow(self, connection: Connection, origin: str) -> bool:
         """Append one rule for `origin` to the blob service's rules (Set Blob Service Properties
         replaces the whole list, so it is read first and written back with the new rule last)."""
+        service = self.blob_service(connection)
         try:
-            rules = with_studio_rule(self._cors_rules(connection), origin, "Blob Storage")
+            rules = with_studio_rule(service.get_service_properties().get("cors") or [], origin, "Blob Storage")
             if rules is None:
                 return False
-            self.blob_service(connection).set_service_properties(cors=rules)
-        except PermissionMissing:
-            raise self._cors_refused(connection) from None
+            service.set_service_properties(cors=rules)
         except HttpResponseError as error:
             if error.status_code == 403:
                 raise self._cors_refused(connection) from None
