@@ -652,8 +652,8 @@ DIRECT_OUTCOMES = ("uploaded", "skipped", "failed", "cancelled")  # what direct.
 def direct_upload_ended(*, datastore: Datastore, path: str, claimed: str, size: int, actor: Actor) -> str:
     """Record how the actor's browser says its direct upload of `path` ended (the caller asked for
     Need.CHANGE), as storage shows it: a claim is never written down on the browser's word alone.
-    Only an upload the actor was granted a SAS for, within that SAS's lifetime, can be reported.
-    Returns the outcome recorded."""
+    Only an upload the actor was granted a SAS for, within that SAS's lifetime, can be reported,
+    once. Returns the outcome recorded."""
     clean = clean_path(path)
     if not clean:
         raise InvalidInput("Name the file.")
@@ -671,8 +671,19 @@ def direct_upload_ended(*, datastore: Datastore, path: str, claimed: str, size: 
         actor=actor.user,
         at__gte=since,
     )
-    if not granted.exists():
+    latest = granted.order_by("-at").values_list("at", flat=True).first()
+    if latest is None:
         raise Conflict(f"No upload of {clean!r} was granted to you in the last minutes: there is nothing to report.")
+    reported = AuditEntry.objects.filter(
+        action=AuditAction.DIRECT_UPLOAD_ENDED,
+        workspace=datastore.workspace,
+        datastore_name=datastore.name,
+        target=clean,
+        actor=actor.user,
+        at__gte=latest,
+    )
+    if reported.exists():  # one entry per upload: a browser cannot fill the log with reports
+        raise Conflict(f"How the upload of {clean!r} ended is already recorded.")
     connection = datastore.connection()
     try:
         found: int | None = within_deadline(

@@ -388,6 +388,14 @@ def test_a_committed_upload_is_audited_once_storage_shows_it(client, blob_store,
     assert answer.status_code == 200 and answer.json()["recorded"] == "ok"
     entry = ended("up/a.csv")
     assert (entry.actor, entry.outcome, entry.detail) == (user, "ok", "committed, 8 bytes (checked in storage)")
+    # Once per upload: the same report again is refused and adds nothing.
+    again = report(client, blob_store, "up/a.csv", "failed", 8)
+    assert again.status_code == 409 and "already recorded" in again.json()["message"]
+    assert AuditEntry.objects.filter(action=AuditAction.DIRECT_UPLOAD_ENDED).count() == 1
+    # A new upload of the same file (a new SAS) is reported anew.
+    ask_upload(client, blob_store, "up/a.csv", size=8)
+    assert report(client, blob_store, "up/a.csv", "uploaded", 8).status_code == 200
+    assert AuditEntry.objects.filter(action=AuditAction.DIRECT_UPLOAD_ENDED).count() == 2
 
 
 def test_an_upload_skipped_because_the_file_was_there_is_audited_as_skipped(
