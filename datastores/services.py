@@ -662,26 +662,14 @@ def direct_upload_ended(*, datastore: Datastore, path: str, claimed: str, size: 
     if size < 0:
         raise InvalidInput("Say the file's size.", field="size")
     since = timezone.now() - timedelta(minutes=settings.DIRECT_TRANSFER_SAS_MINUTES + 1)
-    granted = AuditEntry.objects.filter(
-        action=AuditAction.DIRECT_UPLOAD_GRANTED,
-        outcome=Outcome.OK,
-        workspace=datastore.workspace,
-        datastore_name=datastore.name,
-        target=clean,
-        actor=actor.user,
-        at__gte=since,
+    mine = AuditEntry.objects.filter(
+        workspace=datastore.workspace, datastore_name=datastore.name, target=clean, actor=actor.user
     )
+    granted = mine.filter(action=AuditAction.DIRECT_UPLOAD_GRANTED, outcome=Outcome.OK, at__gte=since)
     latest = granted.order_by("-at").values_list("at", flat=True).first()
     if latest is None:
         raise Conflict(f"No upload of {clean!r} was granted to you in the last minutes: there is nothing to report.")
-    reported = AuditEntry.objects.filter(
-        action=AuditAction.DIRECT_UPLOAD_ENDED,
-        workspace=datastore.workspace,
-        datastore_name=datastore.name,
-        target=clean,
-        actor=actor.user,
-        at__gte=latest,
-    )
+    reported = mine.filter(action=AuditAction.DIRECT_UPLOAD_ENDED, at__gte=latest)
     if reported.exists():  # one entry per upload: a browser cannot fill the log with reports
         raise Conflict(f"How the upload of {clean!r} ended is already recorded.")
     connection = datastore.connection()
