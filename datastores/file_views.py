@@ -91,7 +91,7 @@ def datastore_browse(request: HtmxHttpRequest, workspace_name: str, name: str) -
     elif request.htmx and request.htmx.target == "listing":
         template += "#listing"
     response = render(request, template, context)
-    if context["direct"].origin and request.can.change:
+    if context["direct"].origin and request.can.change and not context["direct"].downloads_only:
         allow_storage_origin(response, context["direct"].origin)
     return response
 
@@ -127,7 +127,7 @@ def datastore_direct_upload(request: HtmxHttpRequest, workspace_name: str, name:
     """A SAS for the browser to upload this one file itself (Put Block, then Put Block List)."""
     _workspace, datastore = _files_datastore(request, workspace_name, name, Need.CHANGE)
     possible = selectors.direct_transfer_possible(datastore)
-    if not possible.available:
+    if not possible.available or possible.downloads_only:
         return JsonResponse({"outcome": "fallback", "path": file_path, "message": possible.notice}, status=409)
     limit = settings.MAX_UPLOAD_BYTES
     try:
@@ -150,6 +150,21 @@ def datastore_direct_upload(request: HtmxHttpRequest, workspace_name: str, name:
     )
     response["Cache-Control"] = "no-store"
     return response
+
+
+@require_POST
+def datastore_direct_outcome(request: HtmxHttpRequest, workspace_name: str, name: str, file_path: str) -> JsonResponse:
+    """How the browser's direct upload of this file ended, for the audit log: the studio checks it
+    against what storage holds before writing it down."""
+    _workspace, datastore = _files_datastore(request, workspace_name, name, Need.CHANGE)
+    try:
+        size = int(request.POST.get("size", ""))
+    except ValueError:
+        return JsonResponse({"outcome": "failed", "path": file_path, "message": "Say the file's size."}, status=400)
+    recorded = services.direct_upload_ended(
+        datastore=datastore, path=file_path, claimed=request.POST.get("outcome", ""), size=size, actor=request.actor
+    )
+    return JsonResponse({"recorded": recorded, "path": clean_path(file_path)})
 
 
 @require_POST

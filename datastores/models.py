@@ -204,6 +204,7 @@ class AuditAction(models.TextChoices):
     DIRECT_UPLOAD_GRANTED = "files.direct_upload_granted", "SAS for a browser's upload issued"
     DIRECT_DOWNLOAD_GRANTED = "files.direct_download_granted", "SAS for a browser's download issued"
     CORS_ALLOWED = "datastore.cors_allowed", "Studio allowed in the account's CORS rules"
+    DIRECT_UPLOAD_ENDED = "files.direct_upload_ended", "Browser's direct upload ended"
 
 
 class Outcome(models.TextChoices):

@@ -248,6 +248,7 @@ class DirectMode:
     cors: CorsState | None = None
     notice: str = ""
     can_allow_cors: bool = False  # an owner of an account-key datastore may add the studio's rule
+    downloads_only: bool = False  # uploads go through the studio whatever the CORS rules say
 
     @property
     def available(self) -> bool:
@@ -264,6 +265,14 @@ def direct_transfer_possible(datastore: Datastore) -> DirectMode:
     reason = backend.direct_unavailable(connection)
     if reason:
         return DirectMode(notice=reason)
+    if backend.capabilities.direct_downloads_only:
+        return DirectMode(
+            downloads=True,
+            origin=backend.direct_origin(connection),
+            downloads_only=True,
+            notice=f"Downloads go straight from {backend.label} to your browser; uploads go through the studio "
+            f"({backend.label} has no block commit that would keep a cut-off upload from leaving part of a file).",
+        )
     return DirectMode(downloads=True, origin=backend.direct_origin(connection))
 
 
@@ -276,7 +285,7 @@ def direct_transfer_mode(datastore: Datastore, origin: str, *, may_manage: bool)
     """`direct_transfer_possible`, and whether uploads may go direct: the account's CORS rules
     must let the studio's `origin` in (read with the stored credential, remembered a minute)."""
     possible = direct_transfer_possible(datastore)
-    if not possible.available:
+    if not possible.available or possible.downloads_only:
         return possible
     key = _cors_key(origin, possible.origin, datastore)
     cached = cache.get(key)

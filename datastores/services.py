@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -20,7 +21,7 @@ from .access import Actor
 from .audit import AuditAction, Outcome, record, recorded
 from .crypto import decrypt_secrets, encrypt_secrets, rotate_token
 from .deadline import within_deadline
-from .models import AccessToken, Datastore, Membership, Role, Workspace
+from .models import AccessToken, AuditEntry, Datastore, Membership, Role, Workspace
 from .selectors import direct_transfer_forget
 from .storage import (
     AuthType,
@@ -28,6 +29,7 @@ from .storage import (
     Connection,
     DirectGrant,
     InvalidInput,
+    NotFound,
     ScriptCredential,
     StorageBackend,
     StorageError,
@@ -644,6 +646,65 @@ def direct_transfer_grant(*, datastore: Datastore, path: str, write: bool, actor
     return grant
 
 
+DIRECT_OUTCOMES = ("uploaded", "skipped", "failed", "cancelled")  # what direct.js says of an upload
+
+
+def direct_upload_ended(*, datastore: Datastore, path: str, claimed: str, size: int, actor: Actor) -> str:
+    """Record how the actor's browser says its direct upload of `path` ended (the caller asked for
+    Need.CHANGE), as storage shows it: a claim is never written down on the browser's word alone.
+    Only an upload the actor was granted a SAS for, within that SAS's lifetime, can be reported,
+    once. Returns the outcome recorded."""
+    clean = clean_path(path)
+    if not clean:
+        raise InvalidInput("Name the file.")
+    if claimed not in DIRECT_OUTCOMES:
+        raise InvalidInput(f"Say how the upload ended: one of {', '.join(DIRECT_OUTCOMES)}.", field="outcome")
+    if size < 0:
+        raise InvalidInput("Say the file's size.", field="size")
+    since = timezone.now() - timedelta(minutes=settings.DIRECT_TRANSFER_SAS_MINUTES + 1)
+    mine = AuditEntry.objects.filter(
+        workspace=datastore.workspace, datastore_name=datastore.name, target=clean, actor=actor.user
+    )
+    granted = mine.filter(action=AuditAction.DIRECT_UPLOAD_GRANTED, outcome=Outcome.OK, at__gte=since)
+    latest = granted.order_by("-at").values_list("at", flat=True).first()
+    if latest is None:
+        raise Conflict(f"No upload of {clean!r} was granted to you in the last minutes: there is nothing to report.")
+    reported = mine.filter(action=AuditAction.DIRECT_UPLOAD_ENDED, at__gte=latest)
+    if reported.exists():  # one entry per upload: a browser cannot fill the log with reports
+        raise Conflict(f"How the upload of {clean!r} ended is already recorded.")
+    connection = datastore.connection()
+    try:
+        found: int | None = within_deadline(
+            lambda: datastore.backend.properties(connection, clean).size, "checking the upload"
+        )
+    except NotFound:
+        found = None
+    held = "nothing is there" if found is None else f"storage holds {found} bytes"
+    if claimed == "uploaded" and found == size:
+        outcome, detail = Outcome.OK, f"committed, {size} bytes (checked in storage)"
+    elif claimed == "uploaded":
+        outcome, detail = Outcome.FAILED, f"the browser said it committed {size} bytes, but {held}"
+    elif claimed == "skipped" and found is not None:
+        outcome, detail = Outcome.SKIPPED, f"already there, kept as it was: {held}"
+    elif claimed == "skipped":
+        outcome, detail = Outcome.FAILED, f"the browser said the file was already there, but {held}"
+    else:
+        outcome, detail = Outcome.FAILED, f"{claimed} in the browser; {held}"
+    record(
+        actor,
+        AuditAction.DIRECT_UPLOAD_ENDED,
+        workspace=datastore.workspace,
+        datastore=datastore.name,
+        target=clean,
+        outcome=outcome,
+        detail=detail,
+    )
+    return str(outcome)
+
+
+_CORS_CHANGES = threading.Lock()
+
+
 def datastore_cors_allow(*, datastore: Datastore, origin: str, actor: Actor) -> bool:
     """Add one CORS rule for the studio's origin to the datastore's storage account (the caller
     asked for Need.MANAGE). False when a rule already let it in."""
@@ -651,7 +712,13 @@ def datastore_cors_allow(*, datastore: Datastore, origin: str, actor: Actor) -> 
     with recorded(
         actor, AuditAction.CORS_ALLOWED, workspace=datastore.workspace, datastore=datastore.name, target=origin
     ) as note:
-        added = within_deadline(lambda: datastore.backend.cors_allow(connection, origin), "changing the CORS rules")
+        # The rules are read, then written back whole: two presses at once would each write what it
+        # read, losing the other's rule. The service has no conditional write for them, so the
+        # presses take turns: on the datastore's row (other processes), and in this process (SQLite
+        # has no row lock).
+        with _CORS_CHANGES, transaction.atomic():
+            Datastore.objects.select_for_update().filter(pk=datastore.pk).exists()
+            added = within_deadline(lambda: datastore.backend.cors_allow(connection, origin), "changing the CORS rules")
         if not added:
             note.outcome, note.detail = Outcome.SKIPPED, "a rule already allowed it"
     direct_transfer_forget(datastore, origin)

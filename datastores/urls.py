@@ -41,6 +41,11 @@ urlpatterns = [
     path(datastore + "files/<path:file_path>", file_views.datastore_file, name="datastore_file"),
     path(datastore + "direct/<path:file_path>", file_views.datastore_direct_upload, name="datastore_direct_upload"),
     path(datastore + "direct-status/", file_views.datastore_direct_status, name="datastore_direct_status"),
+    path(
+        datastore + "direct-outcome/<path:file_path>",
+        file_views.datastore_direct_outcome,
+        name="datastore_direct_outcome",
+    ),
     path(datastore + "cors/", file_views.datastore_cors_allow, name="datastore_cors_allow"),
     path(datastore + "folder.zip", file_views.datastore_folder_zip, name="datastore_folder_zip"),
     path(datastore + "delete-file/", file_views.datastore_delete_file, name="datastore_delete_file"),

@@ -3,7 +3,9 @@
 // Put Block, several at once, and Put Block List commits them, with If-None-Match: * unless
 // Overwrite is ticked, so a file already there is skipped and nothing partial is ever visible
 // (uncommitted blocks are not). When the account's CORS rules turn the browser away, the file goes
-// through the studio as before (upload.js), and the page says so once.
+// through the studio as before (upload.js), and the page says so once. How each upload ended is
+// reported to the studio (POST .../direct-outcome/<path>), which checks it against storage and
+// writes it in the audit log.
 (function () {
   "use strict";
   const RENEW_BEFORE_MS = 60 * 1000; // ask for a fresh SAS when the one held expires within this
@@ -103,6 +105,26 @@
       return grant.url;
     }
 
+    const result = await sendBlocks({ file, overwrite, running, onProgress, grant, freshUrl, sets, mine });
+    await reportOutcome(path, file.size, result.outcome, csrfToken);
+    return result;
+  }
+
+  // Best effort: the upload's own result stands whatever the studio answers.
+  async function reportOutcome(path, size, outcome, csrfToken) {
+    const template = statusElement().dataset.outcomeUrl;
+    if (!template || outcome === "fallback") return;
+    const url = template.replace(/PATH$/, path.split("/").map(encodeURIComponent).join("/"));
+    try {
+      await send([new Set()], "POST", url, {
+        "X-CSRFToken": csrfToken,
+        Accept: "application/json",
+        "Content-Type": "application/x-www-form-urlencoded",
+      }, new URLSearchParams({ outcome, size: String(size) }).toString());
+    } catch (problem) { /* the studio is out of reach: the upload's result is shown all the same */ }
+  }
+
+  async function sendBlocks({ file, overwrite, running, onProgress, grant, freshUrl, sets, mine }) {
     const uploadId = randomHex(8);
     const count = Math.ceil(file.size / grant.block_size);
     const ids = Array.from({ length: count }, (_, index) => blockId(uploadId, index));

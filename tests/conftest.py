@@ -19,7 +19,7 @@ from django.test import Client
 
 from .azurite import Azurite, own_azurite
 from .lakes.stores import DbfsLake, Gen1Lake, Gen2Lake, Lake
-from .standins.tls import ca_bundle_path
+from .standins.tls import ca_bundle_path, spki_pin
 from .support import (
     AZURITE_ACCOUNT,
     AZURITE_KEY,
@@ -39,6 +39,9 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
     "--no-first-run",
+    # The HTTPS stand-ins' certificate (tests/standins/tls.py), and no other: a browser goes to them
+    # directly in direct transfers.
+    f"--ignore-certificate-errors-spki-list={spki_pin()}",
 ]
 
 

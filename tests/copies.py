@@ -25,20 +25,23 @@ def blob_datastore(workspace, name, container, azurite_endpoint):
     )
 
 
-def share_datastore(workspace, name, standin, share):
+def share_datastore(workspace, name, standin, share, *, sas_token: str = ""):
+    """A File Share on the stand-in, with its account key, or with `sas_token` when given."""
     backend = backend_for("AzureFile")
+    auth_type = AuthType.SAS_TOKEN if sas_token else AuthType.ACCOUNT_KEY
+    credential = {"sas_token": sas_token} if sas_token else {"account_key": FILESHARE_KEY}
     values = backend.clean_values(
-        AuthType.ACCOUNT_KEY,
+        auth_type,
         {
             "account_name": FILESHARE_ACCOUNT,
             "file_share_name": share,
             "protocol": "http",
             "endpoint": standin.base_url.removeprefix("http://"),
-            "account_key": FILESHARE_KEY,
+            **credential,
         },
     )
     return datastore_register(
-        workspace=workspace, name=name, storage_type="AzureFile", auth_type=AuthType.ACCOUNT_KEY, values=values
+        workspace=workspace, name=name, storage_type="AzureFile", auth_type=auth_type, values=values
     )
 
 

@@ -84,6 +84,7 @@ def test_every_change_and_data_access_is_recorded_without_a_secret(
     # Direct transfers, on an Azurite of the test's own (the CORS rules change).
     client.post(url("datastore_new", ws), {**blob_form, "name": "direct", "endpoint": azurite_of_its_own.endpoint})
     client.post(url("datastore_direct_upload", ws, "direct", "up.txt"), {"size": "1"}, HTTP_ACCEPT="application/json")
+    client.post(url("datastore_direct_outcome", ws, "direct", "up.txt"), {"outcome": "uploaded", "size": "1"})
     client.get(url("datastore_file", ws, "direct", "up.txt") + "?direct=1")
     client.post(url("datastore_cors_allow", ws, "direct"))
     client.post(

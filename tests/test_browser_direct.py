@@ -68,6 +68,32 @@ def studio_rule(origin: str) -> CorsRule:
     return CorsRule([origin], ["GET", "HEAD", "PUT", "OPTIONS"], allowed_headers=["*"], exposed_headers=["*"])
 
 
+def requests_to(page: Page, origin: str) -> list[str]:
+    """Every request the page sends to `origin` from now on, as "METHOD URL"."""
+    seen: list[str] = []
+    page.on(
+        "request",
+        lambda request: seen.append(f"{request.method} {request.url}") if request.url.startswith(origin) else None,
+    )
+    return seen
+
+
+def upload_and_wait(page: Page, local: Path, summary: str) -> None:
+    """Pick a file to upload; wait for the upload's summary and the listing that follows it."""
+    page.set_input_files("#upload-files", str(local))
+    expect(page.get_by_text(summary)).to_be_visible()
+    wait_for_listing_refresh(page)
+
+
+def download_from_the_list(page: Page, name: str) -> bytes:
+    """Click a file's Download link; the bytes the browser saved, under the file's own name."""
+    row = page.get_by_role("row").filter(has_text=name)
+    with page.expect_download() as download_info:
+        row.get_by_role("link", name="Download").click()
+    assert download_info.value.suggested_filename == name
+    return Path(download_info.value.path()).read_bytes()
+
+
 def browse(page: Page, live_server, workspace) -> None:
     page.goto(f"{live_server.url}/workspaces/{workspace.name}/datastores/direct/browse/")
     expect(page.locator("#direct-status[data-mode]")).to_have_count(1)
@@ -86,22 +112,12 @@ def test_a_file_goes_up_to_azurite_and_comes_back_without_passing_through_the_st
     data = os.urandom(BIG)
     local = tmp_path / "big.bin"
     local.write_bytes(data)
-    to_storage: list[str] = []
-    page.on(
-        "request",
-        lambda request: (
-            to_storage.append(f"{request.method} {request.url}")
-            if request.url.startswith(azurite_of_its_own.origin)
-            else None
-        ),
-    )
+    to_storage = requests_to(page, azurite_of_its_own.origin)
 
     with RequestLog() as log:
         browse(page, live_server, signed_in)
         expect(page.get_by_text("Files go straight from your browser to Azure Blob Storage")).to_be_visible()
-        page.set_input_files("#upload-files", str(local))
-        expect(page.get_by_text("1 uploaded, 0 skipped, 0 failed.")).to_be_visible()
-        wait_for_listing_refresh(page)
+        upload_and_wait(page, local, "1 uploaded, 0 skipped, 0 failed.")
         assert stored(azurite_of_its_own, "big.bin") == data
 
         # Again, with Overwrite off: the conditional commit skips it, and Azurite keeps the first.
@@ -112,11 +128,7 @@ def test_a_file_goes_up_to_azurite_and_comes_back_without_passing_through_the_st
         wait_for_listing_refresh(page)
         assert stored(azurite_of_its_own, "big.bin") == data
 
-        row = page.get_by_role("row").filter(has_text="big.bin")
-        with page.expect_download() as download_info:
-            row.get_by_role("link", name="Download").click()
-        assert Path(download_info.value.path()).read_bytes() == data
-        assert download_info.value.suggested_filename == "big.bin"
+        assert download_from_the_list(page, "big.bin") == data
 
     assert log.puts() == []  # the streaming upload route was never asked
     assert log.largest_body() < 1024  # no request to the studio carried a file
@@ -216,3 +228,63 @@ def test_an_upload_that_outlives_its_sas_asks_for_a_fresh_one(
     assert log.puts() == []
     assert stored(azurite_of_its_own, "renewed.bin") == data
     assert AuditEntry.objects.filter(action=AuditAction.DIRECT_UPLOAD_GRANTED).count() == len(grants)
+
+
+# --- ADLS Gen2, at the account's blob endpoint (the ADLS Gen2 stand-in: no emulator exists) -------
+
+GEN2_BIG = 2 * 4 * 1024 * 1024 + 321  # three blocks of the 4 MiB a Gen2 upload sends at once
+
+
+def register_gen2_on(gen2, workspace):
+    from datastores.services import datastore_register
+
+    values = gen2.backend.clean_values("service_principal", gen2.values())
+    return datastore_register(
+        workspace=workspace, name="direct", storage_type=gen2.storage_type, auth_type="service_principal", values=values
+    )
+
+
+def test_a_file_goes_up_to_adls_gen2_and_comes_back_without_passing_through_the_studio(
+    page: Page, live_server, signed_in, gen2, tmp_path
+):
+    """The stand-in checks every user delegation SAS the browser presents, and answers its CORS
+    preflights from the rule the test sets; the bytes are read back from the stand-in itself."""
+    from tests.lakes.stores import READER_ID
+    from tests.standins.adls_gen2 import cors_rule
+
+    gen2.server.service_admins.add(READER_ID)
+    gen2.server.cors_rules = [cors_rule(live_server.url)]
+    register_gen2_on(gen2, signed_in)
+    data = os.urandom(GEN2_BIG)
+    local = tmp_path / "lake.bin"
+    local.write_bytes(data)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    to_storage = requests_to(page, gen2.server.base_url)
+
+    with RequestLog() as log:
+        browse(page, live_server, signed_in)
+        expect(page.get_by_text("Files go straight from your browser to Azure Data Lake Storage Gen2")).to_be_visible()
+        upload_and_wait(page, local, "1 uploaded, 0 skipped, 0 failed.")
+        assert gen2.read("lake.bin") == data
+
+        local.write_bytes(b"something else")
+        upload_and_wait(page, local, "0 uploaded, 1 skipped, 0 failed.")
+        assert gen2.read("lake.bin") == data
+
+        for size, viewport in {"desktop": (1280, 800), "phone": (390, 844)}.items():
+            page.set_viewport_size({"width": viewport[0], "height": viewport[1]})
+            page.screenshot(path=str(SCREENSHOTS / f"direct-gen2-browse-{size}.png"), full_page=True)
+        page.set_viewport_size({"width": 1280, "height": 800})
+
+        assert download_from_the_list(page, "lake.bin") == data
+
+    assert log.puts() == []  # the streaming upload route was never asked
+    assert log.largest_body() < 1024  # no request to the studio carried a file
+    blocks = [line for line in to_storage if line.startswith("PUT") and "comp=block&" in line]
+    assert len(blocks) == 4  # three blocks of the first upload, one of the second (skipped at its commit)
+    assert sum("comp=blocklist" in line for line in to_storage) == 2
+    assert any(line.startswith("GET") and "/raw/lake.bin?" in line for line in to_storage)
+    ended = AuditEntry.objects.filter(action=AuditAction.DIRECT_UPLOAD_ENDED).order_by("id")
+    assert [(entry.outcome, entry.target) for entry in ended] == [("ok", "lake.bin"), ("skipped", "lake.bin")]
+    actions = list(AuditEntry.objects.values_list("action", flat=True))
+    assert AuditAction.FILE_UPLOADED not in actions and AuditAction.FILE_DOWNLOADED not in actions

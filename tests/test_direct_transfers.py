@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import base64
 import re
-import uuid
 from datetime import UTC, datetime, timedelta
-from urllib.parse import parse_qs, quote, unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 import pytest
 import requests
@@ -19,9 +18,10 @@ from azure.storage.blob import BlobClient, CorsRule
 from cryptography.fernet import Fernet
 from django.test import Client
 
-from datastores.models import AuditAction, AuditEntry, Membership, Role
+from datastores.models import AuditAction, AuditEntry, Role
 from datastores.storage import AuthType
 
+from .direct import ask_upload, direct_download, member, put_blocks, sas_fields
 from .support import AZURITE_KEY, STRONG_SECRET_KEY, free_port, register_blob, register_sas, sas_for, start_django, url
 
 pytestmark = pytest.mark.django_db
@@ -44,34 +44,6 @@ def register_blob_with_key(workspace, endpoint: str, container: str):
 @pytest.fixture
 def blob_store(workspace, azurite_endpoint, container_name):
     return register_blob_with_key(workspace, azurite_endpoint, container_name)
-
-
-def member(django_user_model, workspace, role: Role) -> Client:
-    person = django_user_model.objects.create_user(username=f"{role}-{uuid.uuid4().hex[:6]}")
-    Membership.objects.create(workspace=workspace, user=person, role=role)
-    signed_in = Client()
-    signed_in.force_login(person)
-    return signed_in
-
-
-def ask_upload(client, datastore, path: str, size: int = 5):
-    return client.post(
-        url(datastore, "datastore_direct_upload", path), {"size": str(size)}, HTTP_ACCEPT="application/json"
-    )
-
-
-def sas_fields(sas_url: str) -> dict[str, str]:
-    return {key: values[0] for key, values in parse_qs(urlsplit(sas_url).query).items()}
-
-
-def put_blocks(sas_url: str, data: bytes, *, overwrite: bool) -> requests.Response:
-    """What static/direct.js sends: Put Block, then Put Block List (conditional unless overwrite)."""
-    block = base64.b64encode(b"test0000-000000").decode()
-    staged = requests.put(f"{sas_url}&comp=block&blockid={quote(block, safe='')}", data=data, timeout=10)
-    assert staged.status_code == 201, staged.text
-    headers = {} if overwrite else {"If-None-Match": "*"}
-    body = f'<?xml version="1.0" encoding="utf-8"?><BlockList><Latest>{block}</Latest></BlockList>'
-    return requests.put(f"{sas_url}&comp=blocklist", data=body, headers=headers, timeout=10)
 
 
 # --- uploads ---------------------------------------------------------------------------------
@@ -392,3 +364,193 @@ def test_an_owner_of_a_sas_token_datastore_cannot_change_cors_rules(client, work
     assert answer.status_code == 409
     assert "cannot change the storage account&#x27;s CORS rules" in answer.content.decode()
     assert azurite_of_its_own.service().get_service_properties()["cors"] == []
+
+
+# --- how a direct upload ended: reported by the browser, checked in storage, audited once --------
+
+
+def report(client, datastore, path: str, outcome: str, size: int):
+    return client.post(
+        url(datastore, "datastore_direct_outcome", path),
+        {"outcome": outcome, "size": str(size)},
+        HTTP_ACCEPT="application/json",
+    )
+
+
+def ended(path: str) -> AuditEntry:
+    return AuditEntry.objects.get(action=AuditAction.DIRECT_UPLOAD_ENDED, target=path)
+
+
+def test_a_committed_upload_is_audited_once_storage_shows_it(client, blob_store, user):
+    grant = ask_upload(client, blob_store, "up/a.csv", size=8).json()
+    assert put_blocks(grant["url"], b"a,b\n1,2\n", overwrite=False).status_code == 201
+    answer = report(client, blob_store, "up/a.csv", "uploaded", 8)
+    assert answer.status_code == 200 and answer.json()["recorded"] == "ok"
+    entry = ended("up/a.csv")
+    assert (entry.actor, entry.outcome, entry.detail) == (user, "ok", "committed, 8 bytes (checked in storage)")
+    # Once per upload: the same report again is refused and adds nothing.
+    again = report(client, blob_store, "up/a.csv", "failed", 8)
+    assert again.status_code == 409 and "already recorded" in again.json()["message"]
+    assert AuditEntry.objects.filter(action=AuditAction.DIRECT_UPLOAD_ENDED).count() == 1
+    # A new upload of the same file (a new SAS) is reported anew.
+    ask_upload(client, blob_store, "up/a.csv", size=8)
+    assert report(client, blob_store, "up/a.csv", "uploaded", 8).status_code == 200
+    assert AuditEntry.objects.filter(action=AuditAction.DIRECT_UPLOAD_ENDED).count() == 2
+
+
+def test_an_upload_skipped_because_the_file_was_there_is_audited_as_skipped(
+    client, blob_store, blob_service, container_name
+):
+    blob_service.get_container_client(container_name).upload_blob("kept.txt", b"the original")
+    grant = ask_upload(client, blob_store, "kept.txt").json()
+    assert put_blocks(grant["url"], b"other", overwrite=False).status_code in (409, 412)
+    assert report(client, blob_store, "kept.txt", "skipped", 5).json()["recorded"] == "skipped"
+    entry = ended("kept.txt")
+    assert entry.outcome == "skipped" and "storage holds 12 bytes" in entry.detail
+
+
+@pytest.mark.parametrize(
+    ("stored_bytes", "said"),
+    [(None, "but nothing is there"), (b"abc", "but storage holds 3 bytes")],
+)
+def test_a_browser_that_claims_a_commit_storage_does_not_show_is_audited_as_failed(
+    client, blob_store, blob_service, container_name, stored_bytes, said
+):
+    ask_upload(client, blob_store, "claimed.bin", size=5)
+    if stored_bytes is not None:
+        blob_service.get_container_client(container_name).upload_blob("claimed.bin", stored_bytes)
+    assert report(client, blob_store, "claimed.bin", "uploaded", 5).json()["recorded"] == "failed"
+    entry = ended("claimed.bin")
+    assert entry.outcome == "failed" and entry.detail == f"the browser said it committed 5 bytes, {said}"
+
+
+def test_a_cancelled_upload_is_audited_with_what_storage_holds(client, blob_store):
+    ask_upload(client, blob_store, "gone.bin", size=5)
+    assert report(client, blob_store, "gone.bin", "cancelled", 5).json()["recorded"] == "failed"
+    assert ended("gone.bin").detail == "cancelled in the browser; nothing is there"
+
+
+def test_no_outcome_is_recorded_for_an_upload_that_was_never_granted(client, blob_store):
+    answer = report(client, blob_store, "never.txt", "uploaded", 1)
+    assert answer.status_code == 409 and "nothing to report" in answer.json()["message"]
+    assert not AuditEntry.objects.filter(action=AuditAction.DIRECT_UPLOAD_ENDED).exists()
+
+
+def test_another_persons_grant_does_not_let_one_report(client, blob_store, django_user_model):
+    ask_upload(client, blob_store, "theirs.txt")
+    other = member(django_user_model, blob_store.workspace, Role.CONTRIBUTOR)
+    assert report(other, blob_store, "theirs.txt", "uploaded", 5).status_code == 409
+    assert not AuditEntry.objects.filter(action=AuditAction.DIRECT_UPLOAD_ENDED).exists()
+
+
+@pytest.mark.parametrize(("outcome", "size", "field"), [("committed!", "5", "outcome"), ("uploaded", "x", "size")])
+def test_a_report_that_makes_no_sense_is_refused_with_a_clear_message(client, blob_store, outcome, size, field):
+    ask_upload(client, blob_store, "a.txt")
+    answer = client.post(
+        url(blob_store, "datastore_direct_outcome", "a.txt"),
+        {"outcome": outcome, "size": size},
+        HTTP_ACCEPT="application/json",
+    )
+    assert answer.status_code == 400
+    assert ("one of uploaded, skipped" if field == "outcome" else "Say the file's size") in answer.json()["message"]
+    assert not AuditEntry.objects.filter(action=AuditAction.DIRECT_UPLOAD_ENDED).exists()
+
+
+def test_a_reader_cannot_report_and_a_report_needs_the_csrf_token(blob_store, django_user_model, user):
+    reader = member(django_user_model, blob_store.workspace, Role.READER)
+    assert report(reader, blob_store, "a.txt", "uploaded", 1).status_code == 403
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(user)
+    assert report(strict, blob_store, "a.txt", "uploaded", 1).status_code == 403
+    assert not AuditEntry.objects.filter(action=AuditAction.DIRECT_UPLOAD_ENDED).exists()
+
+
+# --- Azure Files: downloads go direct (a file SAS, read only), uploads through the studio ---------
+
+
+@pytest.fixture
+def share_store(workspace, fileshare_standin, share_name):
+    from .copies import share_datastore
+
+    return share_datastore(workspace, "share", fileshare_standin, share_name)
+
+
+def put_share_file(standin, share: str, path: str, data: bytes) -> None:
+    from azure.storage.fileshare import ShareServiceClient
+
+    share_client = ShareServiceClient(standin.account_url, credential=standin.credential).get_share_client(share)
+    folder = share_client.get_directory_client(path.rpartition("/")[0])
+    if "/" in path and not folder.exists():
+        folder.create_directory()
+    share_client.get_file_client(path).upload_file(data)
+
+
+def test_a_file_share_download_redirects_to_a_read_sas_for_that_one_file(
+    client, share_store, fileshare_standin, share_name
+):
+    put_share_file(fileshare_standin, share_name, "docs/résumé.txt", b"from azure files")
+    put_share_file(fileshare_standin, share_name, "docs/other.txt", b"not this one")
+    location, fields = direct_download(client, share_store, "docs/résumé.txt")
+    assert location.startswith(f"{fileshare_standin.account_url}/{share_name}/docs/r%C3%A9sum%C3%A9.txt?")
+    assert (fields["sp"], fields["sr"]) == ("r", "f")
+    assert "filename*=UTF-8''r%C3%A9sum%C3%A9.txt" in fields["rscd"]
+    fetched = requests.get(location, timeout=10)
+    assert fetched.content == b"from azure files" and fetched.headers["Content-Disposition"] == fields["rscd"]
+    # Read only, this one file: another file, writing or deleting with it are refused.
+    query = urlsplit(location).query
+    assert (
+        requests.get(f"{fileshare_standin.account_url}/{share_name}/docs/other.txt?{query}", timeout=10).status_code
+        == 403
+    )
+    headers = {"x-ms-type": "file", "x-ms-content-length": "1", "x-ms-version": "2025-05-05"}
+    assert requests.put(location, headers=headers, timeout=10).status_code == 403
+    assert requests.delete(location, timeout=10).status_code == 403
+    assert fileshare_standin.file_bytes(share_name, "docs/résumé.txt") == b"from azure files"
+    entry = AuditEntry.objects.get(action=AuditAction.DIRECT_DOWNLOAD_GRANTED)
+    assert entry.target == "docs/résumé.txt" and entry.detail.startswith("sp=r, expires ")
+
+
+def test_file_share_uploads_go_through_the_studio_and_the_page_says_why(
+    client, share_store, fileshare_standin, share_name
+):
+    page = client.get(url(share_store, "datastore_browse"))
+    text = page.content.decode()
+    assert "uploads go through the studio (Azure File Share has no block commit" in text
+    assert "direct.js" not in text and 'id="direct-status"' not in text
+    assert "connect-src 'self';" in page["Content-Security-Policy"]
+    answer = ask_upload(client, share_store, "a.txt")
+    assert answer.status_code == 409 and answer.json()["outcome"] == "fallback" and "url" not in answer.json()
+    assert not AuditEntry.objects.filter(action=AuditAction.DIRECT_UPLOAD_GRANTED).exists()
+    uploaded = client.put(url(share_store, "datastore_file", "a.txt"), b"through", content_type="text/plain")
+    assert uploaded.json()["outcome"] == "uploaded"
+    assert fileshare_standin.file_bytes(share_name, "a.txt") == b"through"
+
+
+def test_a_direct_download_of_a_missing_share_file_answers_with_the_studios_page(client, share_store):
+    answer = client.get(url(share_store, "datastore_file", "gone.txt") + "?direct=1")
+    assert answer.status_code == 404 and "Location" not in answer
+
+
+def test_a_sas_token_file_share_streams_downloads_and_says_why(client, workspace, fileshare_standin, share_name):
+    from datetime import UTC, datetime
+
+    from azure.storage.fileshare import ShareSasPermissions, generate_share_sas
+
+    from .copies import share_datastore
+    from .support import FILESHARE_ACCOUNT, FILESHARE_KEY
+
+    token = generate_share_sas(
+        FILESHARE_ACCOUNT,
+        share_name,
+        FILESHARE_KEY,
+        permission=ShareSasPermissions(read=True, list=True),
+        expiry=datetime.now(UTC) + timedelta(hours=1),
+    )
+    shared = share_datastore(workspace, "shared", fileshare_standin, share_name, sas_token=token)
+    put_share_file(fileshare_standin, share_name, "a.txt", b"streamed")
+    page = client.get(url(shared, "datastore_browse")).content.decode()
+    assert "cannot narrow to one file, so downloads go through the studio" in page
+    assert client.get(url(shared, "datastore_browse") + "?listing=1").content.decode().count("?direct=1") == 0
+    download = client.get(url(shared, "datastore_file", "a.txt") + "?direct=1")
+    assert download.status_code == 200 and b"".join(download.streaming_content) == b"streamed"
+    assert not AuditEntry.objects.filter(action=AuditAction.DIRECT_DOWNLOAD_GRANTED).exists()

@@ -45,6 +45,22 @@ def account_address(connection: Connection, service: str) -> tuple[Address, bool
     ), False
 
 
+def service_origin(connection: Connection, service: str) -> str:
+    """scheme://host[:port] of the account's `service`: what a browser talks to in a direct transfer."""
+    address, _path_style = account_address(connection, service)
+    return address.url()
+
+
+def stored_sas_keeps_transfers(connection: Connection, transfers: str) -> str:
+    """Why a SAS-token datastore's `transfers` ("uploads and downloads") go through the studio, or ""."""
+    if connection.auth_type != AuthType.SAS_TOKEN:
+        return ""
+    return (
+        "This datastore's credential is a SAS token, which the studio cannot narrow to one file, "
+        f"so {transfers} go through the studio."
+    )
+
+
 def account_url(connection: Connection, service: str) -> str:
     """https://account.blob.core.windows.net, or http://host:port/account for an allowed host."""
     address, path_style = account_address(connection, service)

@@ -50,6 +50,10 @@ class Capabilities:
     # direct_unavailable, direct_origin, direct_grant, cors_allows, cors_allow: a browser
     # uploads and downloads straight to and from the service with a SAS for one file
     browser_direct_transfers: bool = False
+    # with browser_direct_transfers: only downloads go direct, uploads go through the studio
+    # (Azure Files has no block commit: a file is created at its size, then written range by range,
+    # so a browser's cut-off upload would leave a partial file)
+    direct_downloads_only: bool = False
     script_credentials: bool = False  # script_credential: a short-lived credential to reach storage directly
     blob_protocol_paths: bool = False  # that credential speaks the Blob protocol: azureml:// paths (adlfs) work
     read_urls: bool = False  # read_url: a short-lived URL from which another storage service reads a file

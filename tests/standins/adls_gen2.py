@@ -24,9 +24,19 @@ Put Blob, Put Block and Put Block List (adlfs speaks Blob to a Gen2 account), an
 Key (the blob service's POST ?restype=service&comp=userdelegationkey), whose
 keys are kept in `delegation_keys`. A request may carry a user delegation SAS
 instead of a token: it is accepted when signed with a key handed out here (the
-signature is computed again from the request's own values with
-azure-storage-file-datalake's generator), unexpired, and holding the permission
-the operation needs (list, read, write or create, delete), else 403 as Azure says.
+signature is computed again from the request's own values, its response
+overrides such as rscd included, with azure-storage-file-datalake's generator),
+unexpired, and holding the permission the operation needs (list, read, write or
+create, delete), else 403 as Azure says. A GET with a SAS carrying rscd answers
+with that Content-Disposition.
+
+For browsers (direct transfers): Get and Set Blob Service Properties
+(?restype=service&comp=properties) keep the blob service's CORS rules in
+`cors_rules`; only principals in `service_admins` may call them (as a data role
+may not in Azure: 403 AuthorizationPermissionMismatch). A CORS preflight
+(OPTIONS) is answered from those rules (403 CorsPreflightFailure when none
+matches), and a request with an Origin a rule admits gets the
+Access-Control-Allow-Origin and -Expose-Headers of that rule.
 """
 
 from __future__ import annotations
@@ -39,6 +49,7 @@ import re
 import secrets
 import threading
 import time
+import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -102,22 +113,66 @@ class AdlsGen2Handler(StandinHandler):
         try:
             if account != gen2.account_name:
                 raise StorageError(400, "InvalidUri", f"This stand-in serves account '{gen2.account_name}' only.")
-            if "sig" in self.query and not self.headers.get("Authorization"):
+            signed_by_sas = "sig" in self.query and not self.headers.get("Authorization")
+            if signed_by_sas:
                 gen2.check_sas(self.query, self.command, filesystem, path.strip("/"))
             else:
-                gen2.authorize(self.headers.get("Authorization", ""), filesystem)
+                principal = gen2.authorize(self.headers.get("Authorization", ""), filesystem)
+                if self.query.get("comp") == "properties" and self.query.get("restype") == "service":
+                    gen2.authorize_service_properties(principal)
+                    if self.command == "GET":
+                        time.sleep(gen2.properties_delay)  # outside the lock: a slow read, for races
             status, headers, payload = gen2.handle(
                 self.command, filesystem, path.strip("/"), self.query, self.headers, body
             )
+            if signed_by_sas and self.command in ("GET", "HEAD") and self.query.get("rscd"):
+                headers["Content-Disposition"] = self.query["rscd"]
         except StorageError as error:
             return self.send_error_response(error)
         except (ValueError, KeyError) as error:
             return self.send_error_response(StorageError(400, "InvalidQueryParameterValue", f"Invalid value: {error}"))
         self.send(status, headers, payload)
 
+    def do_OPTIONS(self):
+        """A browser's CORS preflight, answered from the blob service's CORS rules."""
+        gen2: AdlsGen2Standin = self.server.standin
+        self.is_blob_call = True
+        origin = self.headers.get("Origin", "")
+        method = self.headers.get("Access-Control-Request-Method", "")
+        asked = [name.strip().lower() for name in self.headers.get("Access-Control-Request-Headers", "").split(",")]
+        gen2.requests.append(f"OPTIONS {urlsplit(self.path).path} origin={origin}")
+        rule = gen2.cors_rule_for(origin, method, [name for name in asked if name])
+        if rule is None:
+            return self.send_error_response(
+                StorageError(
+                    403,
+                    "CorsPreflightFailure",
+                    "CORS not enabled or no matching rule found for this request.",
+                )
+            )
+        self.send(
+            200,
+            {
+                "Access-Control-Allow-Origin": origin,
+                "Access-Control-Allow-Methods": method,
+                "Access-Control-Allow-Headers": self.headers.get("Access-Control-Request-Headers", ""),
+                "Access-Control-Max-Age": rule["MaxAgeInSeconds"] or "0",
+                "Access-Control-Allow-Credentials": "true",
+                "Vary": "Origin",
+            },
+        )
+
     def send(self, status: int, headers: dict, payload: bytes = b""):
+        gen2: AdlsGen2Standin = self.server.standin
         self.send_response(status)
         headers = {"x-ms-request-id": secrets.token_hex(16), "x-ms-version": "2025-01-05", **headers}
+        origin = self.headers.get("Origin", "")
+        rule = gen2.cors_rule_for(origin, self.command, []) if origin and self.command != "OPTIONS" else None
+        if rule is not None:  # as the real service: the response to a request a rule admits says so
+            headers["Access-Control-Allow-Origin"] = origin
+            headers["Access-Control-Expose-Headers"] = rule["ExposedHeaders"] or ""
+            headers["Access-Control-Allow-Credentials"] = "true"
+            headers["Vary"] = "Origin"
         headers.setdefault("Content-Length", str(len(payload)))
         for name, value in headers.items():
             self.send_header(name, value)
@@ -172,6 +227,9 @@ class AdlsGen2Standin(StandinServer):
         self.delegation_keys: list[dict[str, str]] = []  # every user delegation key handed out
         self.staged_blocks: dict[tuple[str, str, str], bytes] = {}  # Put Block, until Put Block List
         self.delegation_secret = secrets.token_bytes(32)  # the account key that user delegation keys derive from
+        self.cors_rules: list[dict[str, str]] = []  # the blob service's, as Set Blob Service Properties left them
+        self.service_admins: set[str] = set()  # principals that may read and set the service properties
+        self.properties_delay = 0.0  # seconds each Get Blob Service Properties takes
         self.lock = threading.RLock()
 
     @property
@@ -186,7 +244,8 @@ class AdlsGen2Standin(StandinServer):
             self.filesystems.setdefault(name, {})
             self.fs_created.setdefault(name, Node(is_dir=True))
 
-    def authorize(self, authorization: str, filesystem: str) -> None:
+    def authorize(self, authorization: str, filesystem: str) -> str:
+        """The client ID of the principal whose token this is, if it may reach `filesystem`."""
         scheme, _, token = authorization.partition(" ")
         info = self.aad.token_info(token) if scheme == "Bearer" else None
         if not info:
@@ -212,6 +271,27 @@ class AdlsGen2Standin(StandinServer):
                 "AuthorizationPermissionMismatch",
                 "This request is not authorized to perform this operation using this permission.",
             )
+        return info.client_id
+
+    def authorize_service_properties(self, client_id: str) -> None:
+        if client_id not in self.service_admins:
+            raise StorageError(
+                403,
+                "AuthorizationPermissionMismatch",
+                "This request is not authorized to perform this operation using this permission.",
+            )
+
+    def cors_rule_for(self, origin: str, method: str, headers: list[str]) -> dict[str, str] | None:
+        """The first CORS rule that admits `origin` sending `method` with `headers`, as Azure matches."""
+        for rule in self.cors_rules:
+            origins = [item.strip().lower() for item in rule["AllowedOrigins"].split(",")]
+            methods = [item.strip().upper() for item in rule["AllowedMethods"].split(",")]
+            allowed = [item.strip().lower() for item in rule["AllowedHeaders"].split(",") if item.strip()]
+            if not ("*" in origins or origin.lower() in origins) or method.upper() not in methods:
+                continue
+            if all(header_allowed(name, allowed) for name in headers):
+                return rule
+        return None
 
     def check_sas(self, query: dict, method: str, filesystem: str, path: str) -> None:
         from azure.storage.filedatalake import UserDelegationKey, generate_file_sas, generate_file_system_sas
@@ -244,6 +324,11 @@ class AdlsGen2Standin(StandinServer):
             "expiry": query["se"],
             "ip": query.get("sip"),
             "protocol": query.get("spr"),
+            "cache_control": query.get("rscc"),
+            "content_disposition": query.get("rscd"),
+            "content_encoding": query.get("rsce"),
+            "content_language": query.get("rscl"),
+            "content_type": query.get("rsct"),
         }
         if query.get("sr") == "c":
             expected = generate_file_system_sas(self.account_name, filesystem, **values)
@@ -280,6 +365,8 @@ class AdlsGen2Standin(StandinServer):
                 return self.list_filesystems(query)
             if not fs_name and method == "POST" and query.get("comp") == "userdelegationkey":
                 return self.user_delegation_key(headers, body)
+            if not fs_name and query.get("restype") == "service" and query.get("comp") == "properties":
+                return self.service_properties(method, body)
             listing = query.get("comp") == "list"
             if (
                 not path
@@ -374,6 +461,39 @@ class AdlsGen2Standin(StandinServer):
         self.delegation_keys.append(key)
         fields = "".join(f"<{name}>{escape(value)}</{name}>" for name, value in key.items())
         body = f'<?xml version="1.0" encoding="utf-8"?><UserDelegationKey>{fields}</UserDelegationKey>'
+        return 200, {"Content-Type": "application/xml"}, body.encode()
+
+    def service_properties(self, method, body):
+        """Get or Set Blob Service Properties: only the CORS rules are kept (a Set without <Cors>
+        leaves them as they are, as Azure does)."""
+        if method == "PUT":
+            try:
+                root = ElementTree.fromstring(body)
+            except ElementTree.ParseError:
+                raise StorageError(400, "InvalidXmlDocument", "XML specified is not syntactically valid.") from None
+            cors = root.find("Cors")
+            if cors is not None:
+                rules = [{part.tag: (part.text or "") for part in rule} for rule in cors.findall("CorsRule")]
+                if len(rules) > 5:
+                    raise StorageError(400, "InvalidXmlDocument", "At most five CORS rules are allowed.")
+                for rule in rules:
+                    for name in ("AllowedOrigins", "AllowedMethods", "AllowedHeaders", "ExposedHeaders"):
+                        rule.setdefault(name, "")
+                    rule.setdefault("MaxAgeInSeconds", "0")
+                self.cors_rules = rules
+            return 202, {}, b""
+        if method != "GET":
+            raise StorageError(400, "UnsupportedHttpVerb", f"The stand-in does not serve {method} here.")
+        listed = "".join(
+            "<CorsRule>" + "".join(f"<{name}>{escape(value)}</{name}>" for name, value in rule.items()) + "</CorsRule>"
+            for rule in self.cors_rules
+        )
+        body = (
+            '<?xml version="1.0" encoding="utf-8"?><StorageServiceProperties>'
+            "<Logging><Version>1.0</Version><Read>false</Read><Write>false</Write><Delete>false</Delete>"
+            "<RetentionPolicy><Enabled>false</Enabled></RetentionPolicy></Logging>"
+            f"<Cors>{listed}</Cors></StorageServiceProperties>"
+        )
         return 200, {"Content-Type": "application/xml"}, body.encode()
 
     def list_filesystems(self, query):
@@ -613,6 +733,22 @@ class AdlsGen2Standin(StandinServer):
         if node.is_dir:
             headers["x-ms-meta-hdi_isfolder"] = "true"
         return headers
+
+
+def cors_rule(origin: str) -> dict[str, str]:
+    """A rule as the studio's "Allow this studio" writes it, for tests to set in `cors_rules`."""
+    return {
+        "AllowedOrigins": origin,
+        "AllowedMethods": "GET,HEAD,PUT,OPTIONS",
+        "AllowedHeaders": "*",
+        "ExposedHeaders": "*",
+        "MaxAgeInSeconds": "60",
+    }
+
+
+def header_allowed(name: str, allowed: list[str]) -> bool:
+    """Whether a CORS rule's AllowedHeaders admit the header `name` ("*", a name, or a "prefix*")."""
+    return any(item == "*" or item == name or (item.endswith("*") and name.startswith(item[:-1])) for item in allowed)
 
 
 def check_conditions(node: Node, headers) -> None:

@@ -12,7 +12,9 @@ Like the real service it checks the credentials of every request:
   (not with the SDK's signing code, which would make the tests circular).
 * SAS: account SAS and service SAS (share ``sr=s``, file ``sr=f``) are checked
   for signature, validity window, protocol, IP, service, resource type and
-  permission (r read, w write, d delete, l list, c create).
+  permission (r read, w write, d delete, l list, c create). A Get File with a
+  SAS carrying rscd (signed like the other fields) answers with that
+  Content-Disposition.
 
 So a wrong key, an expired token or a missing permission fails with Azure's
 status, ``x-ms-error-code`` and XML error body.
@@ -758,6 +760,8 @@ class FileShareRequestHandler(StandinHandler):
     def op_download_file(self, standin, req):
         _, file = self.existing(standin, req, is_dir=False)
         headers, size = self.file_headers(file), len(file.data)
+        if "sig" in req.q and req.q.get("rscd"):  # a SAS's signed override, as Azure applies it
+            headers["Content-Disposition"] = req.q["rscd"]
         requested = req.header("x-ms-range") or req.header("Range")
         if not requested:
             return 200, headers, bytes(file.data)

@@ -6,18 +6,23 @@ makes a CA and a server certificate for 127.0.0.1 and localhost; tests trust
 that CA by pointing SSL_CERT_FILE and REQUESTS_CA_BUNDLE at `ca_bundle_path`
 (with pytest's monkeypatch.setenv). Product code is never told about it.
 
-One CA per process is enough, so the result is cached.
+One CA per process is enough, so the result is cached. Chromium (the browser tests) trusts
+the server certificate alone, by its public key (`spki_pin`).
 """
 
 from __future__ import annotations
 
 import atexit
+import base64
 import functools
+import hashlib
 import os
 import ssl
 import tempfile
 
 import trustme
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
 
 @functools.cache
@@ -56,6 +61,15 @@ def server_tls() -> tuple[ssl.SSLContext, str]:
         handle.write(ca.cert_pem.bytes())
     atexit.register(_remove_quietly, ca_path)
     return context, ca_path
+
+
+def spki_pin() -> str:
+    """The base64 SHA-256 of the server certificate's public key, for Chromium's
+    --ignore-certificate-errors-spki-list: the test browser trusts this one certificate, nothing more."""
+    _ca, cert = _ca_and_cert()
+    leaf = x509.load_pem_x509_certificate(cert.cert_chain_pems[0].bytes())
+    spki = leaf.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return base64.b64encode(hashlib.sha256(spki).digest()).decode()
 
 
 def server_ssl_context() -> ssl.SSLContext:

@@ -33,6 +33,8 @@ from azure.core.exceptions import (
     ServiceResponseError,
 )
 from azure.core.paging import PageIterator
+from azure.storage.blob import BlobServiceClient
+from azure.storage.blob import ExponentialRetry as BlobExponentialRetry
 from azure.storage.filedatalake import (
     ContentSettings,
     DataLakeDirectoryClient,
@@ -57,6 +59,7 @@ from ..azure_storage import (
     public_url,
     sas_expiry,
     sas_permissions,
+    service_origin,
     signed_credential,
 )
 from ..base import (
@@ -64,6 +67,8 @@ from ..base import (
     AuthMethod,
     Capabilities,
     Connection,
+    CorsState,
+    DirectGrant,
     Download,
     Entry,
     FileProperties,
@@ -73,6 +78,7 @@ from ..base import (
     UploadOutcome,
 )
 from ..chunks import blocks_of
+from ..cors import attachment_disposition, cors_rule_admits, with_studio_rule
 from ..entra import explain_token_failure, reused_credential, service_principal_credential
 from ..errors import AuthenticationFailed, Conflict, InvalidInput, NotFound, PermissionMissing, StorageError
 from ..listing import filtered_page, refuse_root
@@ -105,6 +111,8 @@ class DataLakeGen2Backend(StorageBackend):
         deferred_validation=True,
         script_credentials=True,
         blob_protocol_paths=True,
+        # at the account's blob endpoint (multi-protocol access), as for Blob Storage
+        browser_direct_transfers=True,
     )
     arm = ArmShape(
         datastore_type="AzureDataLakeGen2",
@@ -149,15 +157,18 @@ class DataLakeGen2Backend(StorageBackend):
         options = client_options(for_check=for_check, retry=ExponentialRetry)
         if not for_check:
             options.update(max_single_get_size=TRANSFER_BLOCK, max_chunk_get_size=TRANSFER_BLOCK)
-        if connection.auth_type == AuthType.IDENTITY:
-            credential: Any = studio_identity.credential()
-            audience = studio_identity.STORAGE_SCOPE.removesuffix("/.default")
-        else:
-            credential = service_principal_credential(connection) if for_check else reused_credential(connection)
-            audience = connection["resource_url"].rstrip("/")
+        credential, audience = self._token_credential(connection, for_check=for_check)
         return DataLakeServiceClient(
             account_url(connection, "dfs"), credential=credential, audience=audience, **options
         )
+
+    @staticmethod
+    def _token_credential(connection: Connection, *, for_check: bool) -> tuple[Any, str]:
+        """(the token credential, the audience its tokens are for)."""
+        if connection.auth_type == AuthType.IDENTITY:
+            return studio_identity.credential(), studio_identity.STORAGE_SCOPE.removesuffix("/.default")
+        credential = service_principal_credential(connection) if for_check else reused_credential(connection)
+        return credential, connection["resource_url"].rstrip("/")
 
     def file_system(self, connection: Connection, *, for_check: bool = False) -> FileSystemClient:
         return self.service_client(connection, for_check=for_check).get_file_system_client(connection["filesystem"])
@@ -353,22 +364,10 @@ class DataLakeGen2Backend(StorageBackend):
         service = self.service_client(connection)
         start, expiry = sas_expiry(lifetime)
         filesystem = connection["filesystem"]
-        try:
-            key = service.get_user_delegation_key(start, expiry)
-        except AzureError as error:
-            raise delegation_refused(error, connection) or self.explain(error, connection) from None
+        key = self._delegation_key(connection, start, expiry)
         if path:
-            directory, _, file_name = path.rpartition("/")
-            sas = generate_file_sas(
-                connection["account_name"],
-                filesystem,
-                directory,
-                file_name,
-                credential=key,
-                permission=FileSasPermissions(**sas_permissions(write, listing=False)),
-                start=start,
-                expiry=expiry,
-            )
+            permission = FileSasPermissions(**sas_permissions(write, listing=False))
+            sas = self._file_sas(connection, key, path, permission, start, expiry)
             return signed_credential(sas, expiry, service.get_file_client(filesystem, path).url)
         sas = generate_file_system_sas(
             connection["account_name"],
@@ -379,6 +378,128 @@ class DataLakeGen2Backend(StorageBackend):
             expiry=expiry,
         )
         return signed_credential(sas, expiry, service.get_file_system_client(filesystem).url)
+
+    def _delegation_key(self, connection: Connection, start: datetime, expiry: datetime) -> Any:
+        try:
+            return self.service_client(connection).get_user_delegation_key(start, expiry)
+        except AzureError as error:
+            raise delegation_refused(error, connection) or self.explain(error, connection) from None
+
+    @staticmethod
+    def _file_sas(
+        connection: Connection,
+        key: Any,
+        path: str,
+        permission: FileSasPermissions,
+        start: datetime,
+        expiry: datetime,
+        **extra: Any,
+    ) -> str:
+        """A user delegation SAS for the one file `path` (sr=b: the DFS and blob endpoints both take it)."""
+        directory, _, file_name = path.rpartition("/")
+        return generate_file_sas(
+            connection["account_name"],
+            connection["filesystem"],
+            directory,
+            file_name,
+            credential=key,
+            permission=permission,
+            start=start,
+            expiry=expiry,
+            **extra,
+        )
+
+    # --- browser transfers straight to the account's blob endpoint ---------------------------
+    # A Gen2 account serves the Blob API too, so a browser uploads with Put Block and Put Block
+    # List (static/direct.js, as for Blob Storage) and downloads with a GET, each with a user
+    # delegation SAS for the one file. The CORS rules are the blob service's.
+
+    def blob_service(self, connection: Connection) -> BlobServiceClient:
+        """The account's blob endpoint, with the same token as the DFS calls (service properties)."""
+        if connection["protocol"] != "https":
+            raise InvalidInput("A token is only ever sent over https: choose https.", field="protocol")
+        credential, audience = self._token_credential(connection, for_check=False)
+        return BlobServiceClient(
+            account_url(connection, "blob"),
+            credential=credential,
+            audience=audience,
+            **client_options(retry=BlobExponentialRetry),
+        )
+
+    def direct_unavailable(self, connection: Connection) -> str:
+        if connection["protocol"] != "https":
+            return "This datastore uses http, and a token is only ever sent over https, so files go through the studio."
+        return ""
+
+    def direct_origin(self, connection: Connection) -> str:
+        return service_origin(connection, "blob")
+
+    def direct_grant(
+        self, connection: Connection, path: str, *, write: bool, lifetime: timedelta, download_name: str = ""
+    ) -> DirectGrant:
+        """A user delegation SAS for the file `path` alone: create and write for Put Block and Put
+        Block List, or read with the attachment name set on the SAS (rscd)."""
+        refuse_root(path, "replaced by a file")
+        if self.direct_unavailable(connection):
+            raise Conflict(self.direct_unavailable(connection))
+        if not write:  # a missing file or a folder is said here, not by the service's XML to the browser
+            with self.explained(connection, path, "file"):
+                found = self.file_system(connection).get_file_client(path).get_file_properties()
+            if (found.metadata or {}).get("hdi_isfolder") == "true":
+                raise InvalidInput(f"{path!r} is a folder: download it as a folder.")
+        start, expiry = sas_expiry(lifetime)
+        extra: dict[str, Any] = {"protocol": "https"}
+        if not write:
+            extra["content_disposition"] = attachment_disposition(download_name)
+        permission = FileSasPermissions(create=True, write=True) if write else FileSasPermissions(read=True)
+        sas = self._file_sas(
+            connection, self._delegation_key(connection, start, expiry), path, permission, start, expiry, **extra
+        )
+        blob = self.blob_service(connection).get_blob_client(connection["filesystem"], path)
+        return DirectGrant(url=f"{blob.url}?{sas}", permissions="cw" if write else "r", expires_on=expiry)
+
+    def cors_allows(self, connection: Connection, origin: str) -> CorsState:
+        """Read the blob service's CORS rules with the principal's token. A principal with only a
+        data role may not read them (that takes e.g. Storage Account Contributor): then the browser
+        finds out, and direct.js falls back to the studio if it is turned away."""
+        try:
+            rules = self.blob_service(connection).get_service_properties().get("cors") or []
+        except HttpResponseError as error:
+            if error.status_code == 403:
+                return CorsState.UNKNOWN
+            raise self.explain(error, connection) from None
+        except AzureError as error:
+            raise self.explain(error, connection) from None
+        return CorsState.ALLOWED if any(cors_rule_admits(rule, origin) for rule in rules) else CorsState.MISSING
+
+    def cors_editable(self, connection: Connection) -> bool:
+        return True  # with the principal's token; the service says whether its role allows it
+
+    def cors_allow(self, connection: Connection, origin: str) -> bool:
+        """Append one rule for `origin` to the blob service's rules (Set Blob Service Properties
+        replaces the whole list, so it is read first and written back with the new rule last)."""
+        service = self.blob_service(connection)
+        try:
+            rules = with_studio_rule(service.get_service_properties().get("cors") or [], origin, "Blob Storage")
+            if rules is None:
+                return False
+            service.set_service_properties(cors=rules)
+        except HttpResponseError as error:
+            if error.status_code == 403:
+                raise self._cors_refused(connection) from None
+            raise self.explain(error, connection) from None
+        except AzureError as error:
+            raise self.explain(error, connection) from None
+        return True
+
+    @staticmethod
+    def _cors_refused(connection: Connection) -> PermissionMissing:
+        who = "the studio's identity" if connection.auth_type == AuthType.IDENTITY else "the service principal"
+        return PermissionMissing(
+            f"The storage account refused {who} its CORS rules: reading and changing them takes more than a data "
+            "role (e.g. Storage Account Contributor). Add the rule in the portal (Resource sharing (CORS), "
+            "Blob service) instead."
+        )
 
     def create_folder(self, connection: Connection, path: str) -> None:
         """Create a directory (and its parents); an existing one is left as it is."""

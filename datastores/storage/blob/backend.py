@@ -9,7 +9,6 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any, cast
-from urllib.parse import quote
 
 from azure.core import MatchConditions, PipelineClient
 from azure.core.exceptions import (
@@ -33,7 +32,6 @@ from azure.storage.blob import (
     ContainerClient,
     ContainerSasPermissions,
     ContentSettings,
-    CorsRule,
     ExponentialRetry,
     generate_blob_sas,
     generate_container_sas,
@@ -43,7 +41,6 @@ from .. import endpoints, fields, network, paths, studio_identity
 from ..auth import AuthType
 from ..azure_storage import (
     IDENTITY_ROLES,
-    account_address,
     account_url,
     check_by_listing,
     client_options,
@@ -53,9 +50,11 @@ from ..azure_storage import (
     sas_expiry,
     sas_facts,
     sas_permissions,
+    service_origin,
     signed_credential,
     storage_credential,
     stored_sas_credential,
+    stored_sas_keeps_transfers,
     workspace_storage_values,
 )
 from ..base import (
@@ -76,6 +75,7 @@ from ..base import (
     WorkspaceStore,
 )
 from ..chunks import blocks_of
+from ..cors import attachment_disposition, cors_rule_admits, with_studio_rule
 from ..errors import Conflict, NotFound, StorageError, Unreachable
 from ..listing import folder_entry
 from ..parallel import in_order
@@ -91,12 +91,6 @@ STREAM_READ_SIZE = 1024 * 1024  # download: the piece read from the response and
 MAX_RESUMES = 3  # download: a broken connection is resumed from the byte reached this many times
 READ_SAS_LIFETIME = timedelta(minutes=15)  # the SAS an account-key download signs for its GETs
 COPY_POLL_SECONDS = 0.2  # how often a move looks whether its server-side copy has finished
-# What a browser's direct transfer sends: Put Block and Put Block List (PUT), the download (GET),
-# and the preflight before them; and the headers it sets or reads. "*" for headers: the SDKs'
-# x-ms-* set grows with each service version.
-DIRECT_METHODS = ("GET", "HEAD", "PUT", "OPTIONS")
-MAX_CORS_RULES = 5  # what a Blob service accepts
-CORS_MAX_AGE_SECONDS = 3600
 
 
 class BlobBackend(StorageBackend):
@@ -431,16 +425,10 @@ class BlobBackend(StorageBackend):
     # --- browser transfers straight to Blob Storage -----------------------------------------
 
     def direct_unavailable(self, connection: Connection) -> str:
-        if connection.auth_type == AuthType.SAS_TOKEN:
-            return (
-                "This datastore's credential is a SAS token, which the studio cannot narrow to one file, "
-                "so uploads and downloads go through the studio."
-            )
-        return ""
+        return stored_sas_keeps_transfers(connection, "uploads and downloads")
 
     def direct_origin(self, connection: Connection) -> str:
-        address, _path_style = account_address(connection, "blob")
-        return address.url()
+        return service_origin(connection, "blob")
 
     def direct_grant(
         self, connection: Connection, path: str, *, write: bool, lifetime: timedelta, download_name: str = ""
@@ -499,23 +487,9 @@ class BlobBackend(StorageBackend):
         the whole list, so it is read first and written back with the new rule last)."""
         if not self.cors_editable(connection):
             raise Conflict("Only a datastore with the account key can change the account's CORS rules.")
-        rules = list(self._service_properties(connection).get("cors") or [])
-        if any(cors_rule_admits(rule, origin) for rule in rules):
+        rules = with_studio_rule(self._service_properties(connection).get("cors") or [], origin, "Blob Storage")
+        if rules is None:
             return False
-        if len(rules) >= MAX_CORS_RULES:
-            raise Conflict(
-                f"The storage account has {len(rules)} CORS rules, the most Blob Storage allows: "
-                "remove one in the portal (Resource sharing (CORS)), then try again."
-            )
-        rules.append(
-            CorsRule(
-                [origin],
-                list(DIRECT_METHODS),
-                allowed_headers=["*"],
-                exposed_headers=["*"],
-                max_age_in_seconds=CORS_MAX_AGE_SECONDS,
-            )
-        )
         try:
             self.service_client(connection).set_service_properties(cors=rules)
         except AzureError as error:
@@ -663,29 +637,6 @@ class BlobBackend(StorageBackend):
             raise Conflict(
                 f"{source!r} changed while it was copied: both it and its copy {destination!r} are kept."
             ) from None
-
-
-def _listed(value: str | list[str] | None) -> list[str]:
-    items = value if isinstance(value, list) else (value or "").split(",")
-    return [item.strip() for item in items if item.strip()]
-
-
-def cors_rule_admits(rule: Any, origin: str) -> bool:
-    """Whether one CORS rule lets `origin` send a direct transfer's requests with any header."""
-    origins = {item.rstrip("/").lower() for item in _listed(rule.allowed_origins)}
-    methods = {item.upper() for item in _listed(rule.allowed_methods)}
-    headers = {item.lower() for item in _listed(rule.allowed_headers)}
-    return (
-        bool(origins & {"*", origin.lower()})
-        and {"GET", "PUT"} <= methods
-        and ("*" in headers or {"x-ms-*", "if-none-match"} <= headers)
-    )
-
-
-def attachment_disposition(name: str) -> str:
-    """Content-Disposition for a download SAS (rscd): attachment, the name RFC 5987-encoded."""
-    fallback = "".join(char if (char.isascii() and char.isalnum()) or char in "._-" else "_" for char in name)
-    return f"attachment; filename=\"{fallback or 'download'}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
 BACKEND = BlobBackend()

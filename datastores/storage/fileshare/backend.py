@@ -33,9 +33,11 @@ from ..azure_storage import (
     sas_expiry,
     sas_facts,
     sas_permissions,
+    service_origin,
     signed_credential,
     storage_credential,
     stored_sas_credential,
+    stored_sas_keeps_transfers,
     workspace_storage_values,
 )
 from ..base import (
@@ -44,6 +46,7 @@ from ..base import (
     Capabilities,
     Connection,
     CredentialFacts,
+    DirectGrant,
     Download,
     Entry,
     FileProperties,
@@ -54,6 +57,7 @@ from ..base import (
     WorkspaceStore,
 )
 from ..chunks import blocks_of
+from ..cors import attachment_disposition
 from ..errors import Conflict, InvalidInput, NotFound, StorageError
 from ..listing import folder_entry
 from ..paths import guess_content_type
@@ -77,6 +81,8 @@ class FileShareBackend(StorageBackend):
         properties=True,
         read_range=True,
         script_credentials=True,
+        browser_direct_transfers=True,
+        direct_downloads_only=True,
     )
     arm = ArmShape(
         datastore_type="AzureFile",
@@ -193,6 +199,42 @@ class FileShareBackend(StorageBackend):
             expiry=expiry,
         )
         return signed_credential(sas, expiry, share.url)
+
+    # --- downloads straight from Azure Files (uploads go through the studio: direct_downloads_only) ---
+
+    def direct_unavailable(self, connection: Connection) -> str:
+        return stored_sas_keeps_transfers(connection, "downloads")
+
+    def direct_origin(self, connection: Connection) -> str:
+        return service_origin(connection, "file")
+
+    def direct_grant(
+        self, connection: Connection, path: str, *, write: bool, lifetime: timedelta, download_name: str = ""
+    ) -> DirectGrant:
+        """A file SAS the account key signs for `path` alone, read only, with the attachment name set
+        on the SAS (rscd). Never one to write: Azure Files uploads go through the studio."""
+        if write or self.direct_unavailable(connection):
+            raise Conflict(self.direct_unavailable(connection) or "Uploads to Azure Files go through the studio.")
+        file = self.share_client(connection).get_file_client(path)
+        try:  # a missing file is said here, not by the service's XML to the browser
+            file.get_file_properties()
+        except ResourceNotFoundError:
+            raise NotFound(f"There is no file {path!r} in this datastore.") from None
+        except AzureError as error:
+            raise self._explain(error, connection, "read") from None
+        start, expiry = sas_expiry(lifetime)
+        sas = generate_file_sas(
+            connection["account_name"],
+            connection["file_share_name"],
+            path.split("/"),
+            connection["account_key"],
+            permission=FileSasPermissions(read=True),
+            start=start,
+            expiry=expiry,
+            protocol="https" if connection["protocol"] == "https" else None,
+            content_disposition=attachment_disposition(download_name),
+        )
+        return DirectGrant(url=f"{file.url}?{sas}", permissions="r", expires_on=expiry)
 
     def share_client(self, connection: Connection) -> ShareClient:
         return self.service_client(connection).get_share_client(connection["file_share_name"])
