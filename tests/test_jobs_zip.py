@@ -9,19 +9,23 @@ from __future__ import annotations
 
 import io
 import os
+import uuid
 import zipfile
 from datetime import timedelta
 
 import pytest
+from azure.core.exceptions import ResourceNotFoundError
+from azure.storage.fileshare import ShareClient
 from django.urls import reverse
 
-from .copies import finished, job_now, latest_job, share_datastore, share_files, start_copy
+from .breaking_proxy import BreakingProxy
+from .copies import blob_datastore, finished, job_now, latest_job, share_datastore, share_files, start_copy
 from .support import url
 from .workers import Worker, task_workers, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-MANY = 240
+MANY = 20
 
 
 @pytest.fixture
@@ -54,14 +58,21 @@ def folder(workspace, blob_service):
 
 
 @pytest.fixture
-def many(workspace, blob_service):
-    """MANY files under batch/: a zip of them takes long enough to be cut off midway."""
-    datastore = workspace.datastores.get(name="workspaceblobstore")
-    container = blob_service.get_container_client(datastore.connection_settings["container_name"])
-    files = {f"batch/part-{n:04d}.bin": os.urandom(16384 + n) for n in range(MANY)}
+def held(workspace, blob_service, azurite_endpoint):
+    """A datastore of MANY files under batch/, reached through a proxy that holds the download of
+    the one big file among them midway (until released): a zip of it is caught midway, every time."""
+    container = f"held-{uuid.uuid4().hex[:10]}"
+    blob_service.create_container(container)
+    files = {
+        f"batch/part-{n:04d}.bin": os.urandom((3 * 1024 if n == MANY // 2 else 64) * 1024 + n) for n in range(MANY)
+    }
     for path, data in files.items():
-        container.upload_blob(path, data)
-    return datastore, files
+        blob_service.get_container_client(container).upload_blob(path, data)
+    proxy = BreakingProxy(int(azurite_endpoint.rsplit(":", 1)[1]), cut_after=1024 * 1024, hold=True)
+    try:
+        yield blob_datastore(workspace, "held", container, proxy.endpoint), files, proxy
+    finally:
+        proxy.close()
 
 
 def unzipped(data: bytes) -> dict[str, bytes]:
@@ -152,16 +163,18 @@ def test_many_ticked_files_are_zipped_in_the_background_and_only_those(
     assert AuditEntry.objects.filter(action="files.selection_zipped", datastore_name=datastore.name).count() == 1
 
 
-def test_a_cancelled_zip_stops_and_leaves_no_partial_file(client, many, results, settings, tmp_path, workspace):
-    datastore, _files = many
+def test_a_cancelled_zip_stops_and_leaves_no_partial_file(client, held, results, settings, tmp_path, workspace):
+    datastore, _files, proxy = held
     settings.JOB_ZIP_FILE_THRESHOLD = 10
     job = start_folder_zip(client, datastore, "batch")
     with workers_for(tmp_path, results):
-        wait_for(lambda: 5 <= job_now(job.pk).items_done < MANY - 60, seconds=120, what="the zip's start")
+        wait_for(lambda: proxy.cut_count and job_now(job.pk).items_done, seconds=120, what="the zip's start")
         assert result_files(results) == [f"job-{job.pk}-1.zip.part"]  # being written
         assert client.post(reverse("job_cancel", args=[workspace.name, job.pk])).status_code == 302
+        proxy.release()
         job = wait_for(lambda: finished(job.pk), what="the cancel")
     assert job.state == "cancelled" and job.message == "Cancelled."
+    assert job.items_done < MANY
     assert result_files(results) == []
     page = client.get(reverse("job_list", args=[workspace.name])).content.decode()
     assert "Cancelled" in page and "Download zip" not in page
@@ -169,15 +182,17 @@ def test_a_cancelled_zip_stops_and_leaves_no_partial_file(client, many, results,
 
 
 def test_a_zip_killed_with_its_worker_starts_over_and_ends_as_one_whole_zip(
-    client, many, results, settings, tmp_path, workspace
+    client, held, results, settings, tmp_path, workspace
 ):
-    datastore, files = many
+    datastore, files, proxy = held
     settings.JOB_ZIP_FILE_THRESHOLD = 10
     job = start_folder_zip(client, datastore, "batch")
     with workers_for(tmp_path, results) as workers:
-        wait_for(lambda: 5 <= job_now(job.pk).items_done < MANY - 60, seconds=120, what="part of the zip")
+        wait_for(lambda: proxy.cut_count and job_now(job.pk).items_done, seconds=120, what="part of the zip")
         workers[0].kill()
+        assert 0 < job_now(job.pk).items_done < MANY
         assert result_files(results) == [f"job-{job.pk}-1.zip.part"]  # what the killed worker left
+        proxy.release()
         workers.append(Worker(tmp_path / "worker-again.log", MEDIA_ROOT=str(results)).start())
         job = wait_for(lambda: finished(job.pk), seconds=180, what="the zip's end after the kill")
     assert job.state == "done", job.message
@@ -257,34 +272,40 @@ def test_only_the_starter_or_a_reader_of_the_datastore_may_download_and_expiry_d
 
 
 def test_a_copy_to_azure_files_killed_mid_file_leaves_no_staging_file(
-    client, workspace, blob_service, fileshare_standin, share_name, tmp_path
+    client, workspace, blob_service, azurite_endpoint, fileshare_standin, share_name, tmp_path
 ):
-    """File Share stand-in (no emulator exists): a worker killed between writing a file's hidden
-    staging file and renaming it into place; the re-run of that file deletes it."""
-    source = workspace.datastores.get(name="workspaceblobstore")
-    container = blob_service.get_container_client(source.connection_settings["container_name"])
-    files = {f"big/{n:02d}.bin": os.urandom(3 * 1024 * 1024 + n) for n in range(12)}
+    """File Share stand-in (no emulator exists): the source's download is held midway by a proxy
+    in front of Azurite, so the worker is killed between creating a file's hidden staging file
+    and renaming it into place; the re-run of that file deletes it."""
+    container = f"big-{uuid.uuid4().hex[:10]}"
+    blob_service.create_container(container)
+    files = {f"big/{n:02d}.bin": os.urandom(3 * 1024 * 1024 + n) for n in range(3)}
     for path, data in files.items():
-        container.upload_blob(path, data)
+        blob_service.get_container_client(container).upload_blob(path, data)
+    proxy = BreakingProxy(int(azurite_endpoint.rsplit(":", 1)[1]), cut_after=1024 * 1024, hold=True)
+    source = blob_datastore(workspace, "held", container, proxy.endpoint)
     share = share_datastore(workspace, "share", fileshare_standin, share_name)
-    assert start_copy(client, source, "big", share, "").status_code == 302
-    job = latest_job()
-
-    from azure.storage.fileshare import ShareClient
-
     landing = ShareClient(fileshare_standin.account_url, share_name, credential=fileshare_standin.credential)
 
     def staged() -> list[str]:
-        names = [item["name"] for item in landing.get_directory_client("big").list_directories_and_files()]
+        try:
+            names = [item["name"] for item in landing.get_directory_client("big").list_directories_and_files()]
+        except ResourceNotFoundError:
+            return []
         return [name for name in names if name.startswith(".studio-upload-")]
 
-    with task_workers(tmp_path) as workers:
-        wait_for(lambda: job_now(job.pk).items_done >= 1, seconds=120, what="the copy's start")
-        wait_for(lambda: staged() and job_now(job.pk).items_done < 10, seconds=120, what="a file being staged")
-        workers[0].kill()
-        assert staged(), "the killed worker left its staging file"
-        workers.append(Worker(tmp_path / "worker-again.log").start())
-        job = wait_for(lambda: finished(job.pk), seconds=180, what="the copy's end after the kill")
+    try:
+        assert start_copy(client, source, "big", share, "").status_code == 302
+        job = latest_job()
+        with task_workers(tmp_path) as workers:
+            wait_for(staged, seconds=120, what="a file being staged")
+            workers[0].kill()
+            assert staged(), "the killed worker left its staging file"
+            proxy.release()
+            workers.append(Worker(tmp_path / "worker-again.log").start())
+            job = wait_for(lambda: finished(job.pk), seconds=180, what="the copy's end after the kill")
+    finally:
+        proxy.close()
     assert job.state == "done", job.message
     assert job.attempt >= 2
     assert share_files(share) == files  # every file whole, no staging file left
