@@ -14,23 +14,19 @@ from collections.abc import Iterator
 from django.core.files import File
 from django.core.files.storage import default_storage
 
-from datastores import access
 from datastores.access import Need
-from datastores.storage import Entry, NotFound
+from datastores.storage import Entry
 from datastores.storage.paths import name_of
 from datastores.streams import chunks_file, zip_chunks
 
 from . import results
-from .items import list_files, unfinished
+from .items import list_files, source_of, unfinished
 from .runner import Run
 
 
 def zip_work(run: Run) -> str:
     job = run.job
-    datastore = job.source
-    if datastore is None:
-        raise NotFound("The datastore was unregistered meanwhile.")
-    access.datastore_for(run.actor, datastore.workspace.name, datastore.name, Need.VIEW)
+    datastore = source_of(run, Need.VIEW)
     results.discard_partials(job, up_to=run.attempt)
     list_files(run, datastore)  # a selection's files were listed when it was queued
     run.save(items_done=0, bytes_done=0)  # from the start, on every attempt
