@@ -12,6 +12,7 @@ import os
 import uuid
 import zipfile
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from azure.core.exceptions import ResourceNotFoundError
@@ -20,12 +21,13 @@ from django.urls import reverse
 
 from .breaking_proxy import BreakingProxy
 from .copies import blob_datastore, finished, job_now, latest_job, share_datastore, share_files, start_copy
-from .support import url
+from .support import sqlite_pass_only, url
 from .workers import Worker, task_workers, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 MANY = 20
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "test-results" / "screenshots"
 
 
 @pytest.fixture
@@ -309,3 +311,40 @@ def test_a_copy_to_azure_files_killed_mid_file_leaves_no_staging_file(
     assert job.state == "done", job.message
     assert job.attempt >= 2
     assert share_files(share) == files  # every file whole, no staging file left
+
+
+@pytest.mark.browser
+@sqlite_pass_only("the screenshots")
+def test_the_jobs_tab_offers_a_finished_zip_in_a_browser(
+    page, live_server, signed_in, blob_service, settings, tmp_path
+):
+    """Chromium: Download folder as zip on a big folder, the page's button, the Jobs tab with
+    Download zip once the worker is done; screenshots at a laptop's and a phone's size."""
+    from playwright.sync_api import expect
+
+    media = tmp_path / "media"
+    settings.MEDIA_ROOT, settings.JOB_ZIP_FILE_THRESHOLD = str(media), 3
+    datastore = signed_in.datastores.get(name="workspaceblobstore")
+    container = blob_service.get_container_client(datastore.connection_settings["container_name"])
+    for n in range(8):
+        container.upload_blob(f"logs/{n}.log", b"line\n" * (n + 1))
+    page.goto(f"{live_server.url}{url(datastore, 'datastore_browse')}?path=logs")
+    page.get_by_role("link", name="Download folder as zip").click()
+    expect(page.get_by_text("its zip is built in the background")).to_be_visible()
+    page.get_by_role("button", name="Build the zip in the background").click()
+    expect(page.get_by_role("heading", name="Jobs")).to_be_visible()
+    with task_workers(tmp_path, MEDIA_ROOT=str(media)):
+        wait_for(lambda: finished(latest_job().pk))
+    page.reload()
+    link = page.get_by_role("link", name="Download zip")
+    expect(link).to_be_visible()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for size, (width, height) in {"desktop": (1280, 800), "phone": (390, 844)}.items():
+        page.set_viewport_size({"width": width, "height": height})
+        link.scroll_into_view_if_needed()
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        page.screenshot(path=str(SCREENSHOTS / f"jobs-zip-done-{size}.png"), full_page=True)
+    with page.expect_download() as downloading:
+        link.click()
+    assert downloading.value.suggested_filename == "logs.zip"
+    assert len(unzipped(Path(downloading.value.path()).read_bytes())) == 8
