@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from datastores.models import Datastore, Workspace
 
@@ -85,7 +86,13 @@ class Job(models.Model):
 
     @property
     def result_ready(self) -> bool:
-        return self.state == JobState.DONE and bool(self.result_name) and not self.result_expired
+        """Its zip is whole and not past its time (the housekeeping deletes it soon after)."""
+        return (
+            self.state == JobState.DONE
+            and bool(self.result_name)
+            and not self.result_expired
+            and (self.result_expires_at is None or self.result_expires_at > timezone.now())
+        )
 
     @property
     def percent(self) -> int:

@@ -104,8 +104,12 @@ def job_result(request: HtmxHttpRequest, workspace_name: str, job_id: int) -> Fi
         target=job.source_path or "/",
         detail=f"job {job.pk}: {job.items_total or 0} file(s), built in the background",
     )
+    try:
+        result = default_storage.open(job.result_name, "rb")
+    except FileNotFoundError:  # deleted from the storage behind the studio's back
+        raise Http404("There is no zip of this job to download.") from None
     response = FileResponse(
-        default_storage.open(job.result_name, "rb"),
+        result,
         as_attachment=True,
         filename=job.result_filename or "download.zip",
         content_type="application/zip",

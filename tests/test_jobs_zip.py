@@ -266,6 +266,8 @@ def test_only_the_starter_or_a_reader_of_the_datastore_may_download_and_expiry_d
 
     client.force_login(user)
     Job.objects.filter(pk=job.pk).update(result_expires_at=job.result_expires_at - timedelta(hours=25))
+    assert client.get(result).status_code == 404  # past its time, before the housekeeping came by
+    assert result_files(results) == [f"job-{job.pk}-1.zip"]
     housekeeping.sweep()
     assert result_files(results) == []
     page = client.get(reverse("job_list", args=[workspace.name])).content.decode()
