@@ -26,7 +26,7 @@ from .models import Datastore, Workspace
 from .previews import IMAGE_LIMIT, IMAGE_TYPES, extension
 from .storage import Conflict, Entry, InvalidInput
 from .storage.paths import clean_path, guess_content_type, join, name_of, parent
-from .streams import request_chunks, safe_filename, zip_response
+from .streams import request_chunks, safe_filename, zip_name, zip_response
 from .views import HtmxHttpRequest, _datastore
 
 PAGE_SIZE = 100
@@ -235,22 +235,47 @@ def _upload(request: HtmxHttpRequest, datastore: Datastore, path: str) -> JsonRe
 
 @require_GET
 def datastore_folder_zip(request: HtmxHttpRequest, workspace_name: str, name: str) -> HttpResponseBase:
-    """A folder as a zip, built and streamed on the fly: memory stays bounded whatever its size."""
-    _workspace, datastore = _files_datastore(request, workspace_name, name)
-    folder = selectors.folder_zip_started(datastore, request.GET.get("path", ""), actor=request.actor)
+    """A folder as a zip, built and streamed on the fly: memory stays bounded whatever its size.
+    Above JOB_ZIP_FILE_THRESHOLD files or JOB_ZIP_BYTES_THRESHOLD bytes the page offers to build
+    it in the background instead (jobs/), for the Jobs tab to offer once it is whole."""
+    workspace, datastore = _files_datastore(request, workspace_name, name)
+    folder = clean_path(request.GET.get("path", ""))
+    if selectors.zip_in_background(datastore, folder):
+        return _zip_in_background(request, workspace, datastore, folder, [])
+    folder = selectors.folder_zip_started(datastore, folder, actor=request.actor)
     entries = selectors.folder_files(datastore, folder)
-    return zip_response(datastore, entries, folder, f"{name_of(folder) or datastore.name}.zip")
+    return zip_response(datastore, entries, folder, zip_name(datastore, folder))
 
 
 @require_POST
 def datastore_selection_zip(request: HtmxHttpRequest, workspace_name: str, name: str) -> HttpResponseBase:
-    """The files ticked in a folder, as one zip named after the folder."""
-    _workspace, datastore = _files_datastore(request, workspace_name, name)
-    chosen = selectors.selection_zip_started(datastore, request.POST.getlist("path"), actor=request.actor)
+    """The files ticked in a folder, as one zip named after the folder (more than
+    JOB_ZIP_FILE_THRESHOLD of them: built in the background, as a big folder's)."""
+    workspace, datastore = _files_datastore(request, workspace_name, name)
     folder = clean_path(request.POST.get("folder", ""))
-    inside = [path for path in chosen if not folder or path.startswith(folder + "/")]
-    entries = (Entry(name=name_of(path), path=path, is_folder=False) for path in inside)
-    return zip_response(datastore, entries, folder, f"{name_of(folder) or datastore.name}-selection.zip")
+    chosen = selectors.chosen_files(request.POST.getlist("path"), folder)
+    if len(chosen) > settings.JOB_ZIP_FILE_THRESHOLD:
+        return _zip_in_background(request, workspace, datastore, folder, chosen)
+    selectors.selection_zip_started(datastore, chosen, actor=request.actor)
+    entries = (Entry(name=name_of(path), path=path, is_folder=False) for path in chosen)
+    return zip_response(datastore, entries, folder, zip_name(datastore, folder, selection=True))
+
+
+def _zip_in_background(
+    request: HtmxHttpRequest, workspace: Workspace, datastore: Datastore, folder: str, chosen: list[str]
+) -> HttpResponse:
+    """The page that offers a big zip as a background job (the job's view starts it)."""
+    context = {
+        "workspace": workspace,
+        "datastore": datastore,
+        "folder": folder,
+        "chosen": chosen,
+        "parent_folder": parent(folder),
+        "file_threshold": settings.JOB_ZIP_FILE_THRESHOLD,
+        "bytes_threshold": settings.JOB_ZIP_BYTES_THRESHOLD,
+        "result_hours": settings.JOB_RESULT_HOURS,
+    }
+    return render(request, "datastores/folder_zip.html", context)
 
 
 def _browse_url(workspace: Workspace, datastore: Datastore, folder: str) -> str:

@@ -185,19 +185,43 @@ def entry_download(datastore: Datastore, entry: Entry, *, actor: Actor | None = 
         return datastore.backend.download(datastore.connection(), entry.path)
 
 
-def folder_file_count(datastore: Datastore, folder: str, *, limit: int = 10_000) -> tuple[int, bool]:
-    """How many files a folder holds, counted up to `limit`: (count, whether there are more)."""
+@dataclass(frozen=True)
+class FolderSize:
+    files: int
+    bytes: int
+    more: bool  # counting stopped at a limit: there is more than that
+
+
+def folder_size(
+    datastore: Datastore, folder: str, *, files: int = 10_000, bytes_limit: int | None = None
+) -> FolderSize:
+    """How many files (and bytes) a folder holds, counted until more than `files` files or
+    `bytes_limit` bytes."""
     connection, folder = datastore.connection(), clean_path(folder)
 
-    def count() -> tuple[int, bool]:
-        found = 0
-        for _entry in datastore.backend.walk_files(connection, folder):
-            found += 1
-            if found > limit:
-                return limit, True
-        return found, False
+    def count() -> FolderSize:
+        found = size = 0
+        for entry in datastore.backend.walk_files(connection, folder):
+            found, size = found + 1, size + (entry.size or 0)
+            if found > files or (bytes_limit is not None and size > bytes_limit):
+                return FolderSize(min(found, files), size, True)
+        return FolderSize(found, size, False)
 
     return within_deadline(count, "counting the folder's files")
+
+
+def folder_file_count(datastore: Datastore, folder: str, *, limit: int = 10_000) -> tuple[int, bool]:
+    """How many files a folder holds, counted up to `limit`: (count, whether there are more)."""
+    measured = folder_size(datastore, folder, files=limit)
+    return measured.files, measured.more
+
+
+def zip_in_background(datastore: Datastore, folder: str) -> bool:
+    """Whether a folder's zip is big enough to be built by a job (more than JOB_ZIP_FILE_THRESHOLD
+    files or JOB_ZIP_BYTES_THRESHOLD bytes) rather than streamed on the fly."""
+    return folder_size(
+        datastore, folder, files=settings.JOB_ZIP_FILE_THRESHOLD, bytes_limit=settings.JOB_ZIP_BYTES_THRESHOLD
+    ).more
 
 
 def file_preview(datastore: Datastore, path: str, *, actor: Actor) -> tuple[FileProperties, Preview]:
@@ -216,13 +240,18 @@ def file_preview(datastore: Datastore, path: str, *, actor: Actor) -> tuple[File
         return within_deadline(look, "reading the file")
 
 
-def selection_zip_started(datastore: Datastore, paths: list[str], *, actor: Actor) -> list[str]:
-    """Record that several files are being downloaded as one zip; returns their clean paths."""
+def chosen_files(paths: list[str], folder: str) -> list[str]:
+    """The files ticked in `folder`, cleaned, each once (those outside it are left out)."""
     cleaned = [clean_path(path) for path in paths]
     if not cleaned or not all(cleaned):
         raise InvalidInput("Choose the files to download.")
-    with _audited(actor, AuditAction.SELECTION_ZIPPED, datastore, ", ".join(cleaned)[:1000], f"{len(cleaned)} file(s)"):
-        return cleaned
+    return list(dict.fromkeys(path for path in cleaned if not folder or path.startswith(folder + "/")))
+
+
+def selection_zip_started(datastore: Datastore, paths: list[str], *, actor: Actor) -> None:
+    """Record that several files (clean paths) are being downloaded as one zip."""
+    with _audited(actor, AuditAction.SELECTION_ZIPPED, datastore, ", ".join(paths)[:1000], f"{len(paths)} file(s)"):
+        pass
 
 
 def folder_zip_started(datastore: Datastore, folder: str, *, actor: Actor) -> str:

@@ -4,6 +4,7 @@ streamed on the fly, with bounded memory whatever its size."""
 
 from __future__ import annotations
 
+import io
 import itertools
 import unicodedata
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ from zipstream import ZipStream
 from . import selectors
 from .models import Datastore
 from .storage import Entry, InvalidInput
+from .storage.paths import name_of
 
 REQUEST_READ_SIZE = 1024 * 1024  # see _request_chunks
 
@@ -92,6 +94,36 @@ def zip_chunks(datastore: Datastore, entries: Iterator[Entry], folder: str) -> I
         archive.add(report.encode(), SKIPPED_ENTRIES_NAME)
         yield from archive.all_files()
     yield from archive.footer()
+
+
+def zip_name(datastore: Datastore, folder: str, *, selection: bool = False) -> str:
+    """What a zip of a folder (or of files ticked in it) downloads as: named after the folder."""
+    return safe_filename(f"{name_of(folder) or datastore.name}{'-selection' if selection else ''}.zip")
+
+
+def chunks_file(chunks: Iterator[bytes]) -> io.BufferedReader:
+    """Chunks read as a file (for an API that reads files, such as Django's storages), one chunk
+    in memory at a time."""
+    return io.BufferedReader(ChunksReader(chunks), buffer_size=REQUEST_READ_SIZE)
+
+
+class ChunksReader(io.RawIOBase):
+    def __init__(self, chunks: Iterator[bytes]):
+        self._chunks, self._rest = chunks, b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        while not self._rest:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                return 0
+            self._rest = chunk
+        taken = self._rest[: len(buffer)]
+        buffer[: len(taken)] = taken
+        self._rest = self._rest[len(taken) :]
+        return len(taken)
 
 
 def started(entries: Iterator[Entry]) -> Iterator[Entry]:

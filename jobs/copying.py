@@ -8,7 +8,9 @@ what is skipped (a conditional write), and skipped files are named.
 
 Resuming: the files are listed once into JobItems; a file is marked begun before its copy and
 done after it, so a job picked up again skips what is done and, for a file begun when its worker
-died, looks at the target: there with the source's size means it landed.
+died, looks at the target: there with the source's size means it landed. A streamed file stages
+under a name made from its job, item and attempt (datastores/storage/staging.py), so the re-run
+of a file begun by a killed worker deletes the hidden staging file that worker left.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from datastores.audit import AuditAction, record
 from datastores.models import Datastore
 from datastores.storage import NotFound, UploadOutcome
 from datastores.storage.paths import join, parent
+from datastores.storage.staging import staging_named, staging_path_of
 
 from .items import list_files, unfinished
 from .models import ItemState, Job, JobItem
@@ -82,9 +85,12 @@ class _Copier:
 
     def copy(self, item: JobItem) -> None:
         landing = target_of(self.run.job, item.path)
-        if item.state == ItemState.WORKING and self._landed(landing, item.size):
-            self._finish(item, UploadOutcome.UPLOADED)
-            return
+        if item.state == ItemState.WORKING:
+            if not self.server_side:
+                self._discard_staging(item, landing)
+            if self._landed(landing, item.size):
+                self._finish(item, UploadOutcome.UPLOADED)
+                return
         JobItem.objects.filter(pk=item.pk).update(state=ItemState.WORKING)
         if self.server_side:
             url = self.source.backend.read_url(self.source_connection, item.path, lifetime=READ_URL_LIFETIME)
@@ -117,15 +123,30 @@ class _Copier:
                     close()
 
         content_type = "" if download.content_type == "application/octet-stream" else download.content_type
-        outcome = self.target.backend.upload(
-            self.target_connection,
-            landing,
-            chunks(),
-            overwrite=self.run.job.overwrite,
-            content_type=content_type,
-            size=download.size,
-        )
+        with staging_named(self._staging_key(item, self.run.attempt)):
+            outcome = self.target.backend.upload(
+                self.target_connection,
+                landing,
+                chunks(),
+                overwrite=self.run.job.overwrite,
+                content_type=content_type,
+                size=download.size,
+            )
         self._finish(item, outcome)
+
+    def _staging_key(self, item: JobItem, attempt: int) -> str:
+        return f"job-{self.run.job.pk}-item-{item.pk}-attempt-{attempt}"
+
+    def _discard_staging(self, item: JobItem, landing: str) -> None:
+        """What the attempts before this one left staged for the file (a worker killed between
+        writing it and renaming it into place)."""
+        for attempt in range(1, self.run.attempt):
+            try:
+                self.target.backend.delete(
+                    self.target_connection, staging_path_of(landing, self._staging_key(item, attempt))
+                )
+            except NotFound:
+                pass  # it finished, failed cleanly, or never began
 
     def _landed(self, landing: str, size: int | None) -> bool:
         """A file begun by an attempt that died: there, with the source's size, means it landed

@@ -6,22 +6,18 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from datastores import access
 from datastores.access import Need
 from datastores.audit import AuditAction, record
 from datastores.storage import NotFound
 
-from .items import list_files, unfinished
+from .items import list_files, source_of, unfinished
 from .models import ItemState, JobItem
 from .runner import Run
 
 
 def delete_work(run: Run) -> str:
     job = run.job
-    datastore = job.source
-    if datastore is None:
-        raise NotFound("The datastore was unregistered meanwhile.")
-    access.datastore_for(run.actor, datastore.workspace.name, datastore.name, Need.CHANGE)
+    datastore = source_of(run, Need.CHANGE)
     list_files(run, datastore)
     backend, connection = datastore.backend, datastore.connection()
     for item in unfinished(run):

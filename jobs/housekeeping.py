@@ -1,5 +1,6 @@
 """What every task worker does beside running tasks: pick up the jobs whose worker died
-(services.reap_stale) and queue the scheduled health checks (services.schedule_health).
+(services.reap_stale), queue the scheduled health checks (services.schedule_health) and delete
+the zips older than JOB_RESULT_HOURS (results.expire_results).
 
 django-tasks-db has no recovery for a worker killed mid-task, so each worker runs this in a
 thread, at start and then every half JOB_STALE_SECONDS. Workers racing for one job are fine:
@@ -13,7 +14,7 @@ import threading
 from django.conf import settings
 from django.db import connection
 
-from . import services
+from . import results, services
 
 logger = logging.getLogger(__name__)
 
@@ -21,6 +22,7 @@ logger = logging.getLogger(__name__)
 def sweep() -> None:
     services.reap_stale()
     services.schedule_health()
+    results.expire_results()
 
 
 def _loop(stop: threading.Event) -> None:

@@ -7,14 +7,25 @@ from collections.abc import Iterator
 
 from django.db.models import Count, Sum
 
-from datastores import selectors
+from datastores import access, selectors
+from datastores.access import Need
 from datastores.models import Datastore
-from datastores.storage import Entry
+from datastores.storage import Entry, NotFound
 
 from .models import ItemState, JobItem
 from .runner import Run
 
 BATCH = 500  # items written or read at once
+
+
+def source_of(run: Run, need: Need) -> Datastore:
+    """The datastore the job works on, if its starter may still `need` it (a role may have
+    changed since the job was queued)."""
+    datastore = run.job.source
+    if datastore is None:
+        raise NotFound("The datastore was unregistered meanwhile.")
+    access.datastore_for(run.actor, datastore.workspace.name, datastore.name, need)
+    return datastore
 
 
 def list_files(run: Run, datastore: Datastore) -> None:

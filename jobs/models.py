@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from datastores.models import Datastore, Workspace
 
@@ -18,6 +19,7 @@ class JobKind(models.TextChoices):
     COPY = "copy", "Copy between datastores"
     HEALTH = "health", "Test every datastore"
     DELETE = "delete", "Delete a folder"
+    ZIP = "zip", "Download as zip"
 
 
 class JobState(models.TextChoices):
@@ -63,6 +65,13 @@ class Job(models.Model):
     # Each pick-up (the first run, and each after a worker died) is an attempt with its own task.
     attempt = models.PositiveIntegerField(default=1)
     task_result_id = models.CharField(max_length=64, blank=True)
+    # What a job leaves for download (a zip): its name in the default storage, set only once it is
+    # whole; the name it downloads as; when it is deleted. Expired: the file is gone, the row stays.
+    result_name = models.CharField(max_length=255, blank=True)
+    result_filename = models.CharField(max_length=255, blank=True)
+    result_size = models.PositiveBigIntegerField(null=True, blank=True)
+    result_expires_at = models.DateTimeField(null=True, blank=True)
+    result_expired = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -74,6 +83,16 @@ class Job(models.Model):
     @property
     def is_active(self) -> bool:
         return self.state in ACTIVE_STATES
+
+    @property
+    def result_ready(self) -> bool:
+        """Its zip is whole and not past its time (the housekeeping deletes it soon after)."""
+        return (
+            self.state == JobState.DONE
+            and bool(self.result_name)
+            and not self.result_expired
+            and (self.result_expires_at is None or self.result_expires_at > timezone.now())
+        )
 
     @property
     def percent(self) -> int:

@@ -5,13 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
+from django.http import Http404
 
 from datastores import access
 from datastores.access import Actor, Need
 from datastores.models import Datastore, Workspace
 from datastores.storage import BACKENDS
 
-from .models import ACTIVE_STATES, ItemState, Job
+from .models import ACTIVE_STATES, ItemState, Job, JobKind
 
 JOBS_SHOWN = 50
 SKIPS_SHOWN = 100
@@ -21,7 +22,7 @@ def jobs_of(workspace: Workspace) -> QuerySet[Job]:
     """The workspace's jobs, newest first: those started in it and the copies into it."""
     return (
         Job.objects.filter(Q(workspace=workspace) | Q(target__workspace=workspace))
-        .select_related("started_by", "source", "target", "target__workspace")
+        .select_related("started_by", "source", "source__workspace", "target", "target__workspace")
         .order_by("-created_at", "-pk")
     )
 
@@ -33,11 +34,32 @@ class JobRow:
     job: Job
     skipped_paths: list[str]
     cancellable: bool
+    downloadable: bool = False  # its zip is ready, and the viewer may have it
 
 
 def may_cancel(actor: Actor, job: Job, can: access.Permissions) -> bool:
     """The starter, or an owner of the workspace, while the job has not ended."""
     return job.is_active and (can.manage or (actor.user is not None and job.started_by_id == actor.user.pk))
+
+
+def may_download(actor: Actor, job: Job) -> bool:
+    """A job's zip: for its starter, or anyone who may read the datastore it was made from."""
+    if not job.result_ready:
+        return False
+    if actor.user is not None and job.started_by_id == actor.user.pk:
+        return True
+    if job.source is None:
+        return False
+    return access.allows(access.role_in(actor, job.source.workspace), Need.VIEW)
+
+
+def job_result(actor: Actor, workspace: Workspace, job_id: int) -> Job:
+    """The finished zip job of this workspace that the actor may download; 404 otherwise (a job
+    of a workspace one cannot see, one still running, one expired, one refused)."""
+    job = jobs_of(workspace).filter(pk=job_id, kind=JobKind.ZIP).first()
+    if job is None or not may_download(actor, job):
+        raise Http404("There is no zip of this job to download.")
+    return job
 
 
 def jobs_page(workspace: Workspace, actor: Actor, can: access.Permissions) -> list[JobRow]:
@@ -50,6 +72,7 @@ def jobs_page(workspace: Workspace, actor: Actor, can: access.Permissions) -> li
                 else []
             ),
             cancellable=may_cancel(actor, job, can),
+            downloadable=job.kind == JobKind.ZIP and may_download(actor, job),
         )
         for job in jobs_of(workspace)[:JOBS_SHOWN]
     ]

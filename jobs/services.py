@@ -20,9 +20,10 @@ from datastores.access import Actor, Need
 from datastores.models import Datastore, Workspace
 from datastores.storage import InvalidInput
 from datastores.storage.paths import clean_path
+from datastores.streams import zip_name
 
-from . import selectors
-from .models import ACTIVE_STATES, Job, JobKind, JobState
+from . import results, selectors
+from .models import ACTIVE_STATES, Job, JobItem, JobKind, JobState
 from .tasks import run_job
 
 logger = logging.getLogger(__name__)
@@ -120,6 +121,28 @@ def folder_delete_start(*, actor: Actor, datastore: Datastore, path: str) -> Job
     return job
 
 
+def zip_start(*, actor: Actor, datastore: Datastore, folder: str, chosen: list[str] | None = None) -> Job:
+    """Queue a zip of a folder, or of the files `chosen` in it (clean paths, from
+    datastores.selectors.chosen_files), for the Jobs tab to offer once it is built (the view got
+    the datastore through access.py: a reader)."""
+    folder = clean_path(folder)
+    with transaction.atomic():
+        job = Job.objects.create(
+            workspace=datastore.workspace,
+            kind=JobKind.ZIP,
+            started_by=actor.user,
+            source=datastore,
+            source_path=folder,
+            source_is_folder=chosen is None,
+            result_filename=zip_name(datastore, folder, selection=chosen is not None),
+        )
+        if chosen is not None:
+            JobItem.objects.bulk_create([JobItem(job=job, path=path) for path in chosen], batch_size=500)
+            Job.objects.filter(pk=job.pk).update(items_total=len(chosen))
+        _enqueue(job)
+    return job
+
+
 def health_start(*, workspace: Workspace, actor: Actor | None = None) -> Job:
     """Queue a re-test of every datastore of the workspace; refused while one is queued or running."""
     with transaction.atomic():
@@ -166,6 +189,8 @@ def reap_stale() -> list[int]:
                 message=f"Its worker stopped answering {job.attempt} times, so it was not picked up again. "
                 "The workers' logs say why; start it again once that is fixed.",
             )
+            job.refresh_from_db()
+            results.given_up(job)
             continue
         with transaction.atomic():
             taken = Job.objects.filter(pk=job.pk, attempt=job.attempt, state=job.state).update(

@@ -15,8 +15,14 @@ def _work(kind: str) -> Callable[[Run], str]:
     from .copying import copy_work
     from .deleting import delete_work
     from .health import health_work
+    from .zipping import zip_work
 
-    return {JobKind.COPY: copy_work, JobKind.HEALTH: health_work, JobKind.DELETE: delete_work}[JobKind(kind)]
+    return {
+        JobKind.COPY: copy_work,
+        JobKind.HEALTH: health_work,
+        JobKind.DELETE: delete_work,
+        JobKind.ZIP: zip_work,
+    }[JobKind(kind)]
 
 
 @task()

@@ -5,12 +5,15 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.http import Http404, HttpResponse
+from django.core.files.storage import default_storage
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from datastores import selectors as datastore_selectors
 from datastores.access import Need
+from datastores.audit import AuditAction, record
 from datastores.file_views import _files_datastore
 from datastores.storage import InvalidInput
 from datastores.storage.paths import clean_path, parent
@@ -68,6 +71,52 @@ def datastore_delete_folder_job(request: HtmxHttpRequest, workspace_name: str, n
     job = services.folder_delete_start(actor=request.actor, datastore=datastore, path=request.POST.get("path", ""))
     messages.success(request, f"Deleting the folder {job.source_path} in the background ({job}).")
     return redirect("job_list", workspace_name=workspace.name)
+
+
+@require_POST
+def datastore_zip_job(request: HtmxHttpRequest, workspace_name: str, name: str) -> HttpResponse:
+    """Build a big folder's zip (or that of many ticked files) in the background (the zip page
+    offers it above JOB_ZIP_FILE_THRESHOLD files or JOB_ZIP_BYTES_THRESHOLD bytes)."""
+    workspace, datastore = _files_datastore(request, workspace_name, name)
+    folder = clean_path(request.POST.get("folder", ""))
+    chosen = None
+    if request.POST.get("selection") == "1":
+        chosen = datastore_selectors.chosen_files(request.POST.getlist("path"), folder)
+    job = services.zip_start(actor=request.actor, datastore=datastore, folder=folder, chosen=chosen)
+    messages.success(
+        request, f"Zipping {folder or 'the whole datastore'} in the background ({job}): download it here when done."
+    )
+    return redirect("job_list", workspace_name=workspace.name)
+
+
+@require_GET
+def job_result(request: HtmxHttpRequest, workspace_name: str, job_id: int) -> FileResponse:
+    """A finished zip job's zip, for its starter or a reader of its datastore; audited as the
+    zip streamed by the pages is."""
+    workspace = _workspace(request, workspace_name)
+    job = selectors.job_result(request.actor, workspace, job_id)
+    assert job.source is not None  # may_download saw it
+    record(
+        request.actor,
+        AuditAction.FOLDER_ZIPPED if job.source_is_folder else AuditAction.SELECTION_ZIPPED,
+        workspace=job.source.workspace,
+        datastore=job.source.name,
+        target=job.source_path or "/",
+        detail=f"job {job.pk}: {job.items_total or 0} file(s), built in the background",
+    )
+    try:
+        result = default_storage.open(job.result_name, "rb")
+    except FileNotFoundError:  # deleted from the storage behind the studio's back
+        raise Http404("There is no zip of this job to download.") from None
+    response = FileResponse(
+        result,
+        as_attachment=True,
+        filename=job.result_filename or "download.zip",
+        content_type="application/zip",
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 @require_http_methods(["GET", "POST"])

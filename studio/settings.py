@@ -178,10 +178,22 @@ JOB_STALE_SECONDS = env.int("JOB_STALE_SECONDS", default=30)
 HEALTH_CHECK_INTERVAL_MINUTES = env.int("HEALTH_CHECK_INTERVAL_MINUTES", default=0)
 # Delete folder offers a background job for a folder with more files than this.
 JOB_FOLDER_DELETE_THRESHOLD = env.int("JOB_FOLDER_DELETE_THRESHOLD", default=1000)
-if JOB_HEARTBEAT_SECONDS < 1 or JOB_STALE_SECONDS < 2 * JOB_HEARTBEAT_SECONDS or HEALTH_CHECK_INTERVAL_MINUTES < 0:
+# "Download as zip" builds the zip in a job, for the Jobs tab to offer, above this many files or bytes;
+# the result is kept JOB_RESULT_HOURS, in the default storage (STORAGES below) under JOB_RESULTS_DIR.
+JOB_ZIP_FILE_THRESHOLD = env.int("JOB_ZIP_FILE_THRESHOLD", default=1000)
+JOB_ZIP_BYTES_THRESHOLD = env.int("JOB_ZIP_BYTES_THRESHOLD", default=1024**3)
+JOB_RESULT_HOURS = env.int("JOB_RESULT_HOURS", default=24)
+if (
+    JOB_HEARTBEAT_SECONDS < 1
+    or JOB_STALE_SECONDS < 2 * JOB_HEARTBEAT_SECONDS
+    or HEALTH_CHECK_INTERVAL_MINUTES < 0
+    or min(JOB_ZIP_FILE_THRESHOLD, JOB_ZIP_BYTES_THRESHOLD) < 0
+    or JOB_RESULT_HOURS < 1
+):
     raise ImproperlyConfigured(
         "JOB_HEARTBEAT_SECONDS must be at least 1, JOB_STALE_SECONDS at least twice it, "
-        "and HEALTH_CHECK_INTERVAL_MINUTES 0 (off) or more."
+        "HEALTH_CHECK_INTERVAL_MINUTES 0 (off) or more, JOB_ZIP_FILE_THRESHOLD and JOB_ZIP_BYTES_THRESHOLD "
+        "0 (always a job) or more, and JOB_RESULT_HOURS at least 1."
     )
 
 MIDDLEWARE = [
@@ -356,6 +368,10 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# The default storage holds what jobs leave for download (zips). Locally a folder under var/; with
+# workers on several machines, point it at storage they all share (django-storages, an NFS mount).
+MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(BASE_DIR / "var" / "media"))
+JOB_RESULTS_DIR = env.str("JOB_RESULTS_DIR", default="job-results").strip("/") or "job-results"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},

@@ -4,6 +4,8 @@ It forwards bytes both ways unchanged, and cuts a connection once it has passed 
 bytes from the server to the client, `cuts` times (every time with cuts=None): what a download
 sees when the network drops midway. Connections that never pass that many bytes are left alone.
 With cut_after=HEADERS_END it cuts right after the first response's headers, before any body.
+With hold=True it stalls the connection there instead, until `release()`: a transfer caught
+midway, for as long as a test needs.
 """
 
 from __future__ import annotations
@@ -15,11 +17,13 @@ HEADERS_END = -1
 
 
 class BreakingProxy:
-    def __init__(self, upstream_port: int, *, cut_after: int, cuts: int | None = 1):
+    def __init__(self, upstream_port: int, *, cut_after: int, cuts: int | None = 1, hold: bool = False):
         self.upstream_port = upstream_port
         self.cut_after = cut_after
         self.cuts_left = cuts
         self.cut_count = 0
+        self.hold = hold
+        self._released = threading.Event()
         self._lock = threading.Lock()
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port = self._listener.getsockname()[1]
@@ -30,7 +34,12 @@ class BreakingProxy:
         return f"127.0.0.1:{self.port}"
 
     def close(self) -> None:
+        self.release()
         self._listener.close()
+
+    def release(self) -> None:
+        """Let the held connections go on."""
+        self._released.set()
 
     def _accept(self) -> None:
         while True:
@@ -66,7 +75,10 @@ class BreakingProxy:
                 if cut is not None:
                     if self._cut_now():
                         sink.sendall(data[:cut])
-                        break
+                        if not self.hold:
+                            break
+                        self._released.wait()
+                        data = data[cut:]
                     may_cut = False
                 sink.sendall(data)
                 passed += len(data)

@@ -70,3 +70,32 @@ def latest_job():
 def blobs_of(blob_service, datastore) -> dict[str, bytes]:
     container = blob_service.get_container_client(datastore.connection_settings["container_name"])
     return {blob.name: container.download_blob(blob.name).readall() for blob in container.list_blobs()}
+
+
+def job_now(pk):
+    from jobs.models import Job
+
+    return Job.objects.get(pk=pk)
+
+
+def share_files(share) -> dict[str, bytes]:
+    """Every file in the share as the SDK sees it, hidden staging names included."""
+    from azure.storage.fileshare import ShareClient
+
+    connection = share.connection()
+    client = ShareClient(
+        f"http://{connection['endpoint']}/{connection['account_name']}",
+        connection["file_share_name"],
+        credential={"account_name": connection["account_name"], "account_key": connection["account_key"]},
+    )
+    found: dict[str, bytes] = {}
+    folders = [""]
+    while folders:
+        folder = folders.pop()
+        for item in client.get_directory_client(folder).list_directories_and_files():
+            path = f"{folder}/{item['name']}" if folder else item["name"]
+            if item["is_directory"]:
+                folders.append(path)
+            else:
+                found[path] = client.get_file_client(path).download_file().readall()
+    return found

@@ -11,18 +11,12 @@ import uuid
 import pytest
 from django.urls import reverse
 
-from .copies import blob_datastore, blobs_of, finished, latest_job, share_datastore, start_copy
+from .copies import blob_datastore, blobs_of, finished, job_now, latest_job, share_datastore, share_files, start_copy
 from .workers import Worker, task_workers, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 MANY = 120
-
-
-def job_now(pk):
-    from jobs.models import Job
-
-    return Job.objects.get(pk=pk)
 
 
 @pytest.fixture
@@ -34,29 +28,6 @@ def many_files(workspace, blob_service):
     for path, data in files.items():
         container.upload_blob(path, data)
     return datastore, files
-
-
-def share_files(share) -> dict[str, bytes]:
-    """Every file in the share as the SDK sees it, hidden staging names included."""
-    from azure.storage.fileshare import ShareClient
-
-    connection = share.connection()
-    client = ShareClient(
-        f"http://{connection['endpoint']}/{connection['account_name']}",
-        connection["file_share_name"],
-        credential={"account_name": connection["account_name"], "account_key": connection["account_key"]},
-    )
-    found: dict[str, bytes] = {}
-    folders = [""]
-    while folders:
-        folder = folders.pop()
-        for item in client.get_directory_client(folder).list_directories_and_files():
-            path = f"{folder}/{item['name']}" if folder else item["name"]
-            if item["is_directory"]:
-                folders.append(path)
-            else:
-                found[path] = client.get_file_client(path).download_file().readall()
-    return found
 
 
 def test_a_copy_killed_with_its_worker_is_finished_by_another_with_every_file_once(
