@@ -41,6 +41,7 @@ import activity  # noqa: E402
 
 HTMX = {"HX-Request": "true", "HX-Target": "datastore-table"}
 RATIO_TARGET = 2.0
+HEALTH = [True, False, None]  # the filled datastores' last checks, in turn
 
 
 def setup_django(database_url: str) -> None:
@@ -77,31 +78,23 @@ def models_for(workspace) -> list:
 
 
 def fill(workspace, count: int) -> None:
-    """`count` datastores in all: store00000, store00001, ... alternating the two models, each
-    health in turn, store00000 the default."""
+    """`count` datastores in all: the two models, then store00000, store00001, ... alternating
+    them, each health in turn, store00000 the default."""
     from django.utils import timezone
 
-    from datastores.models import Datastore
+    from tests.fill import fill_datastores
 
     models = models_for(workspace)
-    health = [True, False, None]
-    rows = [
-        Datastore(
-            workspace=workspace,
-            name=f"store{number:05d}",
-            storage_type=model.storage_type,
-            auth_type=model.auth_type,
-            connection_settings=model.connection_settings,
-            encrypted_secrets=model.encrypted_secrets,
-            secrets_updated_at=model.secrets_updated_at,
-            is_default=number == 0,
-            last_check_ok=health[number % 3],
-            last_checked_at=None if health[number % 3] is None else timezone.now(),
-        )
-        for number in range(count - len(models))
-        for model in [models[number % len(models)]]
-    ]
-    Datastore.objects.bulk_create(rows, batch_size=2000)
+    fill_datastores(
+        workspace,
+        count - len(models),
+        models=models,
+        each=lambda number: {
+            "is_default": number == 0,
+            "last_check_ok": HEALTH[number % 3],
+            "last_checked_at": None if HEALTH[number % 3] is None else timezone.now(),
+        },
+    )
 
 
 def timed(client, url: str, params: dict, headers: dict, repeat: int) -> tuple[float, float, int, int]:

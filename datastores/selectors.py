@@ -88,7 +88,7 @@ def datastore_page(datastores: QuerySet[Datastore], number: str | None, size: in
     alone), then only that page's rows read, so a page far down costs about what the first does."""
     page = Paginator(datastores.values_list("pk", flat=True), size).get_page(number)
     ids = list(page.object_list)
-    rows = {datastore.pk: datastore for datastore in Datastore.objects.filter(pk__in=ids)}
+    rows = {datastore.pk: datastore for datastore in Datastore.objects.filter(pk__in=ids).order_by()}
     return Page([rows[pk] for pk in ids if pk in rows], page.number, page.paginator)
 
 

@@ -5,6 +5,7 @@ number of queries that does not grow with the workspace."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from html import unescape
 
 import pytest
@@ -14,27 +15,10 @@ from django.urls import reverse
 
 from datastores.models import Datastore
 
+from .fill import fill_datastores as fill
 from .pages import links, tied_labels
 
 HTMX = {"HX-Request": "true", "HX-Target": "datastore-table"}
-
-
-def fill(workspace, count: int, **fields) -> None:
-    """`count` more datastores named store00000, store00001, ..., copies of workspaceblobstore's row."""
-    model = workspace.datastores.get(name="workspaceblobstore")
-    start = workspace.datastores.filter(name__startswith="store").count()
-    Datastore.objects.bulk_create(
-        Datastore(
-            workspace=workspace,
-            name=f"store{number:05d}",
-            storage_type=model.storage_type,
-            auth_type=model.auth_type,
-            connection_settings=model.connection_settings,
-            encrypted_secrets=model.encrypted_secrets,
-            **fields,
-        )
-        for number in range(start, start + count)
-    )
 
 
 def listed(page: str) -> list[str]:
@@ -78,6 +62,20 @@ def test_the_default_marker_and_the_health_badges_stay(client, workspace):
     assert "Default" in row and "Azure Blob Storage" in row and "Account key" in row
     failed = page[page.index(">store00000</a>") : page.index("</tr>", page.index(">store00000</a>"))]
     assert "Failed" in failed and "Default" not in failed
+
+
+def test_the_last_check_and_the_creation_show_to_the_minute_in_utc(client, workspace):
+    fill(workspace, 1, last_check_ok=True, last_checked_at=datetime(2026, 11, 30, 10, 5, 59, tzinfo=UTC))
+    fill(workspace, 1, last_check_ok=False, last_checked_at=datetime(2026, 12, 1, 23, 59, 1, tzinfo=UTC))
+    workspace.datastores.filter(name="store00000").update(created_at=datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC))
+    page = get(client, workspace)
+
+    def row(name: str) -> str:
+        start = page.index(f">{name}</a>")
+        return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page[start : page.index("</tr>", start)])).strip()
+
+    assert row("store00000").endswith("Passed 2026-11-30 10:05 UTC 2025-01-02 03:04")
+    assert "Failed 2026-12-01 23:59 UTC" in row("store00001")
 
 
 def test_a_page_number_out_of_range_or_not_a_number_shows_a_real_page(client, workspace):

@@ -223,6 +223,9 @@ class StorageBackend:
     reach_fields: tuple[str, ...] = ()
     # Shown on the form and on the datastore's page (e.g. a retirement notice).
     notice: str = ""
+    # The authentication types whose stored credential carries facts in the clear
+    # (`credential_facts`); the others' secrets are never decrypted to show a list.
+    credential_facts_auth_types: frozenset[str] = frozenset()
     # Its shape in Azure ML's own datastore API, for types SDK v2 knows (None: not offered there).
     arm: ArmShape | None = None
     # Bytes one upload request carries. upload() takes chunks of any size, but chunks of

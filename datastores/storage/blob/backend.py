@@ -146,6 +146,7 @@ class BlobBackend(StorageBackend):
     advanced_fields = ("grant_workspace_access", "subscription_id", "resource_group")
     advanced_label = "Virtual network and Azure resource"
     reach_fields = ("account_name", "protocol", "endpoint")
+    credential_facts_auth_types = frozenset({AuthType.SAS_TOKEN})
     upload_block_size = BLOCK_SIZE
 
     def location(self, settings: Mapping[str, Any]) -> str:

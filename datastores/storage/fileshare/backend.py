@@ -110,6 +110,7 @@ class FileShareBackend(StorageBackend):
         "skip_validation": fields.skip_validation_field(),
     }
     reach_fields = ("account_name", "protocol", "endpoint")
+    credential_facts_auth_types = frozenset({AuthType.SAS_TOKEN})
 
     def location(self, settings: Mapping[str, Any]) -> str:
         return f"{settings.get('account_name', '')}/{settings.get('file_share_name', '')}"
