@@ -97,22 +97,33 @@ def fill(workspace, count: int) -> None:
     )
 
 
-def timed(client, url: str, params: dict, headers: dict, repeat: int) -> tuple[float, float, int, int]:
-    """Median wall and CPU seconds of this process (the server's, with SQLite's work in it), queries, bytes."""
+def timed(client, requests: list[tuple[str, dict]], headers: dict, repeat: int) -> list[tuple[float, float, int, int]]:
+    """For each (url, params): median wall and CPU seconds of this process (the server's, with
+    SQLite's work in it), queries and bytes. The requests take turns, in an order that alternates,
+    so that a change in the machine's load lands on both sides of a ratio alike."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    times, cpu, queries, size = [], [], 0, 0
-    for _ in range(repeat):
-        with CaptureQueriesContext(connection) as captured:
-            started, started_cpu = time.perf_counter(), time.process_time()
-            response = client.get(url, params, headers=headers)
-            times.append(time.perf_counter() - started)
-            cpu.append(time.process_time() - started_cpu)
-        assert response.status_code == 200, response.status_code
-        assert b"store0" in response.content, "the page lists no datastore"
-        queries, size = len(captured.captured_queries), len(response.content)
-    return statistics.median(times), statistics.median(cpu), queries, size
+    times: list[list[float]] = [[] for _ in requests]
+    cpu: list[list[float]] = [[] for _ in requests]
+    seen = [(0, 0) for _ in requests]
+    for round_number in range(repeat):
+        order = list(range(len(requests)))
+        if round_number % 2:
+            order.reverse()
+        for index in order:
+            url, params = requests[index]
+            with CaptureQueriesContext(connection) as captured:
+                started, started_cpu = time.perf_counter(), time.process_time()
+                response = client.get(url, params, headers=headers)
+                times[index].append(time.perf_counter() - started)
+                cpu[index].append(time.process_time() - started_cpu)
+            assert response.status_code == 200, response.status_code
+            assert b"store0" in response.content, "the page lists no datastore"
+            seen[index] = (len(captured.captured_queries), len(response.content))
+    return [
+        (statistics.median(times[index]), statistics.median(cpu[index]), *seen[index]) for index in range(len(requests))
+    ]
 
 
 def run(repeat: int, big: int, database: str) -> float:
@@ -154,13 +165,14 @@ def run(repeat: int, big: int, database: str) -> float:
         ("filtered (name, type, health)", filtered),
     ]:
         for how, headers in (("page", {}), ("htmx table", HTMX)):
-            results = []
+            requests = []
             for count in (10, big):
                 url = reverse("datastore_list", args=[workspaces[count].name])
                 pages = -(-count // DATASTORE_PAGE_SIZE)
                 query = {"page": str(max(1, pages // 2))} if params == "middle" else params
                 client.get(url, query, headers=headers)  # warm
-                results.append(timed(client, url, query, headers, repeat))
+                requests.append((url, query))
+            results = timed(client, requests, headers, repeat)
             (small, small_cpu, small_queries, small_size), (large, large_cpu, large_queries, large_size) = results
             ratio = large / small
             worst = max(worst, ratio)
