@@ -43,6 +43,7 @@ from transfer import (
     Azurite,
     load_average,
     make_file,
+    proc_cpu_seconds,
     say,
     split_cpus,
     wait_for_quiet,
@@ -231,9 +232,9 @@ def main() -> int:
                         kind = ("sdk-" if setting is None else "direct-") + direction
                         if setting is not None and label.startswith("SAS"):
                             base["sas"] = studio_sas(studio, write=direction == "upload")
-                        azurite_cpu = process_cpu(azurite.pid)
+                        azurite_cpu = proc_cpu_seconds(azurite.pid)
                         seen = worker({**base, **(setting or {}), "kind": kind})
-                        azurite_cpu = process_cpu(azurite.pid) - azurite_cpu
+                        azurite_cpu = proc_cpu_seconds(azurite.pid) - azurite_cpu
                         rows.append(
                             Row(
                                 f"{case} {direction}",
@@ -268,12 +269,6 @@ def studio_sas(studio: ApiStudio, *, write: bool) -> str:
     )
     response.raise_for_status()
     return response.json()["sas_token"].lstrip("?")
-
-
-def process_cpu(pid: int) -> float:
-    """CPU-seconds (user + system) a process has used so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def wanted(only: list[str] | None, case: str, direction: str) -> bool:
