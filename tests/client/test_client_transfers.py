@@ -62,6 +62,11 @@ def test_a_folder_tree_goes_straight_to_blob_storage_and_back_with_overwrite_hon
     write_tree(source, {**TREE, "big/model.bin": big})
     put_blob_raw(azurite_url, container, "hostile/../../escape.txt", b"escape")
     blobs.upload_blob("hostile/fine.txt", b"fine")
+    blobs.upload_blob("hostile/linked/secret.txt", b"secret")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (tmp_path / "hostile-down" / "hostile").mkdir(parents=True)
+    (tmp_path / "hostile-down" / "hostile" / "linked").symlink_to(outside, target_is_directory=True)
     plan = {
         "workspace": workspace.name,
         "datastore": "workspaceblobstore",
@@ -97,8 +102,10 @@ def test_a_folder_tree_goes_straight_to_blob_storage_and_back_with_overwrite_hon
     assert downloaded["tree/nested/ünïcødé – 数据.txt"] == "grüße\n".encode()
     assert seen["hostile"]["transferred"] == ["hostile/fine.txt"]
     assert seen["hostile"]["failed"] == [
-        {"name": "hostile/../../escape.txt", "reason": "its name would land outside the target folder; not written"}
+        {"name": "hostile/../../escape.txt", "reason": "its name would land outside the target folder; not written"},
+        {"name": "hostile/linked/secret.txt", "reason": "its name would land outside the target folder; not written"},
     ]
+    assert list(outside.iterdir()) == [], "nothing is written through a local folder that links elsewhere"
     assert not (tmp_path / "escape.txt").exists() and local_files(tmp_path / "hostile-down") == {
         "hostile/fine.txt": b"fine"
     }

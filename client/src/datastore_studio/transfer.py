@@ -10,10 +10,10 @@ the other storage types they stream through the studio's file routes.
 
 from __future__ import annotations
 
+import itertools
 import mimetypes
 import os
 import secrets
-import tempfile
 import threading
 import time
 import unicodedata
@@ -60,21 +60,13 @@ FILES_AT_ONCE = 32  # small files in flight together
 PER_FILE_CONCURRENCY = 4  # parallel blocks of one large file
 LOOK_BEFORE_SENDING = 4 * MIB  # without overwrite, a file this big is looked up before it is sent
 TEMPORARY_PREFIX = ".studio-"
+_TEMPORARY_NUMBERS = itertools.count(secrets.randbits(32))  # names of download files being written
 DIRECT_TYPES = ("AzureBlob", "AzureFile", "AzureDataLakeGen2")
 
 
 def direct_storage_types() -> tuple[str, ...]:
     """The storage types whose bytes go straight to storage (the others stream through the studio)."""
     return DIRECT_TYPES
-
-
-def _current_umask() -> int:
-    current = os.umask(0)
-    os.umask(current)
-    return current
-
-
-UMASK = _current_umask()  # process-wide, so read once at import and never from a worker thread
 
 
 @dataclass(frozen=True)
@@ -171,14 +163,22 @@ def _storage_folder(value: str | None, what: str) -> str:
         raise ValidationFailed(f"{what}: {error}", field=what.lower().replace(" ", "_")) from None
 
 
-def local_target(root: Path, storage_name: str) -> Path | None:
-    """Where a stored file goes below ``root``, or None when its name would escape it ('..',
-    absolute paths, backslashes, drive letters)."""
+def local_target(root: Path, storage_name: str, folders: dict[Path, bool] | None = None) -> Path | None:
+    """Where a stored file goes below ``root`` (a resolved path), or None when its name would escape
+    it ('..', absolute paths, backslashes, drive letters, a local folder that is a link to elsewhere).
+    ``folders`` remembers which folders were found inside, so a download of many files in few
+    folders resolves each folder once. The file's own name is not followed: it is replaced, not
+    written through, so a link there cannot send the bytes elsewhere."""
     parts = [part for part in PurePosixPath(storage_name.replace("\\", "/")).parts if part not in {"/", ""}]
     if not parts or any(part in {".", ".."} or ":" in part or "\x00" in part for part in parts):
         return None
-    target = root.joinpath(*parts).resolve()
-    return target if target.is_relative_to(root) and target != root else None
+    folder = root.joinpath(*parts[:-1])
+    inside = folders.get(folder) if folders is not None else None
+    if inside is None:
+        inside = folder.resolve().is_relative_to(root)
+        if folders is not None:
+            folders[folder] = inside
+    return folder / parts[-1] if inside else None
 
 
 def _join(folder: str, name: str) -> str:
@@ -932,9 +932,10 @@ def download_tree(
         ) from None
     lock = threading.Lock()
     jobs: list[tuple[int, Callable[[int], None]]] = []
+    folders: dict[Path, bool] = {}
     with progress_bar(sum(size for _, size in entries), "Download", show=show_progress) as progress:
         for path, size in entries:
-            target = local_target(root, path)
+            target = local_target(root, path, folders)
             if target is None:
                 result.failed.append(FailedFile(path, "its name would land outside the target folder; not written"))
                 progress(size)
@@ -986,11 +987,16 @@ def _write_into_place(target: Path, write: Callable[[BinaryIO], None], *, overwr
     """Write through a temporary file beside the target, then move it into place; without
     overwrite the move is a hard link, which refuses a name that appeared meanwhile (False)."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(prefix=TEMPORARY_PREFIX, dir=target.parent)
+    while True:
+        temporary = target.with_name(f"{TEMPORARY_PREFIX}{next(_TEMPORARY_NUMBERS)}")
+        try:  # exclusive, never through a link, and with a new file's usual mode (0666 less the umask)
+            descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o666)
+            break
+        except FileExistsError:
+            continue
     try:
         with os.fdopen(descriptor, "wb") as file:
             write(file)
-        os.chmod(temporary, 0o666 & ~UMASK)  # mkstemp makes it private; give it a normal file's mode
         if overwrite:
             os.replace(temporary, target)
             return True
