@@ -597,6 +597,9 @@ class _FileDatastore(Datastore):
         a conditional request) and named in ``result.skipped``. A file whose upload breaks midway
         is never visible. Returns a :class:`~datastore_studio.transfer.TransferResult`;
         ``len(result)`` is the number of files uploaded.
+
+        ``max_concurrency`` is how many small files move at once and how many blocks of one large
+        file (default 16 files, 4 blocks); raise it over a link with more latency.
         """
         from .transfer import mover_for, upload_tree
 
@@ -649,6 +652,7 @@ class _FileDatastore(Datastore):
         Files that exist locally are skipped unless ``overwrite``. A stored name that would land
         outside ``target_path`` is never written (``result.failed``). Each file is written to a
         temporary file beside its target and renamed into place, so no partial file is left.
+        ``max_concurrency`` is as for :meth:`upload`.
         """
         from .transfer import download_tree, mover_for
 
