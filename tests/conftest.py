@@ -116,6 +116,18 @@ DATABASE_FIXTURES = {
 
 
 @pytest.fixture(autouse=True)
+def fresh_entra_credentials():
+    """Each test starts with none of the studio's reused service-principal credentials
+    (datastores/storage/entra.py keeps one per principal and authority URL, with its token). A
+    test's Entra ID stand-in is new, and may listen on the port an earlier test's had: a token
+    that earlier stand-in issued means nothing to this test's storage stand-in, which refuses it."""
+    from datastores.storage import entra
+
+    with entra._credentials_lock:
+        entra._credentials.clear()
+
+
+@pytest.fixture(autouse=True)
 def fresh_rate_limits(request):
     """Each test starts with no request counted against the rate limits (django-ratelimit's
     counts live in the cache, a table of the test database; every test client comes from 127.0.0.1).
