@@ -262,7 +262,6 @@ def main() -> int:
                 )
             )
 
-        chosen: dict[str, tuple[str, dict]] = {}
         for case, source, files, size, settings in cases:
             for direction in ("upload", "download"):
                 if not wanted(args.only, "file" if files == 1 else "files", direction):
@@ -297,9 +296,8 @@ def main() -> int:
                     for label, _ in settings
                 }
                 best = max((label for label, _ in settings if label.startswith("SAS")), key=medians.get)
-                chosen[f"{case} {direction}"] = (best, dict(settings)[best])
+                pair = [("SDK", None), (best, dict(settings)[best])]
                 for round_number in range(1, args.repeat + 1):
-                    pair = [("SDK", None), chosen[f"{case} {direction}"]]
                     for label, setting in pair if round_number % 2 else pair[::-1]:
                         measure(
                             "compare", round_number, args.repeat, case, source, files, size, label, setting, direction

@@ -10,7 +10,6 @@ the other storage types they stream through the studio's file routes.
 
 from __future__ import annotations
 
-import itertools
 import mimetypes
 import os
 import secrets
@@ -60,7 +59,6 @@ FILES_AT_ONCE = 16  # small files in flight together
 PER_FILE_CONCURRENCY = 4  # parallel blocks of one large file
 LOOK_BEFORE_SENDING = 4 * MIB  # without overwrite, a file this big is looked up before it is sent
 TEMPORARY_PREFIX = ".studio-"
-_TEMPORARY_NUMBERS = itertools.count(secrets.randbits(32))  # names of download files being written
 DIRECT_TYPES = ("AzureBlob", "AzureFile", "AzureDataLakeGen2")
 
 
@@ -163,7 +161,7 @@ def _storage_folder(value: str | None, what: str) -> str:
         raise ValidationFailed(f"{what}: {error}", field=what.lower().replace(" ", "_")) from None
 
 
-def local_target(root: Path, storage_name: str, folders: dict[Path, bool] | None = None) -> Path | None:
+def local_target(root: Path, storage_name: str, folders: dict[Path, bool]) -> Path | None:
     """Where a stored file goes below ``root`` (a resolved path), or None when its name would escape
     it ('..', absolute paths, backslashes, drive letters, a local folder that is a link to elsewhere).
     ``folders`` remembers which folders were found inside, so a download of many files in few
@@ -173,11 +171,9 @@ def local_target(root: Path, storage_name: str, folders: dict[Path, bool] | None
     if not parts or any(part in {".", ".."} or ":" in part or "\x00" in part for part in parts):
         return None
     folder = root.joinpath(*parts[:-1])
-    inside = folders.get(folder) if folders is not None else None
+    inside = folders.get(folder)
     if inside is None:
-        inside = folder.resolve().is_relative_to(root)
-        if folders is not None:
-            folders[folder] = inside
+        inside = folders[folder] = folder.resolve().is_relative_to(root)
     return folder / parts[-1] if inside else None
 
 
@@ -988,7 +984,7 @@ def _write_into_place(target: Path, write: Callable[[BinaryIO], None], *, overwr
     overwrite the move is a hard link, which refuses a name that appeared meanwhile (False)."""
     target.parent.mkdir(parents=True, exist_ok=True)
     while True:
-        temporary = target.with_name(f"{TEMPORARY_PREFIX}{next(_TEMPORARY_NUMBERS)}")
+        temporary = target.with_name(f"{TEMPORARY_PREFIX}{secrets.token_hex(8)}")
         try:  # exclusive, never through a link, and with a new file's usual mode (0666 less the umask)
             descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o666)
             break
